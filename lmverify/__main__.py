@@ -1,0 +1,5 @@
+import sys
+
+from lmverify.cli import main
+
+sys.exit(main())

@@ -1,0 +1,263 @@
+"""Backends: one function name, four implementations (and a student's).
+
+========  ==============================  ===========  ======================
+name      module                          dtype        compared against
+========  ==============================  ===========  ======================
+sympy     ``specs.<topic>``               exact        numpy (and proofs)
+numpy     ``reference.numpy.<topic>``     float64      sympy (exact)
+torch64   ``reference.torch.<topic>``     float64      numpy
+torch32   ``reference.torch.<topic>``     float32      numpy
+impl      the ``--impl`` module           as given     numpy
+========  ==============================  ===========  ======================
+
+A test asks its backend for a function by topic and name
+(``backend.fn("attention", "softmax")``) or calls it with automatic
+conversion of array arguments (``backend.call(...)``). For ``impl`` a missing
+function, or one that raises ``NotImplementedError``, skips the test with a
+message saying what to implement; a function whose signature does not accept
+the reference's parameters fails with the file and function named.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+import unittest
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from lmverify import convert
+from lmverify.tolerance import Tolerance, tolerance_for
+
+TOPICS = ("ngram", "embeddings", "recurrent", "seq2seq", "information", "attention")
+
+MODULE_OF = {
+    "sympy": "specs.{topic}",
+    "numpy": "reference.numpy.{topic}",
+    "torch64": "reference.torch.{topic}",
+    "torch32": "reference.torch.{topic}",
+}
+
+BACKEND_NAMES = ("sympy", "numpy", "torch64", "torch32")
+
+
+class ImplError(Exception):
+    """The --impl module cannot be used (import error, wrong signature...)."""
+
+
+class SkipImpl(unittest.SkipTest):
+    """The --impl module does not implement this function (yet).
+
+    A ``unittest.SkipTest``: pytest reports it as a skip, and hypothesis re-raises
+    it at once instead of shrinking it as a failure.
+    """
+
+
+@dataclass
+class StudentModule:
+    """A student's module named by ``--impl`` (a .py path or a dotted module name)."""
+
+    spec: str
+    array_api: str = "numpy"  # what the student's functions receive: 'numpy' or 'torch'
+
+    @cached_property
+    def module(self) -> Any:
+        return load_student_module(self.spec)
+
+    @property
+    def label(self) -> str:
+        return f"impl ({self.spec})"
+
+
+def load_student_module(spec: str) -> Any:
+    path = Path(spec)
+    if spec.endswith(".py") or path.exists():
+        if not path.is_file():
+            raise ImplError(f"--impl {spec!r}: no such file")
+        name = f"lmverify_student_{abs(hash(str(path.resolve())))}"
+        mod_spec = importlib.util.spec_from_file_location(name, path)
+        if mod_spec is None or mod_spec.loader is None:
+            raise ImplError(f"--impl {spec!r}: not a Python module")
+        module = importlib.util.module_from_spec(mod_spec)
+        sys.modules[name] = module
+        try:
+            mod_spec.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - any import failure is the student's to see
+            raise ImplError(f"--impl {spec!r}: importing {path} failed: {type(exc).__name__}: {exc}") from exc
+        return module
+    try:
+        return importlib.import_module(spec)
+    except Exception as exc:  # noqa: BLE001
+        raise ImplError(f"--impl {spec!r}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_signature(student_fn: Callable, reference_fn: Callable, where: str) -> None:
+    """The student's function must accept every parameter the reference declares, by the same names."""
+    try:
+        s_sig = inspect.signature(student_fn)
+    except (TypeError, ValueError):
+        return
+    r_sig = inspect.signature(reference_fn)
+    s_params = s_sig.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in s_params.values()):
+        has_var_kw = True
+    else:
+        has_var_kw = False
+    problems = []
+    r_positional = [p for p in r_sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    s_positional = [p for p in s_params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    has_var_pos = any(p.kind is p.VAR_POSITIONAL for p in s_params.values())
+    required_r = [p for p in r_positional if p.default is p.empty]
+    if not has_var_pos and len(s_positional) < len(required_r):
+        problems.append(f"takes {len(s_positional)} positional parameters, expected at least {len(required_r)}")
+    for p in r_sig.parameters.values():
+        if p.default is not p.empty and p.name not in s_params and not has_var_kw:
+            problems.append(f"has no parameter {p.name!r}")
+    for p in s_params.values():
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in r_sig.parameters:
+            if p.kind is p.KEYWORD_ONLY or s_positional.index(p) >= len(r_positional):
+                problems.append(f"requires parameter {p.name!r} that the reference does not pass")
+    if problems:
+        raise ImplError(
+            f"{where}: signature {s_sig} does not match the reference {reference_fn.__name__}{r_sig}: "
+            + "; ".join(problems)
+        )
+
+
+class Backend:
+    """One implementation of every topic's functions (see the module docstring)."""
+
+    def __init__(self, name: str, student: StudentModule | None = None) -> None:
+        if name not in BACKEND_NAMES + ("impl",):
+            raise ValueError(f"unknown backend {name!r}; expected one of {BACKEND_NAMES + ('impl',)}")
+        if name == "impl" and student is None:
+            raise ValueError("the impl backend needs the student module (--impl PATH)")
+        self.name = name
+        self.student = student
+        self._cache: dict = {}
+
+    def __repr__(self) -> str:  # shown in hypothesis' "Failing test case" lines
+        return f"Backend({self.label!r})"
+
+    # -- identity -------------------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        return {"sympy": "exact", "numpy": "float64", "torch64": "float64", "torch32": "float32"}.get(
+            self.name, "float32" if self.name == "impl" else "float64"
+        )
+
+    @property
+    def exact(self) -> bool:
+        return self.name == "sympy"
+
+    @property
+    def is_torch(self) -> bool:
+        return self.name in ("torch64", "torch32") or (
+            self.name == "impl" and self.student is not None and self.student.array_api == "torch"
+        )
+
+    @property
+    def label(self) -> str:
+        return self.student.label if self.name == "impl" and self.student else self.name
+
+    @property
+    def oracle(self) -> str:
+        """The backend whose results this one is checked against."""
+        return "sympy" if self.name == "numpy" else "numpy"
+
+    def tolerance(self, equation: str | None = None) -> Tolerance:
+        """Tolerance for this backend's results against its oracle.
+
+        Student code is held to float32 tolerances: it may compute in float32,
+        and the mistakes that matter (a missing scale, a mask after softmax)
+        are orders of magnitude larger.
+        """
+        return tolerance_for("float64" if self.dtype == "exact" else self.dtype, equation)
+
+    # -- functions ------------------------------------------------------------
+    def module(self, topic: str) -> Any:
+        if topic not in TOPICS:
+            raise ValueError(f"unknown topic {topic!r}; expected one of {TOPICS}")
+        if self.name == "impl":
+            assert self.student is not None
+            return self.student.module
+        return importlib.import_module(MODULE_OF[self.name].format(topic=topic))
+
+    def fn(self, topic: str, name: str) -> Callable:
+        key = (topic, name)
+        if key in self._cache:
+            return self._cache[key]
+        if self.name != "impl":
+            mod = self.module(topic)
+            f = getattr(mod, name, None)
+            if f is None:
+                raise AttributeError(f"{mod.__name__} has no function {name!r} (the catalogue expects one)")
+            self._cache[key] = f
+            return f
+        assert self.student is not None
+        mod = self.student.module
+        reference = getattr(importlib.import_module(MODULE_OF["numpy"].format(topic=topic)), name)
+        f = getattr(mod, name, None)
+        if f is None:
+            raise SkipImpl(
+                f"{self.student.spec} does not define {name}{inspect.signature(reference)}; "
+                f"implement it to run this test ({(reference.__doc__ or '').strip().splitlines()[0] if reference.__doc__ else ''})"
+            )
+        if not callable(f):
+            raise ImplError(f"{self.student.spec}: {name} is not a function (it is {type(f).__name__})")
+        _check_signature(f, reference, f"{self.student.spec}: function {name}")
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return f(*args, **kwargs)
+            except NotImplementedError as exc:
+                raise SkipImpl(f"{self.student.spec}: {name} raises NotImplementedError ({exc}); implement it") from exc
+
+        wrapped.__name__ = name
+        self._cache[key] = wrapped
+        return wrapped
+
+    # -- values ---------------------------------------------------------------
+    def array(self, x: Any) -> Any:
+        """Convert a NumPy input to what this backend's functions take."""
+        if self.name == "sympy":
+            return convert.to_sympy(x)
+        if self.is_torch:
+            return convert.to_torch(x, "float32" if self.name == "torch32" else "float64")
+        return convert.to_numpy_input(x)
+
+    def scalar(self, x: Any) -> Any:
+        if isinstance(x, (bool, int, np.integer)) or x is None:
+            return x
+        if self.name == "sympy":
+            return convert.to_sympy(float(x))
+        return float(x)
+
+    def to_numpy(self, y: Any) -> Any:
+        return convert.to_numpy(y)
+
+    def convert_arg(self, a: Any) -> Any:
+        if isinstance(a, np.ndarray):
+            return self.array(a)
+        if isinstance(a, (float, np.floating)):
+            return self.scalar(a)
+        return a
+
+    def call(self, topic: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``name`` with NumPy arrays/floats converted to this backend; result as NumPy."""
+        __tracebackhide__ = True
+        f = self.fn(topic, name)
+        out = f(*[self.convert_arg(a) for a in args], **{k: self.convert_arg(v) for k, v in kwargs.items()})
+        return self.to_numpy(out)
+
+
+def reference_backend(name: str) -> Backend:
+    if name not in BACKEND_NAMES:
+        raise ValueError(f"unknown backend {name!r}; expected one of {BACKEND_NAMES}")
+    return Backend(name)

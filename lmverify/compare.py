@@ -1,0 +1,185 @@
+"""Closeness checks whose failure messages are written for a person.
+
+A failure names the equation (id and LaTeX from the catalogue), the backend,
+the (hypothesis-shrunk, hence minimal) input, expected versus got, how many
+elements mismatch, and the greatest absolute and relative difference with the
+index where each occurs, in the manner of ``torch.testing.assert_close`` and
+scipy.special's ``params => got != wanted`` lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from lmverify.convert import to_numpy
+from lmverify.tolerance import Tolerance
+
+
+class VerificationError(AssertionError):
+    """An implementation disagrees with the reference on some input."""
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, np.ndarray) and x.dtype != bool:
+        with np.printoptions(precision=6, suppress=True, linewidth=100, threshold=200):
+            return np.array2string(x, separator=", ")
+    if isinstance(x, float):
+        return f"{x:.10g}"
+    return repr(x)
+
+
+def _indent(text: str, pad: str = "    ") -> str:
+    return "\n".join(pad + line for line in text.splitlines())
+
+
+def describe_equation(equation: str | None) -> str:
+    if not equation:
+        return "(equation not named)"
+    try:
+        from lmverify.catalogue import find
+
+        entry = find(equation)
+    except Exception:  # the message must never fail because of the catalogue
+        return equation
+    if entry is None:
+        return equation
+    return f"{equation}: {entry['latex']}\n  ({entry['page']}, section {entry['section']!r})"
+
+
+def format_failure(
+    got: Any,
+    expected: Any,
+    *,
+    equation: str | None,
+    backend: str,
+    inputs: Mapping[str, Any] | None,
+    problem: str,
+    detail: str = "",
+    expected_from: str = "reference",
+) -> str:
+    lines = [f"Equation {describe_equation(equation)}", f"Backend: {backend}", f"Problem: {problem}"]
+    if inputs:
+        lines.append("Input (minimal: hypothesis shrinks failing inputs):")
+        for k, v in inputs.items():
+            lines.append(f"  {k} =\n{_indent(_fmt(to_numpy(v) if not isinstance(v, (str, int, bool)) else v))}")
+    lines.append(f"Expected ({expected_from}):\n{_indent(_fmt(expected))}")
+    lines.append(f"Got:\n{_indent(_fmt(got))}")
+    if detail:
+        lines.append(detail)
+    return "\n".join(lines)
+
+
+def assert_close(
+    got: Any,
+    expected: Any,
+    tol: Tolerance,
+    *,
+    equation: str | None = None,
+    backend: str = "?",
+    inputs: Mapping[str, Any] | None = None,
+    what: str = "result",
+    expected_from: str = "reference",
+) -> None:
+    """Raise :class:`VerificationError` unless ``got`` is elementwise close to ``expected``.
+
+    NaN must match NaN and infinities must match in sign; shapes must agree
+    exactly (no silent broadcasting of a wrong-shaped student result).
+    """
+    __tracebackhide__ = True
+    g = to_numpy(got)
+    e = to_numpy(expected)
+    g = np.asarray(g, dtype=np.float64)
+    e = np.asarray(e, dtype=np.float64)
+    common = dict(equation=equation, backend=backend, inputs=inputs, expected_from=expected_from)
+    if g.shape != e.shape:
+        raise VerificationError(
+            format_failure(g, e, problem=f"{what} has shape {g.shape}, expected shape {e.shape}", **common)
+        )
+    nan_g, nan_e = np.isnan(g), np.isnan(e)
+    inf_mismatch = (np.isinf(g) | np.isinf(e)) & ~(g == e)
+    finite = ~(nan_g | nan_e | np.isinf(g) | np.isinf(e))
+    absdiff = np.zeros_like(e)
+    absdiff[finite] = np.abs(g[finite] - e[finite])
+    allowed = tol.atol + tol.rtol * np.abs(np.where(finite, e, 0.0))
+    bad = (nan_g != nan_e) | inf_mismatch | (finite & (absdiff > allowed))
+    if not bad.any():
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reldiff = np.where(finite & (e != 0), absdiff / np.abs(e), np.where(finite & (absdiff > 0), np.inf, 0.0))
+    n_bad, n = int(bad.sum()), bad.size
+    detail = [f"Mismatched elements: {n_bad} / {n} ({100.0 * n_bad / n:.1f}%)"]
+    if finite.any() and absdiff.max() > 0:
+        ia = np.unravel_index(int(np.argmax(absdiff)), e.shape)
+        ir = np.unravel_index(int(np.argmax(np.where(finite, reldiff, 0.0))), e.shape)
+        detail.append(
+            f"Greatest absolute difference: {absdiff[ia]:.6g} at index {tuple(int(i) for i in ia)} "
+            f"(up to {tol.atol:g} + {tol.rtol:g}*|expected| allowed)"
+        )
+        detail.append(f"Greatest relative difference: {reldiff[ir]:.6g} at index {tuple(int(i) for i in ir)}")
+    first = np.argwhere(bad)[:5]
+    for idx in first:
+        t = tuple(int(i) for i in idx)
+        detail.append(f"  at {t}: got {g[t]!r} != expected {e[t]!r}")
+    if (nan_g & ~nan_e).any():
+        detail.append("NaN where a number was expected (e.g. softmax over a row of -inf, 0*log 0, or inf - inf)")
+    raise VerificationError(
+        format_failure(g, e, problem=f"{what} differs beyond tolerance", detail="\n".join(detail), **common)
+    )
+
+
+def assert_true(
+    condition: bool,
+    *,
+    equation: str | None,
+    backend: str,
+    law: str,
+    inputs: Mapping[str, Any] | None = None,
+    got: Any = None,
+    expected: Any = None,
+) -> None:
+    """A law that must hold (e.g. 'masked weights are exactly 0'), with a readable failure."""
+    __tracebackhide__ = True
+    if condition:
+        return
+    raise VerificationError(
+        format_failure(
+            got, expected, equation=equation, backend=backend, inputs=inputs, problem=f"law violated: {law}",
+            expected_from="what the law requires",
+        )
+    )
+
+
+def agree(
+    backend: Any,
+    oracle: Any,
+    topic: str,
+    name: str,
+    *args: Any,
+    equation: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Call ``name`` on ``backend`` and on its ``oracle``; assert every output agrees.
+
+    Returns the backend's result (as NumPy) for further checks. Tuples of outputs
+    (e.g. attention's (output, weights)) are compared element by element.
+    """
+    __tracebackhide__ = True
+    got = backend.call(topic, name, *args, **kwargs)
+    expected = oracle.call(topic, name, *args, **kwargs)
+    if inputs is None:
+        inputs = {f"arg{i}": a for i, a in enumerate(args)} | {k: v for k, v in kwargs.items()}
+    tol = backend.tolerance(equation)
+    pairs = list(zip(got, expected)) if isinstance(expected, tuple) else [(got, expected)]
+    if isinstance(expected, tuple) and (not isinstance(got, tuple) or len(got) != len(expected)):
+        raise VerificationError(
+            format_failure(got, expected, equation=equation, backend=backend.label, inputs=inputs,
+                           problem=f"{name} must return a tuple of {len(expected)} results")
+        )
+    for i, (g, e) in enumerate(pairs):
+        what = f"{name} result" + (f" [{i}] (of the {len(pairs)} it returns)" if len(pairs) > 1 else "")
+        assert_close(g, e, tol, equation=equation, backend=backend.label, inputs=inputs, what=what,
+                     expected_from=f"{oracle.label}{' (exact)' if oracle.exact else ''}")
+    return got

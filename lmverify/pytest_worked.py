@@ -1,0 +1,135 @@
+"""pytest items for worked-example YAML files (``pytest worked_examples/<topic>/<file>.yaml``).
+
+Each file yields one item per backend (the recipe recomputed there, its values
+checked against the NumPy reference, its verdicts against the recorded ones) and
+one ``page`` item that, with ``--course``, finds every claim in the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lmverify.backends import Backend
+from lmverify.compare import assert_close
+from lmverify.worked import (
+    NotForBackend,
+    WorkedExampleError,
+    compute,
+    judge,
+    load_example,
+    locate,
+    recorded_correct_matches,
+)
+
+#: backends whose verdicts must equal the recorded ones (float32 only has to agree in value)
+VERDICT_BACKENDS = ("numpy", "torch64", "sympy")
+
+
+class WorkedExampleFile(pytest.File):
+    def collect(self):
+        try:
+            example = load_example(self.path)
+        except WorkedExampleError as exc:
+            yield MalformedExampleItem.from_parent(self, name="schema", message=str(exc))
+            return
+        for b in ("numpy", "torch64", "torch32", "sympy"):
+            yield ClaimsItem.from_parent(self, name=f"claims[{b}]", example=example, backend_name=b)
+        yield PageItem.from_parent(self, name="page", example=example)
+
+
+class MalformedExampleItem(pytest.Item):
+    def __init__(self, *, message: str, **kw):
+        super().__init__(**kw)
+        self.message = message
+        self.add_marker(pytest.mark.worked_example)
+
+    def runtest(self):
+        raise WorkedExampleError(self.message)
+
+    def repr_failure(self, excinfo):
+        return f"malformed worked example: {self.message}"
+
+    def reportinfo(self):
+        return self.path, None, f"{self.path.name}::schema"
+
+
+class _ExampleItem(pytest.Item):
+    def __init__(self, *, example, **kw):
+        super().__init__(**kw)
+        self.example = example
+        self.add_marker(pytest.mark.worked_example)
+        self.add_marker(getattr(pytest.mark, example.topic))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, (AssertionError, WorkedExampleError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.example.id}::{self.name}"
+
+
+class ClaimsItem(_ExampleItem):
+    def __init__(self, *, backend_name: str, **kw):
+        super().__init__(**kw)
+        self.backend_name = backend_name
+
+    def runtest(self):
+        ex = self.example
+        b = Backend(self.backend_name)
+        try:
+            got = compute(ex, b)
+        except NotForBackend as exc:
+            pytest.skip(f"recipe {ex.recipe} does not run on {b.name}: {exc}")
+        if b.name != "numpy":
+            ref = compute(ex, "numpy")
+            for name, value in ref.items():
+                if isinstance(value, (str, bool)):
+                    continue
+                if name not in got:
+                    raise AssertionError(f"{ex.path}: recipe {ex.recipe} on {b.name} did not compute {name!r}")
+                assert_close(got[name], value, b.tolerance(), equation=ex.equations[0] if ex.equations else None,
+                             backend=b.label, inputs=None, what=f"{ex.id}: quantity {name!r}",
+                             expected_from="numpy float64 reference")
+        if b.name not in VERDICT_BACKENDS:
+            return
+        problems = []
+        for claim in ex.claims:
+            r = judge(claim, got)
+            if r.verdict != claim.verdict:
+                hint = (" - the page may have been fixed: update the record" if r.verdict == "correct"
+                        else " - an implementation or the page changed")
+                problems.append(
+                    f"{claim.where} ({claim.label}, {ex.page} line {claim.line}): recorded verdict "
+                    f"{claim.verdict!r}, computed {r.verdict!r}; claimed {claim.claimed!r}, computed "
+                    f"{r.correct_text}{hint}"
+                )
+            elif not recorded_correct_matches(r):
+                problems.append(
+                    f"{claim.where} ({claim.label}): recorded correct value {claim.correct!r} disagrees with "
+                    f"the recomputed {r.correct_text}"
+                )
+        if problems:
+            raise AssertionError(f"{ex.path} on {b.label}:\n  " + "\n  ".join(problems))
+
+
+class PageItem(_ExampleItem):
+    def runtest(self):
+        course = self.config.getoption("--course")
+        if course is None:
+            pytest.skip("needs the course pages: pass --course PATH")
+        page = Path(course) / self.example.page
+        if not page.is_file():
+            raise AssertionError(f"{self.example.path}: page {self.example.page!r} not found in {course}")
+        lines = page.read_text(encoding="utf-8").splitlines()
+        changed = []
+        for claim in self.example.claims:
+            line, why = locate(claim, lines)
+            if line is None:
+                changed.append(f"{claim.where} ({claim.label}, recorded at line {claim.line}): changed content: {why}")
+        if changed:
+            raise AssertionError(f"{self.example.path}: the page no longer says what was recorded:\n  "
+                                 + "\n  ".join(changed))

@@ -1,0 +1,188 @@
+"""The verification report: coverage matrix, every claim with its verdict, and the errata.
+
+Markdown on stdout (``lmverify report``), optionally JUnit XML (``--junit FILE``), one
+testcase per claim, failing for errata, so course CI can show them.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lmverify import catalogue
+from lmverify.worked import ClaimResult, Example, evaluate, load_all_examples, locate, row_lines
+
+
+@dataclass
+class ExampleReport:
+    example: Example
+    results: list[ClaimResult]
+    page_lines: dict[int, int | None] = field(default_factory=dict)  # claim index -> line found in the page
+    page_problems: dict[int, str] = field(default_factory=dict)
+    cell_lines: dict[int, list[int]] = field(default_factory=dict)  # matrix claims: line of each printed row
+    mismatches: list[str] = field(default_factory=list)  # recorded verdict != computed
+
+
+@dataclass
+class Erratum:
+    page: str
+    line: int
+    section: str
+    example: str
+    what: str
+    claimed: str
+    correct: str
+    kind: str
+    explanation: str
+
+
+def build(course: Path | None = None, examples: list[Example] | None = None) -> list[ExampleReport]:
+    examples = load_all_examples() if examples is None else examples
+    reports = []
+    for ex in examples:
+        results = evaluate(ex, "numpy")
+        rep = ExampleReport(ex, results)
+        for i, r in enumerate(results):
+            if r.verdict != r.claim.verdict:
+                rep.mismatches.append(
+                    f"{r.claim.label}: recorded {r.claim.verdict}, computed {r.verdict}"
+                )
+        if course is not None:
+            page = course / ex.page
+            lines = page.read_text(encoding="utf-8").splitlines() if page.is_file() else []
+            for i, r in enumerate(results):
+                if not lines:
+                    rep.page_lines[i], rep.page_problems[i] = None, f"page {ex.page} not found in {course}"
+                    continue
+                line, why = locate(r.claim, lines)
+                rep.page_lines[i] = line
+                if line is None:
+                    rep.page_problems[i] = why
+                elif r.claim.is_matrix and r.claim.printed is None and isinstance(r.claim.claimed[0], list):
+                    rep.cell_lines[i] = row_lines(r.claim, lines, line)
+        reports.append(rep)
+    return reports
+
+
+def _claimed_text(r: ClaimResult) -> str:
+    c = r.claim.claimed
+    if isinstance(c, list):
+        return str(c).replace("'", "")
+    return str(c)
+
+
+def errata(reports: list[ExampleReport]) -> list[Erratum]:
+    out = []
+    for rep in reports:
+        ex = rep.example
+        for i, r in enumerate(rep.results):
+            if r.verdict == "correct":
+                continue
+            line = rep.page_lines.get(i) or r.claim.line
+            expl = r.claim.explanation or r.detail or ""
+            if r.cells and r.wrong_cells:
+                for cell in r.wrong_cells:
+                    idx = ", ".join(map(str, cell.index))
+                    rows = rep.cell_lines.get(i)
+                    cell_line = rows[cell.index[0]] if rows and len(cell.index) == 2 else line
+                    out.append(Erratum(ex.page, cell_line, ex.section, ex.id, f"{r.claim.label}[{idx}]", cell.claimed,
+                                       cell.correct, r.verdict if cell.verdict == "error" else cell.verdict, expl))
+            else:
+                out.append(Erratum(ex.page, line, ex.section, ex.id, r.claim.label, _claimed_text(r),
+                                   r.correct_text, r.verdict, expl))
+    return out
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(reports: list[ExampleReport], course: Path | None = None, topic: str | None = None) -> str:
+    rows = catalogue.coverage()
+    if topic:
+        rows = [r for r in rows if r["id"].startswith(topic + ".")]
+    out = ["# Verification report: Foundations of Language Modeling", ""]
+    n_claims = sum(len(r.results) for r in reports)
+    counts: dict[str, int] = {}
+    for rep in reports:
+        for r in rep.results:
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    out.append(f"Course pages: {course if course else 'not given (claims located by their recorded lines)'}  ")
+    out.append(f"Worked examples: {len(reports)}; claims: {n_claims}; "
+               + ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("correct", "rounding", "convention", "error")))
+    out += ["", "## Equation catalogue coverage", "", catalogue.coverage_markdown(rows), ""]
+    out += ["## Worked examples", ""]
+    for rep in reports:
+        ex = rep.example
+        out.append(f"### {ex.id}: {ex.title}")
+        out.append(f"{ex.page}, section \"{ex.section}\" ({ex.topic}/{ex.path.name})")
+        out.append("")
+        out.append("| claim | line | claimed | recomputed | verdict |")
+        out.append("|---|---|---|---|---|")
+        for i, r in enumerate(rep.results):
+            line = rep.page_lines.get(i, r.claim.line) or f"{r.claim.line} (NOT FOUND)"
+            detail = f" ({r.detail})" if r.detail else ""
+            out.append(f"| {_md_escape(r.claim.label)} | {line} | {_md_escape(_claimed_text(r))} | "
+                       f"{_md_escape(r.correct_text)}{_md_escape(detail)} | **{r.verdict}** |")
+        out.append("")
+        for i, why in rep.page_problems.items():
+            out.append(f"- changed content: {rep.results[i].claim.label}: {why}")
+        for m in rep.mismatches:
+            out.append(f"- verdict differs from the record: {m}")
+        if rep.page_problems or rep.mismatches:
+            out.append("")
+    errs = errata(reports)
+    out += ["## Errata", ""]
+    if not errs:
+        out.append("No errata: every claim is correct at its printed precision.")
+    else:
+        out.append("| page | line | section | claim | claimed | correct | kind | explanation |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for e in errs:
+            out.append(f"| {e.page} | {e.line} | {_md_escape(e.section)} | {_md_escape(e.what)} | "
+                       f"{_md_escape(e.claimed)} | {_md_escape(e.correct)} | {e.kind} | {_md_escape(e.explanation)} |")
+    changed = sum(len(r.page_problems) for r in reports)
+    mism = sum(len(r.mismatches) for r in reports)
+    out += ["", f"Summary: {len(errs)} erratum line(s); {changed} claim(s) no longer found in the page; "
+                f"{mism} verdict(s) differ from the record."]
+    return "\n".join(out) + "\n"
+
+
+def junit(reports: list[ExampleReport], path: Path) -> None:
+    suite = ET.Element("testsuite", name="lmverify-report")
+    n = failures = 0
+    for rep in reports:
+        for i, r in enumerate(rep.results):
+            n += 1
+            case = ET.SubElement(suite, "testcase", classname=f"{rep.example.page}.{rep.example.id}",
+                                 name=r.claim.label)
+            line = rep.page_lines.get(i) or r.claim.line
+            if r.verdict != "correct" or i in rep.page_problems:
+                failures += 1
+                msg = (f"{rep.example.page}:{line}: {r.verdict}: claimed {_claimed_text(r)}, correct {r.correct_text}"
+                       if r.verdict != "correct" else f"{rep.example.page}: changed content: {rep.page_problems[i]}")
+                f = ET.SubElement(case, "failure", message=msg, type=r.verdict)
+                f.text = r.claim.explanation or r.detail or msg
+    suite.set("tests", str(n))
+    suite.set("failures", str(failures))
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def trace(example: Example, backend: str = "numpy") -> str:
+    """Every quantity of a worked example at full precision, and each claim rounded as printed."""
+    from lmverify.worked import compute
+
+    q = compute(example, backend)
+    out = [f"# Trace of {example.id} ({example.path}) on {backend}", ""]
+    for name, value in q.items():
+        arr = np.asarray(value)
+        with np.printoptions(precision=17, floatmode="maxprec", linewidth=120):
+            out.append(f"{name} = {arr!s}" if arr.ndim else f"{name} = {float(arr)!r}")
+    out += ["", "| claim | claimed | correctly rounded | verdict |", "|---|---|---|---|"]
+    for r in evaluate(example, backend):
+        out.append(f"| {r.claim.label} | {_claimed_text(r)} | {r.correct_text} | {r.verdict} |")
+    return "\n".join(out) + "\n"
