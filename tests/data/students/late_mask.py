@@ -1,4 +1,4 @@
-"""A student's attention that applies the causal mask after the softmax. Used by tests/test_harness.py."""
+"""A student's attention that applies the causal mask too late (zeroing weights after normalising). Used by tests/test_harness.py."""
 import numpy as np
 
 

@@ -1,0 +1,93 @@
+"""The equation catalogue: complete, consistent with the code and the tests, and faithful to the pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from lmverify import catalogue
+from lmverify.catalogue import CatalogueError, _load_file
+
+EQUATIONS = catalogue.load()
+IDS = [eq["id"] for eq in EQUATIONS]
+
+
+def test_catalogue_ids_are_unique_and_namespaced():
+    assert len(IDS) == len(set(IDS))
+    assert all(re.fullmatch(r"[a-z0-9_]+\.[a-z0-9_]+", i) for i in IDS), IDS
+
+
+@pytest.mark.parametrize("eq", EQUATIONS, ids=IDS)
+def test_catalogue_equation_has_symbolic_numpy_and_torch_forms(eq):
+    forms = catalogue.forms(eq)
+    missing = [f for f, ok in forms.items() if not ok]
+    assert not missing, (
+        f"{eq['id']} ({eq['page']}:{eq['line']}): function {eq['function']!r} is missing from the "
+        f"{', '.join(missing)} form(s): add it to "
+        + ", ".join(catalogue.FORMS[f].format(topic=eq["topic"]) for f in missing)
+    )
+
+
+@pytest.mark.parametrize("eq", EQUATIONS, ids=IDS)
+def test_catalogue_equation_is_exercised_by_a_test(eq):
+    tests = catalogue.exercised().get(eq["id"], ())
+    assert tests, (f"no test is marked @pytest.mark.equation({eq['id']!r}); "
+                   f"every catalogued equation needs at least one")
+
+
+def test_catalogue_equation_markers_name_catalogued_equations():
+    unknown = {k: v for k, v in catalogue.exercised().items() if k not in IDS}
+    assert not unknown, f"tests marked with equations the catalogue does not have: {unknown}"
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+@pytest.mark.parametrize("eq", [e for e in EQUATIONS if e["displayed"]], ids=[e["id"] for e in EQUATIONS if e["displayed"]])
+def test_catalogue_latex_is_printed_in_the_page(eq, course_dir):
+    page = (course_dir / eq["page"]).read_text(encoding="utf-8")
+    lines = page.splitlines()
+    assert _norm(eq["latex"]) in _norm(page), (
+        f"{eq['id']}: its LaTeX is no longer in {eq['page']} (changed content?):\n  {eq['latex']}"
+    )
+    window = _norm("\n".join(lines[max(0, eq["line"] - 3): eq["line"] + 6]))
+    assert _norm(eq["latex"]) in window, f"{eq['id']}: the LaTeX moved away from line {eq['line']} of {eq['page']}"
+
+
+def test_catalogue_coverage_matrix_lists_every_equation(capsys):
+    from lmverify.cli import main
+
+    assert main(["coverage"]) == 0
+    out = capsys.readouterr().out
+    for eq_id in IDS:
+        assert f"`{eq_id}`" in out
+    assert f"{len(IDS)} / {len(IDS)} equations have all three forms and at least one test." in out
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("topic: attention\npage: p.md\n", "missing top-level key 'equations'"),
+        ("topic: other\npage: p.md\nequations: [{id: x}]\n", "does not match the file name"),
+        ("topic: attention\npage: p.md\nequations: [{id: attention.x}]\n", "missing key 'section'"),
+        ("topic: attention\npage: p.md\nequations:\n  - {id: attention.x, section: s, line: '3', latex: l, "
+         "function: f, properties: [], displayed: true}\n", "key 'line' must be int"),
+        ("topic: attention\npage: p.md\nequations:\n  - {id: ngram.x, section: s, line: 3, latex: l, "
+         "function: f, properties: [], displayed: true}\n", "must start with 'attention.'"),
+        ("topic: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_catalogue_malformed_file_names_file_and_key(tmp_path, text, message):
+    path = tmp_path / "attention.yaml"
+    path.write_text(text)
+    with pytest.raises(CatalogueError) as err:
+        _load_file(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_catalogue_files_are_plain_safe_yaml():
+    for path in catalogue.CATALOGUE_DIR.glob("*.yaml"):
+        yaml.safe_load(path.read_text(encoding="utf-8"))

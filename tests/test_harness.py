@@ -1,0 +1,224 @@
+"""The suite's own machinery: tolerances, conversion, failure messages, --impl student modules, the report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from lmverify import convert
+from lmverify.backends import Backend, ImplError, StudentModule, _check_signature
+from lmverify.compare import VerificationError, assert_close, assert_true
+from lmverify.tolerance import DEFAULTS, OVERRIDES, tolerance_for
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDENTS = Path(__file__).parent / "data" / "students"
+
+# ---------------------------------------------------------------- tolerances
+
+
+def test_tolerance_every_entry_gives_both_rtol_and_atol_and_a_reason():
+    for key, tol in list(DEFAULTS.items()) + list(OVERRIDES.items()):
+        assert tol.rtol >= 0 and tol.atol >= 0 and tol.reason, key
+
+
+def test_tolerance_unknown_dtype_is_an_error():
+    with pytest.raises(ValueError, match="unknown dtype 'float16'"):
+        tolerance_for("float16")
+
+
+def test_tolerance_float64_matches_torch_testing_defaults():
+    assert (tolerance_for("float64").rtol, tolerance_for("float64").atol) == (1e-7, 1e-7)
+    assert (tolerance_for("float32").rtol, tolerance_for("float32").atol) == (1.3e-6, 1e-5)
+
+
+# ---------------------------------------------------------------- conversion
+
+
+@given(x=st.floats(allow_nan=False, allow_infinity=False, width=64))
+def test_convert_to_sympy_is_exact(x):
+    r = convert.to_sympy(np.float64(x))
+    assert Fraction(int(r.p), int(r.q)) == Fraction(x)
+
+
+@given(a=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=3),
+                    elements=st.floats(-1e6, 1e6, allow_nan=False)))
+def test_convert_numpy_sympy_numpy_round_trip_is_exact(a):
+    back = convert.to_numpy(convert.to_sympy(a))
+    np.testing.assert_array_equal(np.asarray(back), a)
+
+
+def test_convert_keeps_infinities_booleans_and_dtypes():
+    assert convert.to_sympy(np.float64(-np.inf)) == -sp.oo
+    assert convert.to_numpy(sp.Matrix([[sp.oo, -sp.oo]])).tolist() == [[np.inf, -np.inf]]
+    m = np.array([[True, False]])
+    assert convert.to_torch(m).dtype == torch.bool and convert.to_numpy(torch.tensor(m)).dtype == bool
+    assert convert.to_torch(np.ones(2), "float32").dtype == torch.float32
+    assert isinstance(convert.to_sympy(np.eye(2)), sp.MatrixBase)
+    assert isinstance(convert.to_sympy(np.ones(3)), sp.NDimArray)
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        convert.to_torch(np.ones(2), "float16")
+
+
+# ---------------------------------------------------------------- failure messages
+
+
+def test_assert_close_message_names_equation_input_and_worst_difference():
+    with pytest.raises(VerificationError) as err:
+        assert_close(np.array([[0.5, 0.25], [0.1, 0.2]]), np.array([[0.5, 0.5], [0.1, 0.2]]),
+                     tolerance_for("float64"), equation="attention.scaled_dot_product", backend="impl (x.py)",
+                     inputs={"Q": np.eye(2)})
+    msg = str(err.value)
+    for needle in ("attention.scaled_dot_product", "softmax", "Backend: impl (x.py)", "Q =",
+                   "Mismatched elements: 1 / 4", "Greatest absolute difference: 0.25 at index (0, 1)",
+                   "Greatest relative difference: 0.5 at index (0, 1)"):
+        assert needle in msg, (needle, msg)
+
+
+def test_assert_close_shape_mismatch_and_nan_are_failures():
+    tol = tolerance_for("float64")
+    with pytest.raises(VerificationError, match=r"has shape \(3,\), expected shape \(1, 3\)"):
+        assert_close(np.ones(3), np.ones((1, 3)), tol)
+    with pytest.raises(VerificationError, match="NaN where a number was expected"):
+        assert_close(np.array([np.nan, 1.0]), np.array([0.0, 1.0]), tol)
+    assert_close(np.array([np.inf, -np.inf, 1.0]), np.array([np.inf, -np.inf, 1.0]), tol)
+    with pytest.raises(VerificationError):
+        assert_close(np.array([np.inf]), np.array([-np.inf]), tol)
+
+
+def test_assert_true_names_the_law():
+    with pytest.raises(VerificationError, match="law violated: rows sum to one"):
+        assert_true(False, equation=None, backend="numpy", law="rows sum to one")
+
+
+# ---------------------------------------------------------------- student modules (--impl)
+
+
+def _signature_of(src: str):
+    ns: dict = {}
+    exec(src, ns)  # test-local function definitions only
+    return ns["f"]
+
+
+def test_impl_signature_check_accepts_extra_optional_parameters():
+    ref = _signature_of("def f(Q, K, V, mask=None): pass")
+    _check_signature(_signature_of("def f(Q, K, V, mask=None, dropout=0.0): pass"), ref, "s.py: function f")
+    _check_signature(_signature_of("def f(*args, **kwargs): pass"), ref, "s.py: function f")
+
+
+@pytest.mark.parametrize("src,problem", [
+    ("def f(Q, K): pass", "takes 2 positional parameters, expected at least 3"),
+    ("def f(Q, K, V): pass", "has no parameter 'mask'"),
+    ("def f(Q, K, V, mask=None, *, scale): pass", "requires parameter 'scale'"),
+])
+def test_impl_signature_check_rejects_mismatches(src, problem):
+    ref = _signature_of("def f(Q, K, V, mask=None): pass")
+    with pytest.raises(ImplError) as err:
+        _check_signature(_signature_of(src), ref, "s.py: function f")
+    assert "s.py: function f" in str(err.value) and problem in str(err.value)
+
+
+def test_impl_missing_file_and_import_failure_are_named():
+    with pytest.raises(ImplError, match="no such file"):
+        StudentModule("nowhere/student.py").module
+    with pytest.raises(ImplError, match=r"broken_import.py failed: RuntimeError: student module crashed"):
+        StudentModule(str(STUDENTS / "broken_import.py")).module
+
+
+def _run_pytest(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
+                           "-p", "no:randomly", *args], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+@pytest.mark.slow
+def test_impl_student_without_sqrt_dk_scaling_fails_naming_equation_and_input():
+    r = _run_pytest("tests/test_attention.py", "-k", "scaled_dot_product_attention_matches_oracle",
+                    "--impl", str(STUDENTS / "unscaled_scores.py"))
+    assert r.returncode == 1, r.stdout[-3000:]
+    out = r.stdout
+    assert "attention.scaled_dot_product" in out and "\\sqrt{d_k}" in out
+    assert "Input (minimal: hypothesis shrinks failing inputs):" in out and "Q =" in out
+    assert "Greatest absolute difference" in out
+
+
+@pytest.mark.slow
+def test_impl_student_masking_after_normalising_fails_the_causal_mask_tests():
+    r = _run_pytest("tests/test_attention.py", "-k", "causal_mask_row_equals or causal_mask_masked",
+                    "--impl", str(STUDENTS / "late_mask.py"))
+    assert r.returncode == 1, r.stdout[-3000:]
+    assert "attention.causal_mask" in r.stdout and "causal weights of row" in r.stdout
+
+
+@pytest.mark.slow
+def test_impl_wrong_signature_and_broken_import_fail_with_file_and_function():
+    r = _run_pytest("tests/test_attention.py", "-k", "softmax_rows", "--impl", str(STUDENTS / "wrong_signature.py"))
+    assert r.returncode == 1
+    assert "wrong_signature.py: function softmax: signature (logits, temperature, axis)" in r.stdout
+    r = _run_pytest("tests/test_attention.py", "-k", "softmax_rows", "--impl", str(STUDENTS / "broken_import.py"))
+    assert r.returncode == 1
+    assert "broken_import.py failed: RuntimeError: student module crashed at import" in r.stdout
+
+
+@pytest.mark.slow
+def test_impl_torch_student_passes_and_unwritten_functions_are_skipped():
+    r = _run_pytest("tests/test_attention.py", "-k", "scaled_dot_product_attention or softmax_rows",
+                    "--impl", str(STUDENTS / "torch_student.py"), "--impl-array", "torch", "-rs")
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "passed" in r.stdout and "softmax raises NotImplementedError" in r.stdout
+
+
+def test_impl_backend_requires_a_module():
+    with pytest.raises(ValueError, match="needs the student module"):
+        Backend("impl")
+
+
+# ---------------------------------------------------------------- the report (main job)
+
+
+def test_report_lists_claims_verdicts_and_errata(capsys, tmp_path):
+    from lmverify.cli import main
+
+    junit = tmp_path / "r.xml"
+    assert main(["report", "--junit", str(junit)]) == 0
+    out = capsys.readouterr().out
+    assert "## Equation catalogue coverage" in out and "## Worked examples" in out and "## Errata" in out
+    assert "| attention_math.md | 129 |" in out  # K^T, at its recorded line without --course
+    suite = ET.parse(junit).getroot()
+    assert int(suite.get("tests")) > 0 and int(suite.get("failures")) > 0
+
+
+def test_report_with_course_locates_claims_on_their_lines(capsys, course_dir):
+    from lmverify.cli import main
+
+    assert main(["report", "--course", str(course_dir), "--topic", "attention"]) == 0
+    out = capsys.readouterr().out
+    assert "| attention_math.md | 132 |" in out and "K_T[2, 3] | 0 | 1 | error" in out
+    assert "0 claim(s) no longer found in the page" in out
+
+
+def test_report_bad_course_folder_is_a_clear_error(tmp_path):
+    from lmverify.cli import main
+
+    with pytest.raises(SystemExit, match="no such folder"):
+        main(["report", "--course", str(tmp_path / "missing")])
+
+
+def test_trace_prints_full_precision_and_rounded_claims(capsys):
+    from lmverify.cli import main
+
+    assert main(["trace", str(ROOT / "worked_examples/attention/four_tokens.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "sum_row0 = 7.43656365691809" in out and "| sum of row-0 numerators | 7.436 | 7.437 | rounding |" in out
