@@ -575,3 +575,39 @@ def test_linear_attention_output_rows_are_convex_combinations(numeric_backend, e
     assert_true(bool(np.all(out >= V.min(0) - slack) and np.all(out <= V.max(0) + slack)), equation=equation,
                 backend=numeric_backend.label, inputs=qkv, law="outputs are convex combinations of V's rows",
                 got=out)
+
+
+# ---------------------------------------------------------------- the page's own code
+
+
+@pytest.mark.slow
+@pytest.mark.worked_example
+@pytest.mark.equation("attention.scaled_dot_product", "attention.causal_mask", "attention.multi_head")
+def test_scaled_dot_product_attention_page_code_runs_and_its_checks_hold(course_dir):
+    """Run the page's code block (read from --course, in a subprocess) and check what it prints:
+    rows sum to one, the causal checks are True, shapes follow the page, and the printed scaled
+    std is the unscaled one divided by sqrt(512) (to the printed two decimals)."""
+    import re
+
+    from lmverify.pagecode import code_blocks, run
+    from lmverify.worked import parse_printed, round_to
+
+    blocks = code_blocks(course_dir / "attention_math.md")
+    assert len(blocks) == 1, f"expected one code block in attention_math.md, found {len(blocks)}"
+    r = run(blocks[0])
+    where = f"attention_math.md:{blocks[0].line}"
+    assert r.returncode == 0, f"{where}: the page's code failed:\n{r.stderr[-2000:]}"
+    out = r.stdout
+    sums = re.search(r"Weights sum per query row: tensor\(\[\[([^\]]*)\]\]\)", out)
+    assert sums and all(float(x) == 1.0 for x in sums.group(1).split(",")), f"{where}: {out}"
+    assert "last query attends to all? True" in out and "first query attends only to itself? True" in out
+    assert "Multi-head output shape: torch.Size([1, 6, 16])" in out
+    assert "MHA weights shape: torch.Size([1, 2, 6, 6])" in out
+    unscaled = parse_printed(re.search(r"Unscaled score std: ([0-9.]+)", out).group(1), where)
+    scaled = parse_printed(re.search(r"Scaled score std:\s+([0-9.]+)", out).group(1), where)
+    # unscaled is itself rounded to 0.01, so sqrt(512) * scaled must lie within its rounding interval
+    lo, hi = (float(unscaled.value) - 0.005) / math.sqrt(512), (float(unscaled.value) + 0.005) / math.sqrt(512)
+    assert round_to(lo, scaled.unit) <= scaled.value <= round_to(hi, scaled.unit), (unscaled, scaled)
+    for row in re.findall(r"Softmax\((?:un)?scaled\):\s+\[\[\[([^\]]*)\]\]\]", out):
+        probs = [float(x) for x in row.split()]
+        assert abs(sum(probs) - 1.0) <= 0.0005 * len(probs), f"{where}: printed softmax row {probs} does not sum to one"
