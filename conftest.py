@@ -55,16 +55,6 @@ LAYERS = {
 }
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("lmverify", "language-modeling math verification")
-    group.addoption("--impl", action="store", default=None, metavar="PATH",
-                    help="student module (.py path or dotted name) to test instead of the references")
-    group.addoption("--impl-array", action="store", default="numpy", choices=("numpy", "torch"),
-                    help="array type the --impl functions receive (default: numpy float64 arrays)")
-    group.addoption("--course", action="store", default=None, metavar="PATH",
-                    help="folder of the course pages (e.g. ../shared/course); tests needing it skip without it")
-
-
 def pytest_configure(config: pytest.Config) -> None:
     for topic in TOPICS:
         config.addinivalue_line("markers", f"{topic}: tests of the {topic} topic")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import sympy as sp
 
 from lmverify.backends import Backend
 from lmverify.worked import NotForBackend
@@ -23,10 +24,11 @@ def four_token_example(inputs: dict, b: Backend) -> dict:
     K, V = inputs["K"], inputs["V"]
     d_k = Q.shape[1]
     S = b.call(T, "dot_product_scores", Q, K)
-    Z = S / math.sqrt(d_k) if not b.exact else b.to_numpy(b.array(S) / b.scalar(math.sqrt(d_k)))
+    # the page divides by sqrt(d_k) = 2; on the SymPy backend exactly
+    Z = b.to_numpy(b.array(S) / sp.sqrt(d_k)) if b.exact else S / math.sqrt(d_k)
     out, W = b.call(T, "scaled_dot_product_attention", Q, K, V)
     row0 = Z[0]
-    numerators = np.exp(row0) if not b.exact else b.to_numpy(b.array(row0).applyfunc(lambda x: __import__("sympy").exp(x)))
+    numerators = b.to_numpy(b.array(row0).applyfunc(sp.exp)) if b.exact else np.exp(row0)
     causal_out, causal_W = b.call(T, "scaled_dot_product_attention", Q, K, V, b.to_numpy(b.call(T, "causal_mask", 4)).astype(bool))
     masked_Z = b.call(T, "causal_masked_scores", Z)
     upper = np.triu(np.ones((4, 4), dtype=bool), k=1)
