@@ -143,3 +143,105 @@ def multi_head_setups(draw, *, max_len: int = 4, max_heads: int = 3, max_head_di
         "W_o": arr((d_model, d_model)),
         "n_heads": h,
     }
+
+
+# --- information strategies ---------------------------------------------------------
+# Distributions for the information topic (entropy, cross-entropy, KL, MI, JSD). Built from
+# small integer weights, so the SymPy backend stays fast; zeros are drawn on purpose.
+
+@st.composite
+def distribution_batches(draw, *, count: int = 1, min_len: int = 1, max_len: int = 6, allow_zeros: bool = True,
+                         full_support: bool = False, batch: bool = False) -> tuple[np.ndarray, ...]:
+    """``count`` probability arrays of one shape (..., n): rows sum to one along the last axis.
+
+    ``full_support`` makes every entry positive; ``batch`` adds one or two leading dimensions.
+    """
+    n = draw(st.integers(min_len, max_len))
+    lead: tuple[int, ...] = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))) if batch else ()
+    lo = 1 if (full_support or not allow_zeros) else 0
+    out = []
+    for _ in range(count):
+        w = draw(hnp.arrays(np.int64, lead + (n,), elements=st.integers(lo, 16)))
+        w = w.astype(np.float64)
+        w[w.sum(axis=-1) == 0, 0] = 1.0  # a row of all zeros is not a distribution
+        out.append(w / w.sum(axis=-1, keepdims=True))
+    return tuple(out)
+
+
+@st.composite
+def joint_distributions(draw, *, max_x: int = 4, max_y: int = 4, independent: bool = False) -> np.ndarray:
+    """A joint p(x, y) as an (n_x, n_y) table summing to one; ``independent`` draws p(x) p(y)."""
+    nx, ny = draw(st.integers(1, max_x)), draw(st.integers(1, max_y))
+    if independent:
+        px, = draw(distribution_batches(min_len=nx, max_len=nx))
+        py, = draw(distribution_batches(min_len=ny, max_len=ny))
+        return np.outer(px, py)
+    w = draw(hnp.arrays(np.int64, (nx, ny), elements=st.integers(0, 16))).astype(np.float64)
+    assume(w.sum() > 0)
+    return w / w.sum()
+
+
+#: per-token negative log-likelihoods (nats) of one sequence: a (T,) array of multiples of 1/8 in [0, 8]
+nll_sequences = st.integers(1, 6).flatmap(
+    lambda T: hnp.arrays(np.float64, (T,), elements=st.integers(0, 64).map(lambda i: i / 8.0)))
+
+
+# --- ngram strategies -------------------------------------------------------------------
+# Corpora (lists of whitespace-tokenised sentences) and count tables for the ngram topic.
+# Small vocabularies on purpose, so n-grams repeat; the degenerate corpora (one sentence,
+# one word, one word repeated, every sentence identical) are drawn deliberately.
+
+#: a word of a small vocabulary (letters, so no word collides with <s>, </s> or <unk>)
+ngram_words = st.sampled_from(["a", "b", "c", "d", "e", "f"])
+
+
+@st.composite
+def corpora(draw, *, max_sentences: int = 8, max_len: int = 7, max_vocab: int = 6) -> list[str]:
+    """A list of non-empty sentences over a vocabulary of at most ``max_vocab`` words."""
+    vocab = ["a", "b", "c", "d", "e", "f"][: draw(st.integers(1, max_vocab))]
+    sentence = st.lists(st.sampled_from(vocab), min_size=1, max_size=max_len).map(" ".join)
+    return draw(st.lists(sentence, min_size=1, max_size=max_sentences))
+
+
+#: the extremes on purpose: one word, one word many times, identical sentences, a single long sentence
+degenerate_corpora = st.one_of(
+    st.just(["a"]),
+    st.integers(1, 6).map(lambda n: ["a"] * n),
+    st.integers(2, 9).map(lambda n: [" ".join(["a"] * n)]),
+    st.integers(1, 5).map(lambda n: ["a b"] * n),
+    st.lists(ngram_words, min_size=1, max_size=12).map(lambda ws: [" ".join(ws)]),
+)
+
+
+@st.composite
+def count_tables(draw, *, max_contexts: int = 4, max_vocab: int = 5, max_count: int = 6,
+                 allow_empty_rows: bool = True) -> np.ndarray:
+    """A (contexts, vocabulary) float64 table of non-negative integer counts."""
+    h = draw(st.integers(1, max_contexts))
+    v = draw(st.integers(1, max_vocab))
+    c = draw(hnp.arrays(np.int64, (h, v), elements=st.integers(0, max_count))).astype(np.float64)
+    if not allow_empty_rows:
+        c[c.sum(axis=1) == 0, 0] = 1.0
+    return c
+
+
+@st.composite
+def markov_joints(draw, *, max_vocab: int = 3, length: int = 3) -> np.ndarray:
+    """A joint over ``length`` words that is first-order Markov: p(w1) prod_t p(w_t | w_{t-1})."""
+    v = draw(st.integers(1, max_vocab))
+    init = draw(probability_vectors(min_len=v, max_len=v))
+    rows = [draw(probability_vectors(min_len=v, max_len=v)) for _ in range(v)]
+    trans = np.stack(rows)
+    joint = init
+    for _ in range(length - 1):
+        joint = joint[..., None] * trans  # (..., w_{t-1}, 1) * (w_{t-1}, w_t)
+    return joint
+
+
+@st.composite
+def sequence_joints(draw, *, max_vocab: int = 3, length: int = 3) -> np.ndarray:
+    """Any joint distribution over ``length`` words (a (V,)*length table of ratios of small integers)."""
+    v = draw(st.integers(1, max_vocab))
+    w = draw(hnp.arrays(np.int64, (v,) * length, elements=st.integers(0, 8))).astype(np.float64)
+    assume(w.sum() > 0)
+    return w / w.sum()

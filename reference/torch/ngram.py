@@ -1,0 +1,143 @@
+"""PyTorch forms of the ngram topic's equations (batched over leading dimensions, float32/float64).
+
+Same names and parameters as ``reference/numpy/ngram.py`` and ``specs/ngram.py``.
+The sparse Kneser-Ney estimator lives only in the NumPy reference; its per-order
+step, :func:`kneser_ney_interpolate`, is here, so a dense model can be built
+and differentiated in torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def _t(x, like: torch.Tensor | None = None) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x
+    dtype = like.dtype if like is not None else torch.get_default_dtype()
+    return torch.as_tensor(x, dtype=dtype)
+
+
+def _probabilities(p: torch.Tensor, name: str) -> torch.Tensor:
+    if torch.isnan(p).any():
+        raise ValueError(f"{name} contains NaN; expected probabilities in [0, 1]")
+    if (p < 0).any() or (p > 1 + 1e-6).any():
+        raise ValueError(f"{name} must hold probabilities in [0, 1], got values in [{p.min()}, {p.max()}]")
+    return p
+
+
+def chain_rule_joint(conditionals):
+    """P(w_1..w_T) = prod_t P(w_t | w_<t)."""
+    return torch.prod(_probabilities(_t(conditionals), "conditionals"), dim=-1)
+
+
+def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.zeros_like(num))
+
+
+def sequence_conditionals(joint):
+    """cond[t][w_1..w_T] = P(w_{t+1} | w_1..w_t) (0 where the prefix has probability 0)."""
+    j = _probabilities(_t(joint), "joint")
+    T = j.dim()
+    out = []
+    for t in range(T):
+        num = j.sum(dim=tuple(range(t + 1, T)), keepdim=True) if t + 1 < T else j
+        den = j.sum(dim=tuple(range(t, T)), keepdim=True)
+        out.append(_safe_div(num, den).expand(j.shape))
+    return torch.stack(out)
+
+
+def markov_conditionals(joint, order):
+    """Factors P(w_t | the previous ``order`` words) of the joint table."""
+    j = _probabilities(_t(joint), "joint")
+    T = j.dim()
+    out = []
+    for t in range(T):
+        lo = max(0, t - int(order))
+        drop = tuple(i for i in range(T) if not lo <= i <= t)
+        marg = j.sum(dim=drop, keepdim=True) if drop else j
+        den = marg.sum(dim=t, keepdim=True)
+        out.append(_safe_div(marg, den).expand(j.shape))
+    return torch.stack(out)
+
+
+def unigram_mle(counts):
+    """P(w) = count(w) / sum_w count(w)."""
+    c = _t(counts)
+    return c / c.sum(dim=-1, keepdim=True)
+
+
+def ngram_mle(counts, context_counts):
+    """P(w | h) = count(h, w) / count(h) (0 where count(h) = 0)."""
+    c = _t(counts)
+    d = _t(context_counts, c).unsqueeze(-1)
+    return _safe_div(c, d.expand(c.shape))
+
+
+def add_k(counts, context_counts, k, vocab_size):
+    """P(w | h) = (count(h, w) + k) / (count(h) + k V)."""
+    c = _t(counts)
+    d = _t(context_counts, c).unsqueeze(-1)
+    return (c + k) / (d + k * vocab_size)
+
+
+def interpolate(probabilities, weights):
+    """sum_i lambda_i P_i with the lambdas on the simplex."""
+    p = _t(probabilities)
+    w = _t(weights, p)
+    if w.dim() != 1 or w.shape[0] != p.shape[0]:
+        raise ValueError(f"weights must have one entry per order ({p.shape[0]}), got shape {tuple(w.shape)}")
+    if (w < 0).any() or abs(float(w.sum()) - 1) > 1e-6:
+        raise ValueError(f"weights must be on the simplex (non-negative, summing to 1), got {w.tolist()}")
+    return torch.tensordot(w, p, dims=1)
+
+
+def backoff_literal(probabilities, counts):
+    """The page's backoff rule literally: the highest order with a non-zero count, no renormalisation."""
+    p = _t(probabilities)
+    c = _t(counts, p)
+    out = p[-1]
+    for i in range(p.shape[0] - 2, -1, -1):
+        out = torch.where(c[i] > 0, p[i], out)
+    return out
+
+
+def perplexity(log_probs):
+    """exp(-(1/T) sum_t log p_t)."""
+    return torch.exp(-_t(log_probs).mean(dim=-1))
+
+
+def cross_entropy_bits(log_probs):
+    """-(1/T) sum_t log2 p_t from natural-log probabilities."""
+    return -_t(log_probs).mean(dim=-1) / math.log(2.0)
+
+
+def kneser_ney_discounts(counts_of_counts):
+    """D1, D2, D3+ = k - (k+1) Y n_{k+1}/n_k with Y = n1/(n1 + 2 n2)."""
+    n = _t(counts_of_counts)
+    if n.shape[-1] != 4:
+        raise ValueError(f"counts_of_counts must be (n1, n2, n3, n4), got shape {tuple(n.shape)}")
+    n1, n2, n3, n4 = n.unbind(-1)
+    Y = n1 / (n1 + 2 * n2)
+    return torch.stack([1 - 2 * Y * n2 / n1, 2 - 3 * Y * n3 / n2, 3 - 4 * Y * n4 / n3], dim=-1)
+
+
+def continuation_counts(counts):
+    """N1+(. w_2..w_k): the number of distinct first words with a non-zero count (axis 0)."""
+    c = _t(counts)
+    return (c > 0).sum(dim=0).to(c.dtype if c.is_floating_point() else torch.get_default_dtype())
+
+
+def kneser_ney_interpolate(counts, lower, discounts):
+    """p(w|h) = (a(hw) - D(a(hw)))/sum_x a(hx) + gamma(h) p(w|h'); unseen contexts back off entirely."""
+    a = _t(counts)
+    q = _t(lower, a)
+    D = _t(discounts, a)
+    zero = torch.zeros_like(a)
+    d = torch.where(a <= 0, zero, torch.where(a < 2, D[0], torch.where(a < 3, D[1], D[2])))
+    total = a.sum(dim=-1, keepdim=True)
+    safe = torch.where(total > 0, total, torch.ones_like(total))
+    gamma = torch.where(total > 0, d.sum(dim=-1, keepdim=True) / safe, torch.ones_like(total))
+    return (a - d) / safe + gamma * q

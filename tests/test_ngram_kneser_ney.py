@@ -1,0 +1,525 @@
+"""Kneser-Ney (interpolated, one discount; modified, D1/D2/D3+) and the ARPA format.
+
+Layers:
+  * oracle: KenLM's lmplz ARPA files (every n-gram's log10 p and back-off weight, and the
+    discounts it printed), the ``kenlm`` package (scores a model this project wrote), NLTK's
+    ``nltk.lm`` (agrees where the conventions agree; each difference pinned by a test);
+  * laws (hypothesis): every context's distribution sums to one, on ordinary and degenerate
+    corpora; the dense per-order equations in every backend rebuild the sparse estimator;
+    lower orders use continuation counts;
+  * symbolic: normalisation of one Kneser-Ney step for a symbolic count table;
+  * the ARPA reader/writer: round trip, and malformed files named with file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lmverify import strategies as S
+from lmverify.compare import agree, assert_close, assert_true
+from lmverify.tolerance import KENLM_LOG10, tolerance_for
+from reference.arpa import BOS, UNK, ArpaError, read_arpa, write_arpa
+from reference.numpy.ngram import DiscountError, encode_corpus, estimate_kneser_ney
+
+T = "ngram"
+DATA = Path(__file__).parent / "data" / "kenlm"
+KN = "ngram.kneser_ney_interpolated"
+DISC = "ngram.kneser_ney_discounts"
+CONT = "ngram.continuation_counts"
+
+
+# ---------------------------------------------------------------- KenLM's runs, read from commands.txt
+
+def _kenlm_runs() -> list[dict]:
+    """One entry per lmplz command in commands.txt: its ARPA file, corpus, order and options."""
+    runs = []
+    for line in (DATA / "commands.txt").read_text().splitlines():
+        if not line.startswith("lmplz"):
+            continue
+        m = re.search(r"-o (\d+)", line)
+        src = re.search(r"<\s*(\S+)", line).group(1)
+        out = Path(re.search(r">\s*(\S+)", line).group(1)).name
+        runs.append({
+            "arpa": out,
+            "corpus": src,
+            "order": int(m.group(1)),
+            "discount_fallback": "--discount_fallback" in line,
+            "interpolate_unigrams": "--interpolate_unigrams 0" not in line,
+        })
+    return runs
+
+
+RUNS = _kenlm_runs()
+
+
+def _lines(name: str) -> list[str]:
+    return (DATA / name).read_text(encoding="utf-8").split("\n")
+
+
+def _estimate(run: dict, **kw):
+    return estimate_kneser_ney(_lines(run["corpus"]), run["order"], discount_fallback=run["discount_fallback"],
+                               interpolate_unigrams=run["interpolate_unigrams"], **kw)
+
+
+def test_kneser_ney_kenlm_runs_are_all_found():
+    assert sorted(r["arpa"] for r in RUNS) == sorted(p.name for p in DATA.glob("*.arpa")), \
+        "every shipped ARPA file must have its lmplz command in commands.txt"
+
+
+@pytest.mark.oracle
+@pytest.mark.equation("ngram.kneser_ney_interpolated", "ngram.kneser_ney_discounts", "ngram.continuation_counts")
+@pytest.mark.parametrize("run", RUNS, ids=[r["arpa"] for r in RUNS])
+def test_kneser_ney_reproduces_every_kenlm_ngram(run):
+    """Modified Kneser-Ney as lmplz computes it: the same n-grams, and every log10 p and back-off
+    weight within 1e-6 (KenLM computes in float32)."""
+    ours = _estimate(run)
+    kenlm = read_arpa(DATA / run["arpa"])
+    assert ours.counts() == kenlm.counts(), f"{run['arpa']}: n-gram counts per order differ"
+    assert sorted(ours.words) == sorted(kenlm.words), f"{run['arpa']}: vocabularies differ"
+    to_ours = np.array([ours.index[w] for w in kenlm.words])
+    for k in range(1, run["order"] + 1):
+        grams = kenlm.entries(k)
+        idx = ours.lookup(to_ours[grams])
+        missing = np.nonzero(idx < 0)[0]
+        assert not len(missing), (f"{run['arpa']}: {len(missing)} {k}-grams of KenLM are not in our model, "
+                                  f"e.g. {[kenlm.words[i] for i in grams[missing[0]]]}")
+        for what, got, want in (("log10 p", ours.logprob[k - 1][idx], kenlm.logprob[k - 1]),
+                                ("log10 back-off", ours.backoff[k - 1][idx], kenlm.backoff[k - 1])):
+            assert_close(got, want, KENLM_LOG10, equation=KN, backend="numpy (sparse estimator)",
+                         what=f"{run['arpa']}: {what} of the {k}-grams", expected_from="KenLM lmplz",
+                         inputs={"first differing n-gram?": "see index; rows are KenLM's file order"})
+
+
+def _printed_statistics(log: Path) -> list[tuple[float, float, float]]:
+    text = log.read_text()
+    block = text.split("Statistics:")[1].split("Memory estimate")[0]
+    rows = re.findall(r"^(\d+) \d+ D1=(\S+) D2=(\S+) D3\+=(\S+)$", block, flags=re.M)
+    return [tuple(float(x) for x in r[1:]) for r in rows]
+
+
+def _printed_precision(s: float) -> float:
+    """Half a unit in the 6th significant digit (lmplz prints with C++'s default 6 digits)."""
+    return 0.5 * 10.0 ** (np.floor(np.log10(abs(s))) - 5) if s else 5e-7
+
+
+@pytest.mark.oracle
+@pytest.mark.equation("ngram.kneser_ney_discounts")
+@pytest.mark.parametrize("run", RUNS, ids=[r["arpa"] for r in RUNS])
+def test_kneser_ney_discounts_match_lmplz_log(run):
+    """D1, D2, D3+ per order as lmplz printed them (6 significant digits), fallback included."""
+    _, stats = _estimate(run, return_statistics=True)
+    printed = _printed_statistics(DATA / run["arpa"].replace(".arpa", ".lmplz.log"))
+    assert len(printed) == run["order"]
+    for k, (ours, theirs) in enumerate(zip(stats.discounts, printed), start=1):
+        for j in range(3):
+            assert abs(ours[j] - theirs[j]) <= _printed_precision(theirs[j]), \
+                f"{run['arpa']}: order {k} D{j + 1}: ours {ours[j]!r}, lmplz printed {theirs[j]!r}"
+
+
+@pytest.mark.equation("ngram.kneser_ney_discounts")
+@given(data=st.data())
+def test_kneser_ney_discounts_match_oracle(backend, oracle, equation, data):
+    n = np.array(data.draw(st.lists(st.integers(1, 40), min_size=4, max_size=4)), dtype=np.float64)
+    agree(backend, oracle, T, "kneser_ney_discounts", n, equation=equation, inputs={"n1..n4": n})
+
+
+def test_kneser_ney_discounts_without_fallback_raise_a_clear_error():
+    with pytest.raises(DiscountError, match=r"order 2: cannot estimate discounts.*discount_fallback"):
+        estimate_kneser_ney(_lines("tiny.txt"), 2)
+
+
+def test_kneser_ney_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="order must be an integer >= 1"):
+        estimate_kneser_ney(["a b"], 0)
+    with pytest.raises(ValueError, match="sentences: the corpus has no non-empty sentence"):
+        estimate_kneser_ney(["", "  "], 2)
+    with pytest.raises(ValueError, match="must not appear inside a sentence"):
+        estimate_kneser_ney(["a </s> b"], 2)
+    with pytest.raises(ValueError, match=r"discounts: expected 2 per-order triples"):
+        estimate_kneser_ney(["a b"], 2, discounts=[(0.5, 1, 1.5)])
+
+
+# ---------------------------------------------------------------- normalisation (hypothesis)
+
+FIXED = [(0.5, 1.0, 1.5)] * 4  # explicit discounts: tiny corpora cannot estimate them
+
+
+def _assert_every_context_sums_to_one(model, equation: str, corpus) -> None:
+    """Sum over the vocabulary (without <s>, which is never predicted) for every context the model
+    stores, for the empty context, and for a context never seen."""
+    V = model.vocab_size
+    bos = model.index[BOS]
+    histories = [[], ["never-seen-word"], ["never-seen-word"] * max(model.order - 1, 1)]
+    for k in range(1, model.order):
+        for g in model.entries(k):
+            histories.append([model.words[i] for i in g])
+    words = np.arange(V)
+    keep = words != bos
+    for h in histories:
+        p = model.probabilities(h)
+        assert_true(bool(abs(p[keep].sum() - 1.0) <= 1e-12 * V + 1e-13), equation=equation, backend="numpy",
+                    law=f"sum_w p(w | {' '.join(h) or '(empty)'}) = 1", inputs={"corpus": corpus},
+                    got=p[keep].sum(), expected=1.0)
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@given(corpus=S.corpora(), order=st.integers(1, 4), modified=st.booleans(), interp=st.booleans())
+def test_kneser_ney_every_context_sums_to_one(corpus, order, modified, interp):
+    model = estimate_kneser_ney(corpus, order, discounts="modified" if modified else "single",
+                                discount_fallback=True, interpolate_unigrams=interp)
+    _assert_every_context_sums_to_one(model, KN, corpus)
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@given(corpus=S.degenerate_corpora, order=st.integers(1, 4))
+def test_kneser_ney_every_context_sums_to_one_on_degenerate_corpora(corpus, order):
+    model = estimate_kneser_ney(corpus, order, discount_fallback=True)
+    _assert_every_context_sums_to_one(model, KN, corpus)
+    fixed = estimate_kneser_ney(corpus, order, discounts=FIXED[:order])
+    _assert_every_context_sums_to_one(fixed, KN, corpus)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("run", [r for r in RUNS if r["corpus"] == "corpus.txt"], ids=lambda r: r["arpa"])
+def test_kneser_ney_kenlm_files_sum_to_one_for_sampled_contexts(run):
+    """KenLM's own files, read back and scored by our back-off scorer, normalise too (a check of the
+    reader and scorer against a third party's model)."""
+    model = read_arpa(DATA / run["arpa"])
+    rng = np.random.default_rng(0)
+    top = model.entries(run["order"] - 1)
+    for g in top[rng.choice(len(top), size=20, replace=False)]:
+        h = [model.words[i] for i in g]
+        p = model.probabilities(h)
+        assert abs(p.sum() - 1.0) < 1e-5, f"{run['arpa']}: sum over the vocabulary after {h} is {p.sum()}"
+
+
+# ---------------------------------------------------------------- the dense equations rebuild the estimator
+
+
+def _dense_kneser_ney(b, corpus: list[str], order: int, discounts, *, raw_lower: bool = False) -> np.ndarray:
+    """p(w | h) for every history of length order-1 (a (V,)*order table), built only from the
+    per-order equations of backend ``b``: continuation_counts and kneser_ney_interpolate."""
+    enc = encode_corpus(corpus)
+    V = len(enc.words)
+    raw = []
+    for k in range(1, order + 1):
+        c = np.zeros((V,) * k)
+        pos = np.nonzero(enc.offset[: len(enc.stream) - k + 1] <= enc.length[: len(enc.stream) - k + 1] - k)[0]
+        win = np.stack([enc.stream[pos + j] for j in range(k)], axis=1)
+        np.add.at(c, tuple(win.T), 1.0)
+        raw.append(c)
+    adjusted = []
+    for k in range(1, order + 1):
+        if k == order or raw_lower:
+            a = raw[k - 1].copy()
+        else:
+            a = b.call(T, "continuation_counts", raw[k])
+            bos_first = np.zeros((V,) * k, dtype=bool)
+            bos_first[1] = True
+            a = np.where(bos_first, raw[k - 1], a)
+        adjusted.append(a)
+    adjusted[0][[0, 1]] = 0.0  # <unk> is unseen; <s> is never predicted
+    uniform = np.full((1, V), 1.0 / (V - 1))
+    uniform[0, 1] = 0.0
+    p = b.call(T, "kneser_ney_interpolate", adjusted[0][None, :], uniform, np.asarray(discounts[0]))  # (1, V)
+    for k in range(2, order + 1):
+        lower = np.broadcast_to(p.reshape((1,) + (V,) * (k - 1)), (V,) * k).reshape(-1, V)
+        p = b.call(T, "kneser_ney_interpolate", adjusted[k - 1].reshape(-1, V), lower, np.asarray(discounts[k - 1]))
+    return p.reshape((V,) * order)
+
+
+def _sparse_table(model, order: int) -> np.ndarray:
+    V = model.vocab_size
+    grid = np.stack(np.meshgrid(*[np.arange(V)] * order, indexing="ij"), axis=-1).reshape(-1, order)
+    return (10.0 ** model.score_ngrams(grid[:, :-1], grid[:, -1])).reshape((V,) * order)
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated", "ngram.continuation_counts")
+@settings(max_examples=10)
+@given(corpus=S.corpora(max_sentences=4, max_len=4, max_vocab=3), order=st.integers(1, 3))
+def test_kneser_ney_dense_equations_rebuild_the_sparse_estimator(numeric_backend, corpus, order):
+    """continuation_counts + kneser_ney_interpolate, order by order, in each backend, give the
+    sparse estimator's p(w | h) for every history (seen or not) and every word."""
+    model = estimate_kneser_ney(corpus, order, discounts=FIXED[:order])
+    dense = _dense_kneser_ney(numeric_backend, corpus, order, FIXED)
+    sparse = _sparse_table(model, order)
+    sparse[..., 1] = 0.0  # <s> is never predicted (the dense form gives it 0)
+    assert_close(dense, sparse, numeric_backend.tolerance(KN), equation=KN, backend=numeric_backend.label,
+                 inputs={"corpus": corpus, "order": order}, expected_from="sparse estimator (numpy)")
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated", "ngram.continuation_counts")
+def test_kneser_ney_dense_equations_exact_on_the_page_corpus(exact):
+    """The same rebuild with SymPy (exact rationals) on the page's four sentences, bigram order."""
+    corpus = _lines("tiny.txt")
+    model = estimate_kneser_ney(corpus, 2, discount_fallback=True)
+    _, stats = estimate_kneser_ney(corpus, 2, discount_fallback=True, return_statistics=True)
+    dense = _dense_kneser_ney(exact, corpus, 2, stats.discounts)
+    sparse = _sparse_table(model, 2)
+    sparse[..., 1] = 0.0
+    assert_close(sparse, dense, tolerance_for("float64"), equation=KN, backend="numpy (sparse estimator)",
+                 expected_from="sympy (exact)")
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@given(data=st.data())
+def test_kneser_ney_interpolate_matches_oracle(backend, oracle, equation, data):
+    counts = data.draw(S.count_tables(max_contexts=3, max_vocab=4), label="counts")
+    lower = np.stack([data.draw(S.probability_vectors(min_len=counts.shape[1], max_len=counts.shape[1]))
+                      for _ in range(counts.shape[0])])
+    D = np.array(data.draw(st.sampled_from([(0.5, 1.0, 1.5), (0.25, 0.75, 1.25), (0.5, 0.5, 0.5)])))
+    agree(backend, oracle, T, "kneser_ney_interpolate", counts, lower, D, equation=equation)
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@given(data=st.data())
+def test_kneser_ney_interpolate_rows_sum_to_one(numeric_backend, equation, data):
+    counts = data.draw(S.count_tables(max_contexts=4, max_vocab=6, max_count=9), label="counts")
+    lower = np.stack([data.draw(S.probability_vectors(min_len=counts.shape[1], max_len=counts.shape[1]))
+                      for _ in range(counts.shape[0])])
+    D = np.array([0.6, 1.1, 1.4])
+    p = numeric_backend.call(T, "kneser_ney_interpolate", counts, lower, D)
+    assert_close(p.sum(axis=1), np.ones(counts.shape[0]), numeric_backend.tolerance(equation), equation=equation,
+                 backend=numeric_backend.label, what="row sums", inputs={"counts": counts, "lower": lower})
+
+
+@pytest.mark.symbolic
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@pytest.mark.parametrize("V", [1, 2, 3, 5])
+def test_kneser_ney_normalisation_proved_for_a_symbolic_count_table(V):
+    import specs.ngram as spec
+    assert spec.prove_kneser_ney_normalisation(V) == 1
+
+
+@pytest.mark.equation("ngram.continuation_counts")
+@given(data=st.data())
+def test_kneser_ney_continuation_counts_match_oracle(backend, oracle, equation, data):
+    c = data.draw(S.count_tables(max_contexts=4, max_vocab=4), label="counts")
+    agree(backend, oracle, T, "continuation_counts", c, equation=equation)
+
+
+@pytest.mark.equation("ngram.continuation_counts", "ngram.kneser_ney_interpolated")
+def test_kneser_ney_lower_orders_use_continuation_counts_not_raw_counts(reference):
+    """'francisco' is frequent but follows only 'san': its unigram probability comes from one
+    left context, not from its five occurrences; a model built on raw lower-order counts differs."""
+    corpus = ["san francisco"] * 5 + ["a b", "b a", "a c", "c b", "b c a"]
+    model = estimate_kneser_ney(corpus, 2, discounts=FIXED[:2])
+    enc = encode_corpus(corpus)
+    dense_cont = _dense_kneser_ney(reference, corpus, 2, FIXED)
+    dense_raw = _dense_kneser_ney(reference, corpus, 2, FIXED, raw_lower=True)
+    sparse = _sparse_table(model, 2)
+    sparse[..., 1] = 0.0
+    assert_close(dense_cont, sparse, tolerance_for("float64"), equation=KN, backend="numpy")
+    f, a = enc.index["francisco"], enc.index["a"]
+    p_uni = 10 ** model.logprob[0]
+    assert p_uni[f] < p_uni[a], "a word seen after one context only must get less unigram mass than one seen after many"
+    assert np.abs(dense_raw - dense_cont).max() > 1e-3, "raw lower-order counts must give a different model"
+
+
+# ---------------------------------------------------------------- ARPA writer and reader
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[r["arpa"] for r in RUNS])
+def test_arpa_round_trip_of_kenlm_files(run, tmp_path):
+    model = read_arpa(DATA / run["arpa"])
+    write_arpa(model, tmp_path / "m.arpa")
+    again = read_arpa(tmp_path / "m.arpa")
+    assert again.words == model.words and again.counts() == model.counts()
+    for k in range(model.order):
+        np.testing.assert_array_equal(again.keys[k], model.keys[k])
+        # written with 9 significant digits: float32 values survive exactly
+        np.testing.assert_array_equal(np.float32(again.logprob[k]), np.float32(model.logprob[k]))
+        np.testing.assert_array_equal(np.float32(again.backoff[k]), np.float32(model.backoff[k]))
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@given(corpus=S.corpora(), order=st.integers(1, 3))
+def test_arpa_round_trip_of_estimated_models_scores_alike(corpus, order, tmp_path_factory):
+    model = estimate_kneser_ney(corpus, order, discount_fallback=True)
+    path = tmp_path_factory.mktemp("arpa") / "m.arpa"
+    write_arpa(model, path)
+    again = read_arpa(path)
+    held_out = corpus + ["a z b", "z"]
+    for s in held_out:
+        ours, read = model.score_sentence(s), again.score_sentence(s)
+        if np.isfinite(ours):
+            assert abs(read - ours) < 1e-7 * (len(s.split()) + 1), (s, ours, read)
+        else:
+            # an estimated discount of exactly 0 leaves gamma(h) = 0: probability 0, written as log10 = -99
+            assert read <= -99.0, (s, ours, read)
+
+
+BAD_ARPA = [
+    ("", "expected the header line"),
+    ("\\data\\\nngram 1=x\n", "expected 'ngram K=COUNT'"),
+    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<unk>\n\\end\\\n", "declares ngram 1=2 but the file has 1"),
+    ("\\data\\\nngram 1=1\n\n\\1-grams:\n-1\t<unk>\n", "missing the closing"),
+    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<unk>\nabc\tx\n\\end\\\n", r":6: not a number in 'abc x'"),
+    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<unk>\n-1\ta\tb\tc\n\\end\\\n", r":6: a 1-gram line needs"),
+    ("\\data\\\nngram 1=2\nngram 2=1\n\n\\1-grams:\n-1\t<unk>\n-1\ta\t0\n\n\\2-grams:\n-1\ta b\n\\end\\\n",
+     r":10: word 'b' of this 2-gram is not among the unigrams"),
+    ("\\data\\\nngram 1=2\nngram 2=1\nngram 3=1\n\n\\1-grams:\n-1\t<unk>\n-1\ta\t0\n\n\\2-grams:\n-1\ta a\t0\n\n"
+     "\\3-grams:\n-1\t<unk> a a\n\\end\\\n", r":14: the context '<unk> a' of this 3-gram is not a 2-gram"),
+    ("\\data\\\nngram 1=1\n\n\\1-grams:\n0.5\t<unk>\n\\end\\\n", "expected log10 p <= 0"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD_ARPA, ids=[m for _, m in BAD_ARPA])
+def test_arpa_reader_names_file_line_and_problem(tmp_path, text, message):
+    path = tmp_path / "bad.arpa"
+    path.write_text(text)
+    with pytest.raises(ArpaError, match=re.escape(str(path)) + ".*" + message if ":" not in message[:2]
+                       else re.escape(str(path)) + message):
+        read_arpa(path)
+
+
+def test_arpa_reader_missing_file_is_named(tmp_path):
+    with pytest.raises(ArpaError, match="no such ARPA file"):
+        read_arpa(tmp_path / "nope.arpa")
+
+
+def test_arpa_scorer_backs_off_like_the_format_says():
+    """log10 p(w | h) = stored value of the longest match + back-off weights of the longer contexts."""
+    m = read_arpa(DATA / "tiny.o3.arpa")
+    lp = {tuple(m.words[i] for i in g): v for k in range(1, 4) for g, v in zip(m.entries(k), m.logprob[k - 1])}
+    bo = {tuple(m.words[i] for i in g): v for k in range(1, 3) for g, v in zip(m.entries(k), m.backoff[k - 1])}
+    # seen trigram; bigram seen but trigram not; nothing seen but the unigram; an unknown word
+    cases = {("the", "cat", "sat"): lp[("the", "cat", "sat")],
+             ("on", "the", "dog"): bo[("on", "the")] + lp[("the", "dog")],
+             ("cat", "sat", "fish"): bo[("cat", "sat")] + bo[("sat",)] + lp[("fish",)],
+             ("the", "cat", "zzz"): bo[("the", "cat")] + bo[("cat",)] + lp[(UNK,)]}
+    for (h1, h2, w), want in cases.items():
+        got = m.score_ngrams(m.ids([h1, h2])[None, :], m.ids([w]))[0]
+        assert abs(got - want) < 1e-12, f"log10 p({w} | {h1} {h2}): got {got}, expected {want}"
+
+
+# ---------------------------------------------------------------- the kenlm package
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("run", [r for r in RUNS if r["corpus"] == "corpus.txt"], ids=lambda r: r["arpa"])
+def test_kneser_ney_kenlm_package_scores_our_arpa_as_we_do(run, tmp_path):
+    kenlm = pytest.importorskip("kenlm")
+    ours = _estimate(run)
+    path = tmp_path / "ours.arpa"
+    write_arpa(ours, path)
+    km = kenlm.Model(str(path))
+    sentences = _lines("corpus.txt")[:300] + ["the unknownword house", "zzz", "house house house the"]
+    for s in sentences:
+        if not s.strip():
+            continue
+        theirs = np.array([lp for lp, _, _ in km.full_scores(s)])
+        assert_close(ours.full_scores(s), theirs, KENLM_LOG10, equation=KN, backend="numpy (our scorer)",
+                     what=f"per-token log10 p of {s!r}", expected_from="kenlm.Model.full_scores")
+
+
+# ---------------------------------------------------------------- NLTK: agree where conventions agree
+
+nltk_lm = pytest.importorskip("nltk.lm")
+
+
+def _nltk(model_cls, order: int, sentences: list[str], **kw):
+    from nltk.lm.preprocessing import padded_everygram_pipeline
+    train, vocab = padded_everygram_pipeline(order, [s.split() for s in sentences])
+    lm = model_cls(order, **kw)
+    lm.fit(train, vocab)
+    return lm
+
+
+@pytest.mark.oracle
+@pytest.mark.equation("ngram.kneser_ney_interpolated", "ngram.continuation_counts")
+def test_kneser_ney_nltk_bigram_equals_our_equation_with_nltk_conventions():
+    """Order 2, one discount d: NLTK's KneserNeyInterpolated equals kneser_ney_interpolate applied to
+    raw bigram counts with D1 = D2 = D3+ = d, over NLTK's lowest order: continuation counts
+    N1+(. w) / N1+(. .) with no discount and no uniform term."""
+    from lmverify.backends import Backend
+    sentences = _lines("tiny.txt")
+    sentences = [s for s in sentences if s]
+    d = 0.1
+    lm = _nltk(nltk_lm.KneserNeyInterpolated, 2, sentences, discount=d)
+    words = sorted(lm.vocab)  # includes <s>, </s>, <UNK>
+    ix = {w: i for i, w in enumerate(words)}
+    V = len(words)
+    counts = np.zeros((V, V))
+    for s in sentences:
+        toks = ["<s>"] + s.split() + ["</s>"]
+        for a, b in zip(toks, toks[1:]):
+            counts[ix[a], ix[b]] += 1
+    b = Backend("numpy")
+    cont = b.call(T, "continuation_counts", counts)
+    lower = np.broadcast_to(b.call(T, "unigram_mle", cont), (V, V))
+    ours = b.call(T, "kneser_ney_interpolate", counts, lower, np.array([d, d, d]))
+    theirs = np.array([[lm.score(w, [h]) for w in words] for h in words])
+    assert_close(ours, theirs, tolerance_for("float64"), equation=KN, backend="numpy (NLTK conventions)",
+                 expected_from="nltk.lm.KneserNeyInterpolated")
+
+
+@pytest.fixture(scope="module")
+def nltk_tiny_trigram():
+    sentences = [s for s in _lines("tiny.txt") if s]
+    return _nltk(nltk_lm.KneserNeyInterpolated, 3, sentences, discount=0.1), sentences
+
+
+@pytest.mark.oracle
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+def test_kneser_ney_nltk_differs_contexts_after_bos_do_not_sum_to_one(nltk_tiny_trigram):
+    """NLTK (order 3): the distributions after <s> sum to more than one; ours sum to one."""
+    lm, sentences = nltk_tiny_trigram
+    vocab = sorted(lm.vocab)
+    for ctx in (["<s>"], ["<s>", "<s>"]):
+        total = sum(lm.score(w, ctx) for w in vocab)
+        assert total > 1 + 1e-3, f"NLTK's context {ctx} now sums to {total}: the pinned difference is gone"
+    ours = estimate_kneser_ney(sentences, 3, discount_fallback=True)
+    p = ours.probabilities(["<s>"])
+    assert abs(p.sum() - 1) < 1e-12
+
+
+@pytest.mark.oracle
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+def test_kneser_ney_nltk_differs_padding_symbols_get_mass(nltk_tiny_trigram):
+    lm, sentences = nltk_tiny_trigram
+    assert lm.score("<s>", ["on", "the"]) > 0, "NLTK no longer gives probability to the padding symbol <s>"
+    ours = estimate_kneser_ney(sentences, 3, discount_fallback=True)
+    assert ours.probabilities(["on", "the"])[ours.index[BOS]] == 0.0
+
+
+@pytest.mark.oracle
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+def test_kneser_ney_nltk_differs_unknown_words_get_zero(nltk_tiny_trigram):
+    lm, sentences = nltk_tiny_trigram
+    assert lm.score("zebra", ["on", "the"]) == 0.0
+    assert lm.perplexity([("on", "the", "zebra")]) == float("inf")
+    ours = estimate_kneser_ney(sentences, 3, discount_fallback=True)
+    assert 0 < 10 ** ours.score_ngrams(ours.ids(["on", "the"])[None], ours.ids(["zebra"]))[0] < 1
+    assert np.isfinite(ours.perplexity(["the zebra sat"]))
+
+
+@pytest.mark.oracle
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+def test_kneser_ney_nltk_differs_one_discount_and_undiscounted_unigrams(nltk_tiny_trigram):
+    """NLTK's lowest order is the continuation distribution itself (no discount, no uniform term), and
+    one discount is used for every count; so its probabilities differ from KenLM's everywhere."""
+    lm, sentences = nltk_tiny_trigram
+    kenlm = read_arpa(DATA / "tiny.o3.arpa")
+    words = [w for w in kenlm.words if w not in (BOS, UNK)]
+    # unigram level: NLTK = N1+(. w) / N1+(. .) exactly, which sums to one over words with a left context
+    uni = np.array([lm.unmasked_score(w) for w in words])
+    # NLTK pads order 3 with two <s> and two </s>; its bigram types include (<s>, <s>) and (</s>, </s>)
+    padded = [["<s>", "<s>"] + s.split() + ["</s>", "</s>"] for s in sentences]
+    bigram_types = {pair for toks in padded for pair in zip(toks, toks[1:])}
+    expect = np.array([sum(1 for _, b in bigram_types if b == w) for w in words]) / len(bigram_types)
+    np.testing.assert_allclose(uni, expect, rtol=1e-12)
+    ours_uni = 10 ** np.array([kenlm.logprob[0][kenlm.index[w]] for w in words])
+    assert np.abs(np.log10(uni) - np.log10(ours_uni)).max() > KENLM_LOG10.atol
+    # trigram level: the median |delta log10 p| over KenLM's trigrams is far above the tolerance
+    deltas = []
+    for g, v in zip(kenlm.entries(3), kenlm.logprob[2]):
+        h1, h2, w = (kenlm.words[i] for i in g)
+        deltas.append(abs(np.log10(lm.score(w, [h1, h2])) - v))
+    assert np.median(deltas) > 100 * KENLM_LOG10.atol

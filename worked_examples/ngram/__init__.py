@@ -1,0 +1,1 @@
+"""Worked examples of language_modeling_basics.md (the ngram topic)."""

@@ -1,0 +1,111 @@
+"""Recipes for the ngram worked examples (language_modeling_basics.md).
+
+A recipe takes the example's ``inputs`` and a backend, recomputes every quantity the
+page prints with that backend's functions, and returns them by name; the suite judges
+the page's claims against them. Counting (a table, not an equation) is done by the
+NumPy reference's helpers; every probability goes through the backend.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lmverify.backends import Backend
+from reference.numpy.ngram import ngram_counts, pad, token_counts
+
+T = "ngram"
+
+
+def next_word_distribution(inputs: dict, b: Backend) -> dict:
+    """"Worked Example: Predicting the Next Word": the four probabilities and their sum."""
+    p = np.asarray(inputs["probabilities"], dtype=np.float64)
+    # the printed values, summed exactly (fsum: correctly rounded), and the distribution they
+    # define: normalising it as a unigram MLE must leave it unchanged
+    q = b.call(T, "unigram_mle", p)
+    return {"probabilities": q, "total": math.fsum(p.tolist()), "min_probability": float(p.min())}
+
+
+def bigram_counts(inputs: dict, b: Backend) -> dict:
+    """"Worked Example: Bigram Counts from Four Sentences": pairs, counts, unigram counts, five MLEs."""
+    sents = [s.split() for s in inputs["sentences"]]
+    grams, first = ngram_counts(sents, 2)
+    tok = token_counts(sents)
+    vocab = sorted(tok)
+    ix = {w: i for i, w in enumerate(vocab)}
+    counts = np.zeros((len(vocab), len(vocab)))
+    for (h, w), c in grams.items():
+        counts[ix[h], ix[w]] = c
+    ctx = np.array([first[(w,)] for w in vocab], dtype=np.float64)
+    p = b.call(T, "ngram_mle", counts, ctx)
+    out = {f"count_{h}_{w}": float(c) for (h, w), c in grams.items()}
+    out["n_bigram_types"] = float(len(grams))
+    out["n_bigram_tokens"] = float(sum(grams.values()))
+    for w in vocab:
+        out[f"unigram_{w}"] = float(tok[w])
+        out[f"first_{w}"] = float(first[(w,)])
+    for h, w in [("the", "cat"), ("the", "dog"), ("the", "mat"), ("cat", "sat"), ("cat", "ate")]:
+        out[f"p_{w}_given_{h}"] = float(p[ix[h], ix[w]])
+    # per sentence: the bigrams listed in step 1
+    for i, s in enumerate(sents):
+        out[f"bigrams_in_sentence_{i}"] = float(len(s) - 1)
+    return out
+
+
+def add_k_example(inputs: dict, b: Backend) -> dict:
+    """"Worked Example: k = 0 versus k = 1": vocabulary {cat, dog, sat}, context 'cat' seen once before 'sat'."""
+    vocab = list(inputs["vocabulary"])
+    counts = np.array([[float(inputs["counts_after_context"][w]) for w in vocab]])
+    ctx = counts.sum(axis=1)
+    out = {}
+    for k in inputs["k_values"]:
+        p = b.call(T, "add_k", counts, ctx, float(k), len(vocab))
+        for j, w in enumerate(vocab):
+            out[f"k{int(k)}_p_{w}"] = float(p[0, j])
+        out[f"k{int(k)}_denominator"] = float(ctx[0] + k * len(vocab))
+        out[f"k{int(k)}_total"] = float(p.sum())
+    return out
+
+
+def interpolation_example(inputs: dict, b: Backend) -> dict:
+    """"Worked Example: Numeric Interpolation (Toy Weights)"."""
+    lam = np.array(inputs["lambdas"], dtype=np.float64)  # lambda_3, lambda_2, lambda_1
+    ps = np.array(inputs["probabilities"], dtype=np.float64)  # P_tri, P_bi, P_uni
+    terms = lam * ps
+    return {"p_interp": float(b.call(T, "interpolate", ps, lam)), "term_tri": float(terms[0]),
+            "term_bi": float(terms[1]), "term_uni": float(terms[2]), "lambda_sum": float(lam.sum())}
+
+
+def five_token_perplexity(inputs: dict, b: Backend) -> dict:
+    """"Worked Example: Five-Token Sentence": each log, the sum, the mean NLL, the perplexity."""
+    p = np.array(inputs["probabilities"], dtype=np.float64)
+    logs = np.log(p)
+    out = {f"log_p{i}": float(v) for i, v in enumerate(logs)}
+    out["log_sum"] = float(logs.sum())
+    out["mean_nll"] = float(-logs.mean())
+    out["perplexity"] = float(b.call(T, "perplexity", logs))
+    out["cross_entropy_bits"] = float(b.call(T, "cross_entropy_bits", logs))
+    return out
+
+
+def page_code(inputs: dict, b: Backend) -> dict:
+    """The page's code block, recomputed: vocabulary size, add-1 trigram perplexity of the test
+    sentence, and the three add-1 bigram probabilities it prints (k = 1, V counts <s> and </s>)."""
+    corpus = [pad(s) for s in inputs["sentences"]]
+    V = len({w for s in corpus for w in s})
+    test = pad(inputs["test"])
+    out = {"vocab_size": float(V)}
+    grams, ctx = ngram_counts(corpus, 3)
+    logs = []
+    for i in range(2, len(test)):
+        h, w = tuple(test[i - 2:i]), test[i]
+        p = b.call(T, "add_k", np.array([[grams[h + (w,)]]], float), np.array([ctx[h]], float), 1.0, V)
+        logs.append(math.log(float(np.asarray(p).ravel()[0])))
+    out["trigram_perplexity"] = float(b.call(T, "perplexity", np.array(logs)))
+    out["trigram_positions"] = float(len(logs))
+    bi, bctx = ngram_counts(corpus, 2)
+    for h, w in [("the", "cat"), ("the", "dog"), ("cat", "sat")]:
+        p = b.call(T, "add_k", np.array([[bi[(h, w)]]], float), np.array([bctx[(h,)]], float), 1.0, V)
+        out[f"p_{w}_given_{h}"] = float(np.asarray(p).ravel()[0])
+    return out
