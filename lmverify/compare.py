@@ -63,7 +63,7 @@ def format_failure(
     if inputs:
         lines.append("Input (minimal: hypothesis shrinks failing inputs):")
         for k, v in inputs.items():
-            lines.append(f"  {k} =\n{_indent(_fmt(to_numpy(v) if not isinstance(v, (str, int, bool)) else v))}")
+            lines.append(f"  {k} =\n{_indent(_fmt(to_numpy(v) if not isinstance(v, (str, int, bool, type(None))) else v))}")
     lines.append(f"Expected ({expected_from}):\n{_indent(_fmt(expected))}")
     lines.append(f"Got:\n{_indent(_fmt(got))}")
     if detail:
