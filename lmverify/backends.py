@@ -35,7 +35,10 @@ import numpy as np
 from lmverify import convert
 from lmverify.tolerance import Tolerance, tolerance_for
 
-TOPICS = ("ngram", "embeddings", "recurrent", "seq2seq", "information", "attention")
+from lmverify.catalogue import topics
+
+#: the topics, one per catalogue file (``lmverify/catalogue/<topic>.yaml``)
+TOPICS = topics()
 
 MODULE_OF = {
     "sympy": "specs.{topic}",
@@ -49,6 +52,12 @@ BACKEND_NAMES = ("sympy", "numpy", "torch64", "torch32")
 
 class ImplError(Exception):
     """The --impl module cannot be used (import error, wrong signature...)."""
+
+
+class ImplFailure(AssertionError):
+    """The student's module cannot be used for this test (import error, wrong signature): a plain failure
+    whose message names the file and function (raised from the test, so pytest reports it without a
+    traceback into the harness)."""
 
 
 class SkipImpl(unittest.SkipTest):
@@ -130,16 +139,59 @@ def _check_signature(student_fn: Callable, reference_fn: Callable, where: str) -
         )
 
 
+@dataclass
+class Students:
+    """The ``--impl`` modules: one for every topic, and/or one per topic (``--impl recurrent=my_lstm.py``)."""
+
+    by_topic: dict[str | None, StudentModule]
+
+    @classmethod
+    def parse(cls, values: list[str] | str, array_api: str = "numpy") -> "Students":
+        if isinstance(values, str):
+            values = [values]
+        by_topic: dict[str | None, StudentModule] = {}
+        for v in values:
+            topic, sep, spec = v.partition("=")
+            if not sep:
+                topic, spec = None, v
+            elif topic not in TOPICS:
+                raise ImplError(f"--impl {v!r}: unknown topic {topic!r}; expected one of {', '.join(TOPICS)} "
+                                f"(or a path alone for every topic)")
+            if not spec:
+                raise ImplError(f"--impl {v!r}: no module given after '='")
+            if topic in by_topic:
+                which = f"topic {topic!r}" if topic else "every topic"
+                raise ImplError(f"--impl {v!r}: {which} already has a module ({by_topic[topic].spec})")
+            by_topic[topic] = StudentModule(spec, array_api)
+        return cls(by_topic)
+
+    def for_topic(self, topic: str) -> StudentModule | None:
+        return self.by_topic.get(topic) or self.by_topic.get(None)
+
+    @property
+    def label(self) -> str:
+        specs = [m.spec if t is None else f"{t}={m.spec}" for t, m in self.by_topic.items()]
+        return f"impl ({', '.join(specs)})"
+
+    @property
+    def array_api(self) -> str:
+        return next(iter(self.by_topic.values())).array_api
+
+
 class Backend:
     """One implementation of every topic's functions (see the module docstring)."""
 
-    def __init__(self, name: str, student: StudentModule | None = None) -> None:
+    def __init__(self, name: str, student: StudentModule | None = None, students: Students | None = None) -> None:
         if name not in BACKEND_NAMES + ("impl",):
             raise ValueError(f"unknown backend {name!r}; expected one of {BACKEND_NAMES + ('impl',)}")
-        if name == "impl" and student is None:
+        if student is not None:
+            students = Students({None: student})
+        if name == "impl" and students is None:
             raise ValueError("the impl backend needs the student module (--impl PATH)")
         self.name = name
-        self.student = student
+        self.students = students
+        self.student = student if student is not None else (
+            next(iter(students.by_topic.values())) if students else None)
         self._cache: dict = {}
 
     def __repr__(self) -> str:  # shown in hypothesis' "Failing test case" lines
@@ -159,12 +211,12 @@ class Backend:
     @property
     def is_torch(self) -> bool:
         return self.name in ("torch64", "torch32") or (
-            self.name == "impl" and self.student is not None and self.student.array_api == "torch"
+            self.name == "impl" and self.students is not None and self.students.array_api == "torch"
         )
 
     @property
     def label(self) -> str:
-        return self.student.label if self.name == "impl" and self.student else self.name
+        return self.students.label if self.name == "impl" and self.students else self.name
 
     @property
     def oracle(self) -> str:
@@ -181,12 +233,19 @@ class Backend:
         return tolerance_for("float64" if self.dtype == "exact" else self.dtype, equation)
 
     # -- functions ------------------------------------------------------------
+    def _student_for(self, topic: str) -> StudentModule:
+        assert self.students is not None
+        student = self.students.for_topic(topic)
+        if student is None:
+            raise SkipImpl(f"no --impl module for the {topic} topic (given: {self.students.label}); "
+                           f"pass --impl {topic}=path/to/your_{topic}.py to test it")
+        return student
+
     def module(self, topic: str) -> Any:
         if topic not in TOPICS:
             raise ValueError(f"unknown topic {topic!r}; expected one of {TOPICS}")
         if self.name == "impl":
-            assert self.student is not None
-            return self.student.module
+            return self._student_for(topic).module
         return importlib.import_module(MODULE_OF[self.name].format(topic=topic))
 
     def fn(self, topic: str, name: str) -> Callable:
@@ -200,24 +259,30 @@ class Backend:
                 raise AttributeError(f"{mod.__name__} has no function {name!r} (the catalogue expects one)")
             self._cache[key] = f
             return f
-        assert self.student is not None
-        mod = self.student.module
+        student = self._student_for(topic)
+        try:
+            mod = student.module
+        except ImplError as exc:
+            raise ImplFailure(str(exc)) from None
         reference = getattr(importlib.import_module(MODULE_OF["numpy"].format(topic=topic)), name)
         f = getattr(mod, name, None)
         if f is None:
             raise SkipImpl(
-                f"{self.student.spec} does not define {name}{inspect.signature(reference)}; "
+                f"{student.spec} does not define {name}{inspect.signature(reference)}; "
                 f"implement it to run this test ({(reference.__doc__ or '').strip().splitlines()[0] if reference.__doc__ else ''})"
             )
         if not callable(f):
-            raise ImplError(f"{self.student.spec}: {name} is not a function (it is {type(f).__name__})")
-        _check_signature(f, reference, f"{self.student.spec}: function {name}")
+            raise ImplFailure(f"{student.spec}: {name} is not a function (it is {type(f).__name__})")
+        try:
+            _check_signature(f, reference, f"{student.spec}: function {name}")
+        except ImplError as exc:
+            raise ImplFailure(str(exc)) from None
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             try:
                 return f(*args, **kwargs)
             except NotImplementedError as exc:
-                raise SkipImpl(f"{self.student.spec}: {name} raises NotImplementedError ({exc}); implement it") from exc
+                raise SkipImpl(f"{student.spec}: {name} raises NotImplementedError ({exc}); implement it") from exc
 
         wrapped.__name__ = name
         self._cache[key] = wrapped

@@ -109,77 +109,48 @@ def forms(eq: dict[str, Any]) -> dict[str, bool]:
     return out
 
 
-def _marker_ids(decorator: ast.expr) -> list[str]:
-    """Equation ids of a ``pytest.mark.equation("a", "b")`` decorator (or [] if it is another)."""
+def topics() -> tuple[str, ...]:
+    """The topics: one per catalogue file (``lmverify/catalogue/<topic>.yaml``), in a stable order."""
+    return tuple(sorted(p.stem for p in CATALOGUE_DIR.glob("*.yaml")))
+
+
+def _marker_ids(decorator: ast.expr, where: str) -> list[str]:
+    """Equation ids of a ``pytest.mark.equation("a", "b")`` decorator (or [] if it is another).
+
+    Ids must be string literals: coverage is read statically, and a constant or an expression
+    would be silently invisible, so it is an error naming the file and line.
+    """
     if not isinstance(decorator, ast.Call):
         return []
     f = decorator.func
     if isinstance(f, ast.Attribute) and f.attr == "equation":
-        return [a.value for a in decorator.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        ids = []
+        for a in decorator.args:
+            if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                ids.append(a.value)
+            else:
+                raise CatalogueError(
+                    f"{where}: @pytest.mark.equation takes string literals (coverage is read statically); "
+                    f"got {ast.unparse(a)!r}"
+                )
+        return ids
     return []
 
 
 @lru_cache(maxsize=None)
 def exercised(tests_dir: Path = TESTS_DIR) -> dict[str, tuple[str, ...]]:
-    """Map equation id -> test functions marked with it, read statically from ``tests/test_*.py``."""
+    """Map equation id -> tests that exercise it: hand-written tests marked with it (read statically
+    from ``tests/test_*.py``) and the generic tests its registry entry generates."""
     found: dict[str, list[str]] = {}
     for path in sorted(tests_dir.glob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
                 for dec in node.decorator_list:
-                    for eq_id in _marker_ids(dec):
+                    for eq_id in _marker_ids(dec, f"{path}:{dec.lineno}"):
                         found.setdefault(eq_id, []).append(f"{path.name}::{node.name}")
+    from lmverify import registry  # registry entries name catalogue ids; imported late (it imports this module)
+
+    for eq in registry.load():
+        found.setdefault(eq.id, []).extend(registry.generated_tests(eq))
     return {k: tuple(v) for k, v in found.items()}
-
-
-def worked_example_equations() -> dict[str, list[str]]:
-    """Map equation id -> worked examples that exercise it."""
-    from lmverify.worked import load_all_examples
-
-    out: dict[str, list[str]] = {}
-    for ex in load_all_examples():
-        for eq_id in ex.equations:
-            out.setdefault(eq_id, []).append(ex.id)
-    return out
-
-
-def coverage() -> list[dict[str, Any]]:
-    """One row per equation: its forms, its tests and its worked examples."""
-    tests = exercised()
-    examples = worked_example_equations()
-    rows = []
-    for eq in load():
-        f = forms(eq)
-        rows.append(
-            {
-                "id": eq["id"],
-                "page": eq["page"],
-                "line": eq["line"],
-                "displayed": eq["displayed"],
-                "function": eq["function"],
-                **f,
-                "tests": len(tests.get(eq["id"], ())),
-                "worked_examples": len(examples.get(eq["id"], [])),
-            }
-        )
-    return rows
-
-
-def coverage_markdown(rows: list[dict[str, Any]] | None = None) -> str:
-    rows = coverage() if rows is None else rows
-    tick = lambda b: "yes" if b else "**NO**"  # noqa: E731
-    lines = [
-        "| equation | page:line | function | symbolic | numpy | torch | tests | worked examples |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| `{r['id']}`{'' if r['displayed'] else ' (derived)'} | {r['page']}:{r['line']} | `{r['function']}` | "
-            f"{tick(r['symbolic'])} | {tick(r['numpy'])} | {tick(r['torch'])} | "
-            f"{r['tests'] if r['tests'] else '**0**'} | {r['worked_examples']} |"
-        )
-    complete = sum(1 for r in rows if r["symbolic"] and r["numpy"] and r["torch"] and r["tests"])
-    lines.append("")
-    lines.append(f"{complete} / {len(rows)} equations have all three forms and at least one test.")
-    return "\n".join(lines)

@@ -38,15 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--backend", default="numpy", choices=("numpy", "torch64", "torch32", "sympy"))
     args = parser.parse_args(argv)
 
-    from lmverify import catalogue, report
+    from lmverify import coverage, report
     from lmverify.worked import WorkedExampleError, load_all_examples, load_example
 
     try:
         if args.command == "coverage":
-            rows = catalogue.coverage()
+            rows = coverage.coverage()
             if args.topic:
                 rows = [r for r in rows if r["id"].startswith(args.topic + ".")]
-            print(catalogue.coverage_markdown(rows))
+            print(coverage.coverage_markdown(rows))
             return 0
         if args.command == "trace":
             print(report.trace(load_example(args.file), args.backend), end="")

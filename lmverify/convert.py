@@ -132,3 +132,23 @@ def to_numpy_input(x: Any) -> Any:
     if arr.dtype == bool or arr.dtype.kind in "iu":
         return arr
     return arr.astype(np.float64)
+
+
+def object_array_to_sympy(arr: np.ndarray) -> Any:
+    """An object array of SymPy expressions (e.g. symbols) in the same container :func:`to_sympy` makes."""
+    if arr.ndim == 0:
+        return arr.item()
+    if arr.ndim == 2:
+        return sp.Matrix(arr.shape[0], arr.shape[1], list(arr.ravel()))
+    return sp.ImmutableDenseNDimArray(list(arr.ravel()), arr.shape)
+
+
+def sympy_to_object_array(x: Any) -> np.ndarray:
+    """A SymPy result (matrix, array, expression) as an object array of expressions, without evaluating."""
+    if isinstance(x, sp.MatrixBase):
+        return np.array(x.tolist(), dtype=object).reshape(x.shape)
+    if isinstance(x, sp.NDimArray):
+        return np.array(sp.flatten(x.tolist()) if x.rank() > 0 else [x[()]], dtype=object).reshape(x.shape)
+    if isinstance(x, (list, tuple)):
+        return np.array(x, dtype=object)
+    return np.array(sp.sympify(x), dtype=object)

@@ -1,21 +1,244 @@
-"""The suite's command-line options, registered as an installed pytest plugin (entry point ``pytest11``).
+"""The suite's pytest plugin (entry point ``pytest11``): options, profiles, markers, backends, fixtures.
 
-Registered here rather than in conftest.py so that pytest knows, before it picks the
-rootdir, that ``--course PATH`` and ``--impl PATH`` take a value: otherwise
-``pytest --course ../shared/course`` would treat the folder as a test path.
-Everything else of the plugin lives in the project's conftest.py.
+Installed as an entry point, so pytest knows before it picks the rootdir that ``--course PATH``
+and ``--impl PATH`` take a value (``pytest --impl my_lstm.py`` and ``--impl=my_lstm.py`` select
+the same rootdir and configuration). All of the plugin lives here; the root ``conftest.py``
+only documents it.
+
+Options
+  --impl SPEC        a student's module: ``path.py`` or a dotted name (every topic), or
+                     ``topic=path.py`` (that topic only); repeat for one file per topic. Only the
+                     functions the selected tests call are checked, when they call them.
+  --impl-array K     what the student's functions receive: numpy (default) or torch tensors
+  --course PATH      the folder of course pages; tests that need it skip cleanly without it
+  --hypothesis-profile {dev,ci,thorough}   (hypothesis' own option; 'ci' is the default when CI is set)
+
+Fixtures
+  check              bound to the test's equation and backend (:mod:`lmverify.check`); parametrised over
+                     every backend (sympy, numpy, torch64, torch32), or only impl under --impl; a test
+                     marked ``@pytest.mark.numeric`` leaves sympy out (inputs too large for exact arithmetic)
+  backend, numeric_backend, oracle, reference, exact   the backends themselves
+  equation           the id given by the test's @pytest.mark.equation(...)
+  entry              (generic tests) the registry entry, parametrised over lmverify/registry/<topic>.py
+  course_dir         the --course folder (skips without it)
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, settings
+
+from lmverify.backends import BACKEND_NAMES, TOPICS, Backend, ImplError, Students
+
+# -- hypothesis profiles (registered at import, before hypothesis loads --hypothesis-profile) ----
+# The suite's fixtures (backend, oracle, check, entry) are stateless per example, so hypothesis'
+# warning about function-scoped fixtures not being reset does not apply.
+_SUPPRESS = [HealthCheck.too_slow, HealthCheck.differing_executors, HealthCheck.function_scoped_fixture]
+settings.register_profile("dev", max_examples=30, deadline=None, print_blob=True, suppress_health_check=_SUPPRESS)
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, print_blob=True,
+                          suppress_health_check=_SUPPRESS)
+settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True,
+                          suppress_health_check=_SUPPRESS)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+LAYERS = {
+    "symbolic": "SymPy derivations and proofs",
+    "property": "hypothesis property tests (laws, invariances, cross-backend agreement)",
+    "oracle": "agreement with an external implementation (PyTorch, SciPy, KenLM, NLTK, gensim)",
+    "golden": "full-precision golden files (pytest-regressions)",
+    "worked_example": "the course's printed numbers, recomputed and judged",
+    "notebook": "notebooks run by nbmake",
+    "slow": "takes more than a few seconds",
+    "generic": "generated from the equation registry (tests/test_equations.py)",
+    "numeric": "runs on the numeric backends only (no SymPy): inputs too large for exact arithmetic",
+}
+
+_STUDENTS = pytest.StashKey["Students | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lmverify", "language-modeling math verification")
-    group.addoption("--impl", action="store", default=None, metavar="PATH",
-                    help="student module (.py path or dotted name) to test instead of the references")
+    group.addoption("--impl", action="append", default=None, metavar="[TOPIC=]PATH",
+                    help="student module (.py path or dotted name) to test instead of the references; "
+                         "TOPIC=PATH for one topic (repeatable)")
     group.addoption("--impl-array", action="store", default="numpy", choices=("numpy", "torch"),
                     help="array type the --impl functions receive (default: numpy float64 arrays)")
     group.addoption("--course", action="store", default=None, metavar="PATH",
                     help="folder of the course pages (e.g. ../shared/course); tests needing it skip without it")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for topic in TOPICS:
+        config.addinivalue_line("markers", f"{topic}: tests of the {topic} topic")
+    for layer, what in LAYERS.items():
+        config.addinivalue_line("markers", f"{layer}: {what}")
+    config.addinivalue_line("markers", "equation(*ids): the catalogued equation(s) the test exercises")
+    course = config.getoption("--course")
+    if course is not None and not Path(course).is_dir():
+        raise pytest.UsageError(f"--course {course!r}: no such folder (expected the folder of the course pages)")
+    if course is not None and not any(Path(course).glob("*.md")):
+        raise pytest.UsageError(f"--course {course!r}: no course pages (*.md) in that folder")
+    impl = config.getoption("--impl")
+    try:
+        config.stash[_STUDENTS] = Students.parse(impl, config.getoption("--impl-array")) if impl else None
+    except ImplError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _topic_of(path: Path) -> str | None:
+    name = path.stem
+    if path.suffix == ".yaml":
+        return path.parent.name if path.parent.name in TOPICS else None
+    if name.startswith("test_"):
+        for topic in TOPICS:
+            if name == f"test_{topic}" or name.startswith(f"test_{topic}_"):
+                return topic
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        topic = _topic_of(Path(str(item.path)))
+        if topic:
+            item.add_marker(getattr(pytest.mark, topic))
+        fn = getattr(item, "obj", None)
+        if fn is not None and getattr(fn, "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)
+        fixtures = getattr(item, "fixturenames", ())
+        if "num_regression" in fixtures or "data_regression" in fixtures:
+            item.add_marker(pytest.mark.golden)
+        if "course_dir" in fixtures and not item.get_closest_marker("worked_example"):
+            item.add_marker(pytest.mark.worked_example)
+        if str(item.path).endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebook)
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str] | str:
+    """``pytest -k <word>`` that selects nothing says what the suite covers instead of only 'deselected'."""
+    keyword = config.getoption("keyword")
+    if keyword and not items:
+        from lmverify import catalogue
+
+        words = sorted({eq["function"] for eq in catalogue.load()})
+        return [
+            f"lmverify: no test matches -k {keyword!r}.",
+            f"  topics: {', '.join(TOPICS)}",
+            f"  equation functions (any word of them selects): {', '.join(words)}",
+            "  `lmverify coverage` lists every equation with its tests.",
+        ]
+    return []
+
+
+# -- backends --------------------------------------------------------------------------------------
+
+def _backend_params(metafunc: pytest.Metafunc, with_sympy: bool) -> list[str]:
+    if metafunc.config.stash[_STUDENTS] is not None:
+        return ["impl"]
+    return [b for b in BACKEND_NAMES if with_sympy or b != "sympy"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    numeric_only = metafunc.definition.get_closest_marker("numeric") is not None
+    if "entry" in metafunc.fixturenames:
+        _parametrize_entries(metafunc)
+    for name, with_sympy in (("backend", not numeric_only), ("numeric_backend", False), ("check", not numeric_only)):
+        if name in metafunc.fixturenames:
+            if name == "check" and "backend" in metafunc.fixturenames:
+                continue  # check follows the test's backend parameter
+            metafunc.parametrize(name, _backend_params(metafunc, with_sympy), indirect=True)
+
+
+def _parametrize_entries(metafunc: pytest.Metafunc) -> None:
+    from lmverify import registry
+
+    template = metafunc.function.__name__
+    applies = registry.TEMPLATES.get(template, lambda e: True)
+    params = []
+    for e in registry.load():
+        if applies(e):
+            params.append(pytest.param(e, id=e.id, marks=[pytest.mark.equation(e.id), getattr(pytest.mark, e.topic),
+                                                          pytest.mark.generic]))
+    metafunc.parametrize("entry", params)
+
+
+def _make_backend(request: pytest.FixtureRequest) -> Backend:
+    name = request.param
+    if name != "impl":
+        return Backend(name)
+    students = request.config.stash[_STUDENTS]
+    return Backend("impl", students=students)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The implementation under test: sympy, numpy, torch64, torch32, or the --impl module."""
+    return _make_backend(request)
+
+
+@pytest.fixture
+def numeric_backend(request: pytest.FixtureRequest) -> Backend:
+    """Like ``backend`` without sympy (inputs too large for exact arithmetic)."""
+    return _make_backend(request)
+
+
+@pytest.fixture
+def reference() -> Backend:
+    """The NumPy float64 reference, the oracle of the numeric backends."""
+    return Backend("numpy")
+
+
+@pytest.fixture
+def exact() -> Backend:
+    """The SymPy backend, the exact oracle of the NumPy reference."""
+    return Backend("sympy")
+
+
+@pytest.fixture
+def oracle(request: pytest.FixtureRequest) -> Backend:
+    """The backend that the test's backend is checked against (sympy for numpy, numpy for the rest)."""
+    for name in ("backend", "numeric_backend", "check"):
+        if name in request.fixturenames:
+            b = request.getfixturevalue(name)
+            b = b.backend if hasattr(b, "backend") else b
+            return Backend(b.oracle)
+    return Backend("numpy")
+
+
+@pytest.fixture
+def equation(request: pytest.FixtureRequest) -> str | None:
+    marker = request.node.get_closest_marker("equation")
+    return marker.args[0] if marker and marker.args else None
+
+
+@pytest.fixture
+def check(request: pytest.FixtureRequest, equation: str | None):
+    """Comparisons bound to the test's equation, backend and tolerance (lmverify.check.Check)."""
+    from lmverify.check import Check
+
+    if equation is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: the check fixture needs @pytest.mark.equation(<id>)")
+    b = request.getfixturevalue("backend") if "backend" in request.fixturenames else _make_backend(request)
+    return Check(equation, b)
+
+
+@pytest.fixture(scope="session")
+def course_dir(request: pytest.FixtureRequest) -> Path:
+    course = request.config.getoption("--course")
+    if course is None:
+        pytest.skip("needs the course pages: pass --course PATH (e.g. --course ../shared/course)")
+    return Path(course)
+
+
+# -- worked-example YAML files are tests of their own ------------------------------------------------
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path):
+    if file_path.suffix == ".yaml" and file_path.parent.parent.name == "worked_examples" \
+            and file_path.parent.name in TOPICS:
+        from lmverify.pytest_worked import WorkedExampleFile
+
+        return WorkedExampleFile.from_parent(parent, path=file_path)
+    return None

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lmverify import catalogue
+from lmverify import catalogue, coverage
 from lmverify.worked import ClaimResult, Example, evaluate, load_all_examples, locate, row_lines
 
 
@@ -102,7 +102,7 @@ def _md_escape(s: str) -> str:
 
 
 def markdown(reports: list[ExampleReport], course: Path | None = None, topic: str | None = None) -> str:
-    rows = catalogue.coverage()
+    rows = coverage.coverage()
     if topic:
         rows = [r for r in rows if r["id"].startswith(topic + ".")]
     out = ["# Verification report: Foundations of Language Modeling", ""]
@@ -114,7 +114,7 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
     out.append(f"Course pages: {course if course else 'not given (claims located by their recorded lines)'}  ")
     out.append(f"Worked examples: {len(reports)}; claims: {n_claims}; "
                + ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("correct", "rounding", "convention", "error")))
-    out += ["", "## Equation catalogue coverage", "", catalogue.coverage_markdown(rows), ""]
+    out += ["", "## Equation catalogue coverage", "", coverage.coverage_markdown(rows), ""]
     out += ["## Worked examples", ""]
     for rep in reports:
         ex = rep.example

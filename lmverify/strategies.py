@@ -19,6 +19,19 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+# -- example budgets --------------------------------------------------------------
+
+def budget(fraction: float):
+    """``@settings`` for a test that runs a fraction of the active profile's examples (at least 1).
+
+    Use it instead of a fixed ``max_examples``: a fixed number silently caps the ``thorough``
+    profile; a fraction scales with it (the profile is loaded before test modules are imported).
+    """
+    from hypothesis import settings
+
+    return settings(max_examples=max(1, int(settings.default.max_examples * fraction)))
+
+
 # -- elements -----------------------------------------------------------------
 
 #: bounded, finite, float64 values (minitorch's small_floats, wider)
@@ -83,19 +96,20 @@ def temperatures(draw, *, exact: bool = False) -> float:
 
 @st.composite
 def qkv_triples(draw, *, max_len: int = 5, max_dim: int = 4, batch: bool = False, exact: bool = False,
-                self_attention: bool = False) -> dict[str, np.ndarray]:
+                self_attention: bool = False, lead: tuple[int, ...] | None = None) -> dict[str, np.ndarray]:
     """Q (…, n, d_k), K (…, m, d_k), V (…, m, d_v) with small shapes.
 
     ``self_attention`` forces n == m (needed for causal masks); ``batch`` adds
-    one or two leading batch dimensions.
+    one or two leading batch dimensions; ``lead`` gives them exactly.
     """
     n = draw(st.integers(1, max_len))
     m = n if self_attention else draw(st.integers(1, max_len))
     d_k = draw(st.integers(1, max_dim))
     d_v = draw(st.integers(1, max_dim))
-    lead: tuple[int, ...] = ()
-    if batch:
-        lead = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)))
+    if lead is None:
+        lead = ()
+        if batch:
+            lead = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)))
     el = _elements(exact)
     return {
         "Q": draw(hnp.arrays(np.float64, lead + (n, d_k), elements=el)),

@@ -181,6 +181,8 @@ def attention_macs(T, d_k, d_v):
 
 def flash_attention(Q, K, V, block_size=2, causal=False):
     """Online-softmax tiled attention, exactly (same algorithm as the NumPy reference)."""
+    if block_size < 1:
+        raise ValueError(f"flash_attention: block_size must be >= 1, got {block_size}")
     Q, K, V = sp.Matrix(Q), sp.Matrix(K), sp.Matrix(V)
     n, d_k = Q.shape
     scale = 1 / sp.sqrt(d_k)

@@ -1,0 +1,170 @@
+"""The ``check`` fixture: comparisons bound to one equation, one backend and its tolerance.
+
+A test says what it checks and nothing else::
+
+    @pytest.mark.equation("attention.softmax_temperature")
+    @given(z=S.logits(), c=S.small_floats)
+    def test_softmax_shift_invariant(check, z, c):
+        a = check.call(z=z)                      # the equation's function on the backend under test
+        b = check.call(z=z + c)
+        check.close(b, a, what="softmax(z + c)", expected_from="softmax(z)")
+
+``check.call`` remembers its keyword inputs, so a failure prints them by name; ``check.agree``
+calls the backend and its oracle (SymPy exact for NumPy, NumPy for the rest); ``check.law``
+asserts a law with a readable failure. Everything takes keyword arguments named as the
+function's parameters. ``check.tol`` is the backend's tolerance for this equation
+(:mod:`lmverify.tolerance`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from lmverify.backends import Backend
+from lmverify.compare import VerificationError, assert_close, assert_true, format_failure
+from lmverify.tolerance import Tolerance, tolerance_for
+
+
+class Check:
+    def __init__(self, equation: str, backend: Backend, oracle: Backend | None = None) -> None:
+        from lmverify import registry
+
+        self.equation = equation
+        self.backend = backend
+        self.oracle = oracle if oracle is not None else Backend(backend.oracle)
+        self.entry = registry.get(equation)
+        if self.entry is not None:
+            self.topic, self.name = self.entry.function_topic, self.entry.function_name
+        else:
+            from lmverify import catalogue
+
+            cat = catalogue.find(equation)
+            if cat is None:
+                raise ValueError(f"check: equation {equation!r} is not in the catalogue")
+            self.topic, self.name = cat["topic"], cat["function"]
+        self.inputs: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"Check({self.equation!r}, {self.backend.label!r})"
+
+    # -- identity ---------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        return self.backend.label
+
+    @property
+    def exact(self) -> bool:
+        """Whether inputs must be cheap for SymPy (the backend or its oracle is exact)."""
+        return self.backend.exact or self.oracle.exact
+
+    @property
+    def tol(self) -> Tolerance:
+        return self.backend.tolerance(self.equation)
+
+    def tolerance(self, equation: str | None = None) -> Tolerance:
+        return self.backend.tolerance(equation or self.equation)
+
+    # -- calling ----------------------------------------------------------------
+    def _split(self, fn: str | None) -> tuple[str, str]:
+        if fn is None:
+            return self.topic, self.name
+        if "." in fn:
+            topic, name = fn.split(".", 1)
+            return topic, name
+        return self.topic, fn
+
+    def call(self, fn: str | None = None, /, **kwargs: Any) -> Any:
+        """Call the equation's function (or ``fn``: a name of this topic, or ``topic.name``) on the backend."""
+        __tracebackhide__ = True
+        self.inputs = dict(kwargs)
+        topic, name = self._split(fn)
+        return self.backend.call(topic, name, **kwargs)
+
+    def reference(self, fn: str | None = None, /, **kwargs: Any) -> Any:
+        """The NumPy float64 reference's result (an oracle for laws that compose functions)."""
+        topic, name = self._split(fn)
+        return Backend("numpy").call(topic, name, **kwargs)
+
+    def agree(self, fn: str | None = None, /, *, against: Backend | None = None, **kwargs: Any) -> Any:
+        """The backend's result must equal its oracle's (or ``against``'s); returns the backend's result."""
+        __tracebackhide__ = True
+        oracle = against or self.oracle
+        topic, name = self._split(fn)
+        self.inputs = dict(kwargs)
+        expected = oracle.call(topic, name, **kwargs)
+        got = self.backend.call(topic, name, **kwargs)
+        expected_from = f"{oracle.label}{' (exact)' if oracle.exact else ''}"
+        if isinstance(expected, tuple):
+            if not isinstance(got, tuple) or len(got) != len(expected):
+                raise VerificationError(self._message(
+                    got, expected, problem=f"{name} must return a tuple of {len(expected)} results "
+                    f"(got {type(got).__name__}{'' if not isinstance(got, tuple) else f' of {len(got)}'})",
+                    expected_from=expected_from))
+            for i, (g, e) in enumerate(zip(got, expected)):
+                self.close(g, e, what=f"{name} result [{i}] (of the {len(expected)} it returns)",
+                           expected_from=expected_from, _fn=(topic, name), _index=i)
+        else:
+            self.close(got, expected, what=f"{name} result", expected_from=expected_from, _fn=(topic, name))
+        return got
+
+    # -- asserting ----------------------------------------------------------------
+    def close(self, got: Any, expected: Any, *, what: str = "result", expected_from: str = "reference",
+              tol: Tolerance | None = None, _fn: tuple[str, str] | None = None, _index: int | None = None) -> None:
+        """``got`` equals ``expected`` within the backend's tolerance (or ``tol``)."""
+        __tracebackhide__ = True
+        try:
+            assert_close(got, expected, tol or self.tol, equation=self.equation, backend=self.label,
+                         inputs=self.inputs, what=what, expected_from=expected_from)
+        except VerificationError as exc:
+            hint = self.mistake_hint(got, _fn, _index)
+            if hint:
+                raise VerificationError(f"{exc}\n{hint}") from None
+            raise
+
+    def exactly(self, got: Any, expected: Any, *, what: str = "result", expected_from: str = "reference") -> None:
+        """``got`` equals ``expected`` exactly (masks, counts, independence of the future)."""
+        __tracebackhide__ = True
+        self.close(got, expected, what=what, expected_from=expected_from, tol=tolerance_for("exact"))
+
+    def law(self, condition: Any, law: str, *, got: Any = None, expected: Any = None) -> None:
+        """A law that must hold, e.g. ``check.law(np.all(w >= 0), "weights are non-negative", got=w)``."""
+        __tracebackhide__ = True
+        assert_true(bool(np.all(condition)), equation=self.equation, backend=self.label, law=law,
+                    inputs=self.inputs, got=got, expected=expected)
+
+    def _message(self, got: Any, expected: Any, *, problem: str, expected_from: str) -> str:
+        return format_failure(got, expected, equation=self.equation, backend=self.label, inputs=self.inputs,
+                              problem=problem, expected_from=expected_from)
+
+    # -- hints ------------------------------------------------------------------
+    def mistake_hint(self, got: Any, fn: tuple[str, str] | None = None, index: int | None = None) -> str:
+        """If ``got`` equals a known mistake's result on the current inputs, a line naming it."""
+        if self.entry is None or not self.entry.mistakes or not self.inputs:
+            return ""
+        if fn is not None and fn != (self.topic, self.name):
+            return ""
+        return mistake_hint(self.entry.mistakes, got, self.inputs, index)
+
+
+def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int | None = None) -> str:
+    loose = tolerance_for("float32")
+    for m in mistakes:
+        try:
+            with np.errstate(all="ignore"):
+                wrong = m.fn(**inputs)
+            if index is not None and isinstance(wrong, tuple):
+                wrong = wrong[index]
+            assert_close(got, wrong, loose)
+        except Exception:  # noqa: BLE001 - no match (or the mistake does not apply to this input)
+            continue
+        return f"Hint: your result equals what {m.hint} gives ({m.name})."
+    return ""
+
+
+def bind(equation: str, backend: Backend, oracle: Backend | None = None) -> Check:
+    return Check(equation, backend, oracle)
+
+
+CheckFactory = Callable[[str], Check]

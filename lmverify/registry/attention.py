@@ -1,0 +1,267 @@
+"""Registry entries of the attention topic (attention_math.md): inputs, pinned extremes, errors, mistakes.
+
+Laws particular to one equation stay in tests/test_attention.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from lmverify import strategies as S
+from lmverify.registry import Equation, ErrorInput, Mistake, Pinned
+
+# -- the page's own numbers (attention_math.md, "Worked Example: Four Tokens, d_k = 4") --------------
+PAGE_Q = 2.0 * np.eye(4)
+PAGE_K = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=np.float64)
+PAGE_V = np.eye(4)
+
+# -- inputs --------------------------------------------------------------------------------------
+
+
+def _softmax_inputs(exact: bool = False, batch: int | None = None):
+    lead = () if batch is None else (batch,)
+
+    @st.composite
+    def draw(d):
+        z = d(S.logits(max_rows=3, max_len=4, exact=exact))
+        if lead:
+            z = np.stack([z] + [d(hnp.arrays(np.float64, z.shape, elements=S.small_floats)) for _ in range(batch - 1)])
+        return {"z": z, "tau": d(S.temperatures(exact=True))}
+
+    return draw()
+
+
+@st.composite
+def _additive_inputs(draw, exact: bool = False, batch: int | None = None):
+    T_enc, d_h, d_s, d_a = (draw(S.dims(3)) for _ in range(4))
+    arr = lambda shape: draw(S.arrays(shape, exact=exact))  # noqa: E731
+    return {"h_enc": arr((T_enc, d_h)), "s": arr((d_s,)), "W1": arr((d_a, d_h)), "W2": arr((d_a, d_s)),
+            "v": arr((d_a,))}
+
+
+def _qk_inputs(exact: bool = False, batch: int | None = None):
+    return S.qkv_triples(max_len=3, max_dim=3, exact=exact, lead=() if batch is None else (batch,)).map(
+        lambda t: {"Q": t["Q"], "K": t["K"]})
+
+
+def _qkv_inputs(exact: bool = False, batch: int | None = None):
+    lead = () if batch is None else (batch,)
+    return S.qkv_triples(max_len=3, max_dim=3, exact=exact, lead=lead)
+
+
+@st.composite
+def _masked_qkv_inputs(draw, exact: bool = False, batch: int | None = None):
+    lead = () if batch is None else (batch,)
+    qkv = draw(S.qkv_triples(max_len=3, max_dim=3, exact=exact, lead=lead))
+    mask = draw(st.none() | S.masks(qkv["Q"].shape[-2], qkv["K"].shape[-2]))
+    return dict(qkv, mask=mask)
+
+
+def _scores_inputs(exact: bool = False, batch: int | None = None):
+    lead = () if batch is None else (batch,)
+
+    @st.composite
+    def draw(d):
+        n = d(S.dims(4))
+        return {"Z": d(hnp.arrays(np.float64, lead + (n, n), elements=S.dyadic if exact else S.small_floats))}
+
+    return draw()
+
+
+def _causal_mask_inputs(exact: bool = False):
+    return st.integers(1, 6).map(lambda t: {"T": t})
+
+
+@st.composite
+def _moment_inputs(draw, exact: bool = False):
+    d = draw(S.dims(4))
+    arr = lambda: draw(S.arrays((d,), exact=exact))  # noqa: E731
+    return {"mean_q": arr(), "var_q": np.abs(arr()), "mean_k": arr(), "var_k": np.abs(arr())}
+
+
+@st.composite
+def _limit_inputs(draw, exact: bool = False):
+    return {"z": draw(S.logits(max_rows=2, max_len=4, exact=True)), "tau_limit": draw(st.sampled_from([0, np.inf]))}
+
+
+@st.composite
+def _multi_head_inputs(draw, exact: bool = False):
+    setup = draw(S.multi_head_setups(max_len=2, max_heads=2, max_head_dim=2, exact=exact) if exact
+                 else S.multi_head_setups())
+    return {k: setup[k] for k in ("X_q", "X_kv", "W_q", "W_k", "W_v", "W_o", "n_heads")}
+
+
+@st.composite
+def _flash_inputs(draw, exact: bool = False):
+    qkv = draw(S.qkv_triples(self_attention=True, max_len=4, max_dim=3, exact=exact))
+    return dict(qkv, block_size=draw(st.integers(1, 5)), causal=draw(st.booleans()))
+
+
+@st.composite
+def _linear_inputs(draw, exact: bool = False):
+    qkv = draw(S.qkv_triples(self_attention=True, max_len=3, max_dim=2, exact=exact))
+    return dict(qkv, causal=draw(st.booleans()))
+
+
+def _linear_recurrent_inputs(exact: bool = False):
+    return S.qkv_triples(self_attention=True, max_len=3, max_dim=2, exact=exact)
+
+
+def _macs_inputs(exact: bool = False):
+    return st.fixed_dictionaries({"T": st.integers(1, 4096), "d_k": st.integers(1, 512), "d_v": st.integers(1, 512)})
+
+
+# -- known student mistakes (NumPy, same parameters) --------------------------------------------------
+
+
+def _softmax_np(Z):
+    Z = Z - np.max(Z, axis=-1, keepdims=True)
+    e = np.exp(Z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _sdpa_unscaled(Q, K, V, mask=None):
+    Z = Q @ np.swapaxes(K, -1, -2)
+    if mask is not None:
+        Z = np.where(mask, Z, -np.inf)
+    W = _softmax_np(Z)
+    return W @ V, W
+
+
+def _sdpa_divided_by_dk(Q, K, V, mask=None):
+    Z = Q @ np.swapaxes(K, -1, -2) / Q.shape[-1]
+    if mask is not None:
+        Z = np.where(mask, Z, -np.inf)
+    W = _softmax_np(Z)
+    return W @ V, W
+
+
+def _sdpa_softmax_over_queries(Q, K, V, mask=None):
+    Z = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    if mask is not None:
+        Z = np.where(mask, Z, -np.inf)
+    W = np.swapaxes(_softmax_np(np.swapaxes(Z, -1, -2)), -1, -2)
+    return W @ V, W
+
+
+def _softmax_times_tau(z, tau=1.0):
+    return _softmax_np(np.asarray(z) * tau)
+
+
+def _softmax_no_temperature(z, tau=1.0):
+    return _softmax_np(np.asarray(z))
+
+
+def _causal_mask_upper(Z):
+    n, m = Z.shape[-2:]
+    return np.where(np.triu(np.ones((n, m), dtype=bool)), Z, -np.inf)
+
+
+def _causal_mask_zero(Z):
+    n, m = Z.shape[-2:]
+    return np.where(np.tril(np.ones((n, m), dtype=bool)), Z, 0.0)
+
+
+# -- entries ------------------------------------------------------------------------------------------
+
+EQUATIONS = (
+    Equation(
+        "attention.additive_score",
+        inputs=_additive_inputs,
+        pinned=(
+            Pinned("saturated tanh (|W1 h| = 1e3)", {"h_enc": np.array([[1e3], [-1e3]]), "s": np.array([0.5]),
+                                                     "W1": np.array([[1.0]]), "W2": np.array([[2.0]]),
+                                                     "v": np.array([3.0])}),
+            Pinned("tiny magnitudes (1e-150)", {"h_enc": np.array([[1e-150, 2e-150]]), "s": np.array([1e-150]),
+                                                "W1": np.array([[1.0, 1.0]]), "W2": np.array([[1.0]]),
+                                                "v": np.array([1.0])}),
+        ),
+        grad=("h_enc", "s", "W1"),
+        grad_at={"h_enc": [[0.5, -1.0], [0.25, 0.75]], "s": [1.0], "W1": [[1.0, 0.5]], "W2": [[-0.5]], "v": [2.0]},
+    ),
+    Equation(
+        "attention.dot_product_score",
+        inputs=_qk_inputs,
+        batch_args=("Q", "K"),
+        pinned=(Pinned("the page's Q = 2I and K", {"Q": PAGE_Q, "K": PAGE_K}),
+                Pinned("large magnitudes (1e18, within float32)", {"Q": np.array([[1e18, -1e18]]), "K": np.array([[1e18, 3e18]])})),
+    ),
+    Equation(
+        "attention.scaled_dot_product",
+        inputs=_masked_qkv_inputs,
+        batch_args=("Q", "K", "V"),
+        pinned=(
+            Pinned("the page's four tokens (Q = 2I, K, V = I)", {"Q": PAGE_Q, "K": PAGE_K, "V": PAGE_V}),
+            Pinned("scores of +-1e4 (no overflow)", {"Q": np.array([[100.0, 0.0]]), "K": np.array([[141.0, 0.0], [-141.0, 0.0]]),
+                                                     "V": np.array([[1.0], [2.0]])}),
+            Pinned("tied scores (uniform weights)", {"Q": np.array([[1.0, 1.0]]), "K": np.array([[1.0, 0.0], [0.0, 1.0]]),
+                                                     "V": np.array([[4.0], [-2.0]])}),
+            Pinned("a fully masked query row (zero weights and output)",
+                   {"Q": np.array([[1.0], [2.0]]), "K": np.array([[1.0], [0.5]]), "V": np.array([[1.0], [3.0]]),
+                    "mask": np.array([[True, False], [False, False]])}),
+        ),
+        errors=(),
+        mistakes=(
+            Mistake("unscaled scores", "softmax(Q K^T) V without dividing by sqrt(d_k)", _sdpa_unscaled),
+            Mistake("divided by d_k", "dividing the scores by d_k instead of sqrt(d_k)", _sdpa_divided_by_dk),
+            Mistake("softmax over queries", "a softmax over the query axis (columns) instead of over the keys (rows)",
+                    _sdpa_softmax_over_queries),
+        ),
+        grad=("Q", "K", "V"),
+        grad_at={"Q": [[1.0, 0.5], [0.0, -1.0]], "K": [[0.5, 0.5], [1.0, -0.5]], "V": [[1.0], [2.0]]},
+    ),
+    Equation(
+        "attention.dot_product_variance",
+        inputs=_moment_inputs,
+        pinned=(Pinned("zero means, unit variances, d_k = 512", {"mean_q": np.zeros(512), "var_q": np.ones(512),
+                                                                   "mean_k": np.zeros(512), "var_k": np.ones(512)}),),
+    ),
+    Equation(
+        "attention.softmax_temperature",
+        inputs=_softmax_inputs,
+        batch_args=("z",),
+        pinned=(
+            Pinned("logits of +-1e4 (no overflow)", {"z": np.array([[1e4, -1e4, 0.0], [1e4, 1e4 - 1, 1e4]]), "tau": 1.0}),
+            Pinned("ties", {"z": np.array([[2.0, 2.0, 2.0, 2.0]]), "tau": 0.5}),
+            Pinned("tiny logits (1e-300)", {"z": np.array([[1e-300, -1e-300]]), "tau": 1.0}),
+            Pinned("the page's row 0 of Z = [1, 1, 0, 0]", {"z": np.array([[1.0, 1.0, 0.0, 0.0]]), "tau": 1.0}),
+            Pinned("a low temperature", {"z": np.array([[1.0, 2.0, 3.0]]), "tau": 0.25}),
+            Pinned("-inf entries get weight 0", {"z": np.array([[0.0, -np.inf, 1.0]]), "tau": 2.0}),
+        ),
+        errors=(ErrorInput("tau = 0", {"z": np.zeros((1, 3)), "tau": 0.0}, ValueError, "tau must be > 0"),
+                ErrorInput("tau < 0", {"z": np.zeros((1, 3)), "tau": -1.0}, ValueError, "tau must be > 0")),
+        mistakes=(Mistake("z * tau", "multiplying the logits by tau instead of dividing", _softmax_times_tau),
+                  Mistake("temperature ignored", "ignoring the temperature tau", _softmax_no_temperature)),
+        grad=("z",),
+        grad_at={"z": [[0.5, -1.25, 2.0]], "tau": 2.0},
+    ),
+    Equation("attention.softmax_temperature_limits", inputs=_limit_inputs),
+    Equation(
+        "attention.causal_mask",
+        inputs=_scores_inputs,
+        batch_args=("Z",),
+        pinned=(Pinned("the page's Z (4 x 4)", {"Z": PAGE_Q @ PAGE_K.T / 2.0}),),
+        mistakes=(Mistake("upper triangle kept", "keeping j >= i (the upper triangle) instead of j <= i", _causal_mask_upper),
+                  Mistake("masked with 0", "masking the future with 0 instead of -inf (0 still gets weight)",
+                          _causal_mask_zero)),
+    ),
+    Equation("attention.causal_mask_matrix", inputs=_causal_mask_inputs),
+    Equation(
+        "attention.multi_head",
+        inputs=_multi_head_inputs,
+        errors=(ErrorInput("d_model not divisible by n_heads",
+                           {"X_q": np.ones((1, 3)), "X_kv": np.ones((1, 3)), "W_q": np.eye(3), "W_k": np.eye(3),
+                            "W_v": np.eye(3), "W_o": np.eye(3), "n_heads": 2}, ValueError, "not divisible by n_heads"),),
+    ),
+    Equation("attention.macs", inputs=_macs_inputs),
+    Equation(
+        "attention.flash_tiled",
+        inputs=_flash_inputs,
+        errors=(ErrorInput("block_size = 0", {"Q": np.ones((2, 1)), "K": np.ones((2, 1)), "V": np.ones((2, 1)),
+                                              "block_size": 0}, ValueError, "block_size must be >= 1"),),
+    ),
+    Equation("attention.linear_kernel", inputs=_linear_inputs),
+    Equation("attention.linear_kernel_recurrent", inputs=_linear_recurrent_inputs),
+)
