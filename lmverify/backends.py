@@ -322,6 +322,69 @@ class Backend:
         return self.to_numpy(out)
 
 
+    # -- native values: backend-neutral recipes (exact end to end on SymPy) -------------------
+    def run(self, topic: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``name`` and return the backend's *native* result (SymPy stays exact; no float64 round trip).
+
+        Arguments may be NumPy values (converted) or native values from earlier ``run`` calls.
+        Recipes chain ``run`` and the elementwise helpers below, and convert once at the end.
+        """
+        __tracebackhide__ = True
+        f = self.fn(topic, name)
+        return f(*[self.convert_arg(a) for a in args], **{k: self.convert_arg(v) for k, v in kwargs.items()})
+
+    def const(self, x: Any) -> Any:
+        """A number or array as a native value (exact Rational on SymPy: 0.1 becomes 1/10 only if given as a string)."""
+        if self.exact and isinstance(x, str):
+            import sympy as sp
+
+            return sp.Rational(x)
+        if isinstance(x, (int, np.integer)) and not self.exact:
+            return float(x)
+        if isinstance(x, (int, float, np.integer, np.floating)):
+            return self.scalar(float(x)) if not self.exact else convert.to_sympy(x)
+        return self.array(np.asarray(x, dtype=np.float64))
+
+    def _elementwise(self, x: Any, np_f: Callable, torch_name: str, sp_name: str) -> Any:
+        if self.exact:
+            import sympy as sp
+
+            f = getattr(sp, sp_name)
+            if isinstance(x, (sp.MatrixBase, sp.NDimArray)):
+                return x.applyfunc(f)
+            return f(sp.sympify(x))
+        if self.is_torch:
+            import torch
+
+            t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float32 if self.name == "torch32" else torch.float64)
+            return getattr(torch, torch_name)(t)
+        return np_f(x)
+
+    def exp(self, x: Any) -> Any:
+        return self._elementwise(x, np.exp, "exp", "exp")
+
+    def log(self, x: Any) -> Any:
+        return self._elementwise(x, np.log, "log", "log")
+
+    def sqrt(self, x: Any) -> Any:
+        return self._elementwise(x, np.sqrt, "sqrt", "sqrt")
+
+    def tanh(self, x: Any) -> Any:
+        return self._elementwise(x, np.tanh, "tanh", "tanh")
+
+    def sigmoid(self, x: Any) -> Any:
+        if self.exact:
+            import sympy as sp
+
+            f = lambda v: 1 / (1 + sp.exp(-v))  # noqa: E731
+            return x.applyfunc(f) if isinstance(x, (sp.MatrixBase, sp.NDimArray)) else f(sp.sympify(x))
+        if self.is_torch:
+            import torch
+
+            return torch.sigmoid(x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64))
+        return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
 def reference_backend(name: str) -> Backend:
     if name not in BACKEND_NAMES:
         raise ValueError(f"unknown backend {name!r}; expected one of {BACKEND_NAMES}")

@@ -98,15 +98,25 @@ def find(equation_id: str) -> dict[str, Any] | None:
 
 def forms(eq: dict[str, Any]) -> dict[str, bool]:
     """Which of the three forms define the equation's function."""
+    topic, name = function_of(eq)
     out = {}
     for form, pattern in FORMS.items():
         try:
-            mod = importlib.import_module(pattern.format(topic=eq["topic"]))
+            mod = importlib.import_module(pattern.format(topic=topic))
         except ImportError:
             out[form] = False
             continue
-        out[form] = callable(getattr(mod, eq["function"], None))
+        out[form] = callable(getattr(mod, name, None))
     return out
+
+
+def function_of(eq: dict[str, Any]) -> tuple[str, str]:
+    """(topic, function name) of an entry; ``function: attention.additive_score`` names another topic's."""
+    fn = eq["function"]
+    if "." in fn:
+        topic, name = fn.split(".", 1)
+        return topic, name
+    return eq["topic"], fn
 
 
 def topics() -> tuple[str, ...]:

@@ -43,7 +43,7 @@ class Check:
             cat = catalogue.find(equation)
             if cat is None:
                 raise ValueError(f"check: equation {equation!r} is not in the catalogue")
-            self.topic, self.name = cat["topic"], cat["function"]
+            self.topic, self.name = catalogue.function_of(cat)
         self.inputs: dict[str, Any] = {}
 
     def __repr__(self) -> str:

@@ -97,8 +97,6 @@ class Equation:
     grad_at: Mapping[str, Any] | None = None
     #: backends the generic agreement test leaves out, with the reason (e.g. a SymPy form too slow)
     skip: Mapping[str, str] = field(default_factory=dict)
-    #: the function, when it is another topic's (``"attention.additive_score"``); default: the catalogue's
-    function: str | None = None
 
     @property
     def topic(self) -> str:
@@ -113,13 +111,11 @@ class Equation:
 
     @property
     def function_topic(self) -> str:
-        return self.function.split(".", 1)[0] if self.function and "." in self.function else self.topic
+        return catalogue.function_of(self.entry)[0]
 
     @property
     def function_name(self) -> str:
-        if self.function:
-            return self.function.split(".", 1)[-1]
-        return self.entry["function"]
+        return catalogue.function_of(self.entry)[1]
 
     def __repr__(self) -> str:  # short, for hypothesis' "Falsifying example" lines
         return f"Equation({self.id!r})"
