@@ -29,19 +29,23 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from lmverify.backends import BACKEND_NAMES, TOPICS, Backend, ImplError, Students
 
 # -- hypothesis profiles (registered at import, before hypothesis loads --hypothesis-profile) ----
 # The suite's fixtures (backend, oracle, check, entry) are stateless per example, so hypothesis'
 # warning about function-scoped fixtures not being reset does not apply.
+# The "explain" phase is left out: its "Explanation: these lines were always and only run by failing
+# test cases" points into lmverify/compare.py (where a failure is raised), which teaches nothing.
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.differing_executors, HealthCheck.function_scoped_fixture]
-settings.register_profile("dev", max_examples=30, deadline=None, print_blob=True, suppress_health_check=_SUPPRESS)
+_PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
+settings.register_profile("dev", max_examples=30, deadline=None, print_blob=True, suppress_health_check=_SUPPRESS,
+                          phases=_PHASES)
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, print_blob=True,
-                          suppress_health_check=_SUPPRESS)
+                          suppress_health_check=_SUPPRESS, phases=_PHASES)
 settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True,
-                          suppress_health_check=_SUPPRESS)
+                          suppress_health_check=_SUPPRESS, phases=_PHASES)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 LAYERS = {
@@ -68,6 +72,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="array type the --impl functions receive (default: numpy float64 arrays)")
     group.addoption("--course", action="store", default=None, metavar="PATH",
                     help="folder of the course pages (e.g. ../shared/course); tests needing it skip without it")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """Make ``--impl PATH`` and ``--course PATH`` (space form) pick the same rootdir and configuration
+    as ``--impl=PATH``.
+
+    pytest chooses its rootdir and ini file before it loads entry-point plugins, so at that moment it
+    does not know that these options take a value and takes PATH for a test path: a student file in
+    /tmp makes /tmp the rootdir, with no configuration. Here, once the options are known, the choice
+    is made again from the real test paths, and the configuration's ``addopts`` applied.
+    """
+    import copy
+
+    from _pytest.config.findpaths import determine_setup
+
+    values = {args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--impl", "--course")}
+    if not values:
+        return
+    ns = early_config.known_args_namespace
+    rootpath, inipath, inicfg, ignored = determine_setup(
+        inifile=ns.inifilename, override_ini=ns.override_ini, args=list(ns.file_or_dir),
+        rootdir_cmd_arg=ns.rootdir or None, invocation_dir=early_config.invocation_params.dir)
+    if early_config.inipath is not None or inipath is None:
+        return  # a configuration was found (right or not ours to replace), or there is none to find
+    early_config._rootpath, early_config._inipath = rootpath, inipath
+    early_config._inicfg, early_config._ignored_config_files = inicfg, ignored
+    early_config._inicache.clear()
+    parser.extra_info["rootdir"], parser.extra_info["inifile"] = str(rootpath), str(inipath)
+    args[:] = early_config._validate_args(early_config.getini("addopts"), "via addopts config") + args
+    early_config.known_args_namespace = parser.parse_known_args(args, namespace=copy.copy(early_config.option))
+    early_config.known_args_namespace.confcutdir = str(inipath.parent)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -115,6 +151,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if str(item.path).endswith(".ipynb"):
             item.add_marker(pytest.mark.notebook)
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A skip raised inside the harness (a student function not written yet) is reported at the test,
+    not at the line of pytest's or the harness's code that raised it."""
+    rep = yield
+    if rep.skipped and isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
+        path, _, msg = rep.longrepr
+        if "site-packages" in str(path) or f"{os.sep}lmverify{os.sep}" in str(path):
+            _, lineno, _ = item.location
+            rep.longrepr = (str(item.path), (lineno or 0) + 1, msg)
+    return rep
 
 
 def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str] | str:

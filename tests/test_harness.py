@@ -145,13 +145,46 @@ def _run_pytest(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_impl_student_without_sqrt_dk_scaling_fails_naming_equation_and_input():
-    r = _run_pytest("tests/test_attention.py", "-k", "scaled_dot_product_attention_matches_oracle",
+    r = _run_pytest("tests/test_equations.py", "-k", "matches_oracle and scaled_dot_product",
                     "--impl", str(STUDENTS / "unscaled_scores.py"))
     assert r.returncode == 1, r.stdout[-3000:]
     out = r.stdout
     assert "attention.scaled_dot_product" in out and "\\sqrt{d_k}" in out
     assert "Input (minimal: hypothesis shrinks failing inputs):" in out and "Q =" in out
     assert "Greatest absolute difference" in out
+    assert "Hint: your result equals what softmax(Q K^T) V without dividing by sqrt(d_k) gives" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["space", "equals"])
+def test_impl_space_form_picks_the_project_rootdir_for_a_file_outside_the_project(tmp_path, form):
+    """``--impl /elsewhere/my.py`` must select this project's rootdir and configuration as ``--impl=`` does."""
+    student = tmp_path / "my_attention.py"
+    student.write_text((STUDENTS / "late_mask.py").read_text())
+    opt = ["--impl", str(student)] if form == "space" else [f"--impl={student}"]
+    r = _run_pytest(*opt, "-k", "causal_mask_row_equals", "--co")
+    # node ids relative to the project root, and the project's testpaths collected: rootdir and ini are ours
+    assert r.returncode == 0, r.stdout[-2000:]
+    assert "\ntests/test_attention.py::test_causal_mask_row_equals_attention_over_its_prefix[impl]" in "\n" + r.stdout
+
+
+@pytest.mark.slow
+def test_impl_per_topic_module_leaves_other_topics_skipped_with_the_option_to_pass():
+    r = _run_pytest("tests/test_equations.py", "-k", "matches_oracle and (softmax_temperature- or entropy)",
+                    f"--impl=attention={STUDENTS / 'torch_student.py'}", "--impl-array", "torch", "-rs")
+    assert "no --impl module for the information topic" in r.stdout, r.stdout[-3000:]
+    assert "pass --impl information=path/to/your_information.py" in r.stdout
+
+
+def test_impl_option_rejects_an_unknown_topic():
+    r = _run_pytest("--impl=atention=x.py", "--co")
+    assert r.returncode == 4 and "unknown topic 'atention'" in r.stderr + r.stdout
+
+
+def test_empty_keyword_selection_says_what_the_suite_covers():
+    r = _run_pytest("tests/test_attention.py", "-k", "lstmm")
+    assert r.returncode == 5
+    assert "no test matches -k 'lstmm'" in r.stdout and "topics: attention" in r.stdout
 
 
 @pytest.mark.slow
