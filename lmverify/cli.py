@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lmverify.backends import BACKEND_NAMES
 from lmverify.catalogue import CatalogueError
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     cov.add_argument("--topic")
     tr = sub.add_parser("trace", help="full-precision trace of one worked example")
     tr.add_argument("file")
-    tr.add_argument("--backend", default="numpy", choices=("numpy", "torch64", "torch32", "sympy"))
+    tr.add_argument("--backend", default="numpy", choices=BACKEND_NAMES)
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report

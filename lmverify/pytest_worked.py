@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lmverify.backends import Backend
+from lmverify.backends import BACKEND_NAMES, Backend
 from lmverify.compare import assert_close
+from lmverify.pages import locate
 from lmverify.worked import (
     NotForBackend,
     WorkedExampleError,
     compute,
     judge,
     load_example,
-    locate,
     recorded_correct_matches,
 )
 
@@ -35,7 +35,7 @@ class WorkedExampleFile(pytest.File):
         except WorkedExampleError as exc:
             yield MalformedExampleItem.from_parent(self, name="schema", message=str(exc))
             return
-        for b in ("numpy", "torch64", "torch32", "sympy"):
+        for b in BACKEND_NAMES:
             yield ClaimsItem.from_parent(self, name=f"claims[{b}]", example=example, backend_name=b)
         yield PageItem.from_parent(self, name="page", example=example)
 

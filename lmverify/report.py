@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from lmverify import catalogue, coverage
-from lmverify.worked import ClaimResult, Example, evaluate, load_all_examples, locate, row_lines
+from lmverify import coverage
+from lmverify.pages import locate, row_lines
+from lmverify.worked import ClaimResult, Example, evaluate, load_all_examples
 
 
 @dataclass

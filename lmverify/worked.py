@@ -42,9 +42,7 @@ the key and what was expected.
 from __future__ import annotations
 
 import importlib
-import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,103 +50,21 @@ import numpy as np
 import yaml
 
 from lmverify.backends import Backend, reference_backend
-from lmverify.tolerance import tolerance_for
+from lmverify.printed import (  # noqa: F401 - re-exported: the verdict vocabulary of worked examples
+    Printed,
+    WorkedExampleError,
+    format_like,
+    judge_number,
+    parse_printed,
+    round_to,
+)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "worked_examples"
 VERDICTS = ("correct", "rounding", "error", "convention")
 
 
-class WorkedExampleError(ValueError):
-    """A worked-example file is malformed."""
-
-
 class NotForBackend(Exception):
     """A recipe cannot run on this backend (e.g. Monte Carlo in SymPy)."""
-
-
-# -- printed numbers --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Printed:
-    """A number as printed: its value and the unit of its last printed place (None = exact)."""
-
-    text: str
-    value: Decimal
-    unit: Decimal | None
-
-    @property
-    def exact(self) -> bool:
-        return self.unit is None
-
-
-_INT = re.compile(r"^[+-]?\d+$")
-_DEC = re.compile(r"^[+-]?\d*\.\d+$")
-_SCI = re.compile(r"^([+-]?\d+(?:\.(\d+))?)e([+-]?\d+)$")
-
-
-def parse_printed(claimed: Any, where: str) -> Printed:
-    """Parse a claimed number: an int (exact), or a string '0.366', '-10.009', '2.68e8', '4,194,304'."""
-    if isinstance(claimed, bool):
-        raise WorkedExampleError(f"{where}: 'claimed' must be a number or numeric string, got a boolean")
-    if isinstance(claimed, int):
-        return Printed(str(claimed), Decimal(claimed), None)
-    if isinstance(claimed, float):
-        raise WorkedExampleError(
-            f"{where}: 'claimed' is the float {claimed!r}; write non-integers as strings exactly as printed "
-            f"(e.g. '0.366') so the printed precision is kept"
-        )
-    if not isinstance(claimed, str):
-        raise WorkedExampleError(f"{where}: 'claimed' must be a number or numeric string, got {type(claimed).__name__}")
-    text = claimed.strip().replace("{,}", "").replace(",", "").replace("\u2212", "-")
-    if _INT.match(text):
-        return Printed(claimed, Decimal(text), None)
-    if _DEC.match(text):
-        decimals = len(text.split(".")[1])
-        return Printed(claimed, Decimal(text), Decimal(1).scaleb(-decimals))
-    m = _SCI.match(text)
-    if m:
-        decimals = len(m.group(2) or "")
-        exp = int(m.group(3))
-        return Printed(claimed, Decimal(m.group(1)).scaleb(exp), Decimal(1).scaleb(exp - decimals))
-    raise WorkedExampleError(
-        f"{where}: cannot read claimed value {claimed!r}; expected an integer, a decimal like '0.366' "
-        f"or scientific notation like '2.68e8'"
-    )
-
-
-def round_to(value: float, unit: Decimal) -> Decimal:
-    """``value`` rounded to a multiple of ``unit`` (half to even, on the exact binary value)."""
-    return (Decimal(value) / unit).quantize(Decimal(1), rounding=ROUND_HALF_EVEN) * unit
-
-
-def judge_number(printed: Printed, computed: float) -> str:
-    """'correct', 'rounding' or 'error' for one printed number against its computed value."""
-    if not np.isfinite(computed):
-        return "correct" if str(computed) == printed.text else "error"
-    if printed.exact:
-        tol = tolerance_for("float64")
-        return "correct" if tol.allows(computed, float(printed.value)) else "error"
-    units_off = abs((printed.value - round_to(computed, printed.unit)) / printed.unit)
-    if units_off == 0:
-        return "correct"
-    if units_off == 1:
-        return "rounding"
-    return "error"
-
-
-def format_like(printed: Printed, computed: float) -> str:
-    """The computed value printed the way the page prints this claim."""
-    if printed.exact:
-        return str(int(round(computed))) if float(computed).is_integer() or abs(computed - round(computed)) < 1e-9 else repr(float(computed))
-    text = printed.text.strip()
-    m = _SCI.match(text.replace(",", ""))
-    if m:
-        exp = int(m.group(3))
-        decimals = len(m.group(2) or "")
-        mant = round_to(computed, printed.unit) / Decimal(1).scaleb(exp)
-        return f"{mant:.{decimals}f}e{exp}"
-    decimals = -printed.unit.as_tuple().exponent
-    return f"{round_to(computed, printed.unit):.{decimals}f}"
 
 
 # -- the schema -------------------------------------------------------------------
@@ -448,55 +364,3 @@ def recorded_correct_matches(result: ClaimResult) -> bool:
         return all(judge_number(parse_printed(correct[idx], claim.where), float(np.asarray(result.computed)[idx])) == "correct"
                    for idx in np.ndindex(correct.shape))
     return judge_number(parse_printed(claim.correct, claim.where + ": correct"), float(result.computed)) == "correct"
-
-
-# -- the page ------------------------------------------------------------------------
-
-def _norm(s: str) -> str:
-    return re.sub(r"\s+", "", s)
-
-
-def row_lines(claim: Claim, page_lines: list[str], line: int) -> list[int]:
-    """For a matrix claim found at ``line``: the 1-based line on which each printed row stands."""
-    rows = claim.claimed if isinstance(claim.claimed[0], list) else [claim.claimed]
-    out, j = [], line - 1
-    for row in rows:
-        text = _norm("&".join(str(v) for v in row))
-        k = j
-        while k < min(len(page_lines), line + 15) and text not in _norm(page_lines[k]):
-            k += 1
-        out.append(k + 1 if k < len(page_lines) else line)
-        j = k
-    return out
-
-
-def locate(claim: Claim, page_lines: list[str]) -> tuple[int | None, str]:
-    """Find the claim in the page: the 1-based line where its anchor and printed number are.
-
-    Returns (line, '') when found, or (None, reason) when the page no longer says it.
-    """
-    anchor = _norm(claim.anchor)
-    candidates = [i for i, line in enumerate(page_lines) if anchor in _norm(line)]
-    if not candidates:
-        return None, f"anchor {claim.anchor!r} not found in the page"
-    # prefer the recorded line, then the nearest occurrence
-    candidates.sort(key=lambda i: abs(i + 1 - claim.line))
-    for i in candidates:
-        if claim.is_matrix and claim.printed is None:
-            # a matrix: its rows, printed as a&b&c, in order within the next lines
-            rows = claim.claimed if isinstance(claim.claimed[0], list) else [claim.claimed]
-            block = "".join(_norm(x) for x in page_lines[i:i + 15])
-            pos = 0
-            for row in rows:
-                k = block.find(_norm("&".join(str(v) for v in row)), pos)
-                if k < 0:
-                    break
-                pos = k + 1
-            else:
-                return i + 1, ""
-        else:
-            text = claim.printed if claim.printed is not None else str(claim.claimed)
-            if _norm(text) in _norm(page_lines[i]):
-                return i + 1, ""
-    shown = claim.printed if claim.printed is not None else claim.claimed
-    return None, f"anchor {claim.anchor!r} found (line {candidates[0] + 1}) but not with the claimed text {shown!r}"
