@@ -345,6 +345,14 @@ class Backend:
             return self.scalar(float(x)) if not self.exact else convert.to_sympy(x)
         return self.array(np.asarray(x, dtype=np.float64))
 
+    def row(self, x: Any, i: int) -> Any:
+        """Row ``i`` of a native 2-D value as a 1-D native value (a SymPy Matrix row becomes a 1-D Array)."""
+        if self.exact:
+            import sympy as sp
+
+            return sp.ImmutableDenseNDimArray(list(x.row(i)))
+        return x[i]
+
     def _elementwise(self, x: Any, np_f: Callable, torch_name: str, sp_name: str) -> Any:
         if self.exact:
             import sympy as sp

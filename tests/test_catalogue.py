@@ -91,3 +91,44 @@ def test_catalogue_malformed_file_names_file_and_key(tmp_path, text, message):
 def test_catalogue_files_are_plain_safe_yaml():
     for path in catalogue.CATALOGUE_DIR.glob("*.yaml"):
         yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_catalogue_one_function_name_has_one_signature_across_topics():
+    """A student's module for one topic must never collide with another topic: a public reference
+    function name means the same parameters wherever it is defined."""
+    import importlib
+    import inspect
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for topic in catalogue.topics():
+        try:
+            mod = importlib.import_module(f"reference.numpy.{topic}")
+        except ImportError:
+            continue
+        for name, fn in inspect.getmembers(mod, inspect.isfunction):
+            if name.startswith("_") or fn.__module__ != mod.__name__:
+                continue
+            sig = str(inspect.signature(fn))
+            if name in seen and seen[name][1] != sig:
+                clashes.append(f"{name}: {seen[name][0]}{seen[name][1]} but {topic}{sig}")
+            seen.setdefault(name, (topic, sig))
+    assert not clashes, "one function name, one signature across the suite; rename one of:\n  " + "\n  ".join(clashes)
+
+
+def test_catalogue_equation_markers_must_be_string_literals(tmp_path):
+    (tmp_path / "test_x.py").write_text(
+        "import pytest\nEQ = 'attention.softmax_temperature'\n\n@pytest.mark.equation(EQ)\ndef test_a():\n    pass\n")
+    catalogue.exercised.cache_clear()
+    try:
+        with pytest.raises(CatalogueError, match=r"test_x.py:4: @pytest.mark.equation takes string literals.*'EQ'"):
+            catalogue.exercised(tmp_path)
+    finally:
+        catalogue.exercised.cache_clear()
+
+
+def test_catalogue_every_equation_has_a_registry_entry():
+    from lmverify import registry
+
+    missing = [i for i in IDS if registry.get(i) is None]
+    assert not missing, f"equations without an entry in lmverify/registry/<topic>.py: {missing}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import sympy as sp
 
 from lmverify.backends import Backend
 from lmverify.worked import NotForBackend
@@ -19,18 +18,20 @@ T = "attention"
 
 
 def four_token_example(inputs: dict, b: Backend) -> dict:
-    """Section "Worked Example: Four Tokens, d_k = 4" and the mask walkthrough that reuses its Z."""
-    Q = inputs["Q_scale"] * np.eye(4)
+    """Section "Worked Example: Four Tokens, d_k = 4" and the mask walkthrough that reuses its Z.
+
+    Written once for every backend: ``b.run`` returns native values (exact SymPy matrices on the
+    SymPy backend) and ``b.sqrt`` / ``b.exp`` act on them, so no step rounds through float64.
+    """
+    Q = b.const(inputs["Q_scale"] * np.eye(4))
     K, V = inputs["K"], inputs["V"]
-    d_k = Q.shape[1]
-    S = b.call(T, "dot_product_scores", Q, K)
-    # the page divides by sqrt(d_k) = 2; on the SymPy backend exactly
-    Z = b.to_numpy(b.array(S) / sp.sqrt(d_k)) if b.exact else S / math.sqrt(d_k)
-    out, W = b.call(T, "scaled_dot_product_attention", Q, K, V)
-    row0 = Z[0]
-    numerators = b.to_numpy(b.array(row0).applyfunc(sp.exp)) if b.exact else np.exp(row0)
-    causal_out, causal_W = b.call(T, "scaled_dot_product_attention", Q, K, V, b.to_numpy(b.call(T, "causal_mask", 4)).astype(bool))
-    masked_Z = b.call(T, "causal_masked_scores", Z)
+    S = b.run(T, "dot_product_scores", Q, K)
+    Z = S / b.sqrt(b.const(Q.shape[1]))  # the page divides by sqrt(d_k) = 2
+    out, W = b.run(T, "scaled_dot_product_attention", Q, K, V)
+    numerators = b.exp(b.row(Z, 0))
+    mask = np.asarray(b.to_numpy(b.run(T, "causal_mask", 4)), dtype=bool)
+    _, causal_W = b.run(T, "scaled_dot_product_attention", Q, K, V, mask)
+    masked_Z = b.run(T, "causal_masked_scores", Z)
     upper = np.triu(np.ones((4, 4), dtype=bool), k=1)
     return {
         "Q": Q,
@@ -40,13 +41,13 @@ def four_token_example(inputs: dict, b: Backend) -> dict:
         "col2_of_K_T": K.T[:, 2],
         "Z": Z,
         "numerators_row0": numerators,
-        "sum_row0": numerators.sum(),
+        "sum_row0": sum(numerators),
         "weights": W,
-        "weights_row0_sum": W[0].sum(),
+        "weights_row0_sum": sum(b.row(W, 0)),
         "output": out,
         "causal_weights": causal_W,
-        "causal_max_masked_weight": causal_W[upper].max(),
-        "masked_Z_row0_finite_count": np.isfinite(masked_Z[0]).sum(),
+        "causal_max_masked_weight": b.to_numpy(causal_W)[upper].max(),  # exact zeros stay zero
+        "masked_Z_row0_finite_count": np.isfinite(b.to_numpy(masked_Z)[0]).sum(),
     }
 
 
