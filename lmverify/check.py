@@ -24,7 +24,7 @@ import numpy as np
 
 from lmverify.backends import Backend
 from lmverify.compare import VerificationError, assert_close, assert_true, format_failure
-from lmverify.tolerance import Tolerance, tolerance_for
+from lmverify.tolerance import Tolerance, conditioned, tolerance_for
 
 
 class Check:
@@ -61,10 +61,24 @@ class Check:
 
     @property
     def tol(self) -> Tolerance:
-        return self.backend.tolerance(self.equation)
+        """The backend's tolerance for this equation on the current inputs (float32: from their conditioning)."""
+        return self.tolerance()
 
     def tolerance(self, equation: str | None = None) -> Tolerance:
-        return self.backend.tolerance(equation or self.equation)
+        """The tolerance of ``equation`` (default: this one) for the backend, on the current inputs."""
+        from lmverify import registry
+
+        equation = equation or self.equation
+        dtype = "float64" if self.backend.dtype == "exact" else self.backend.dtype
+        entry = self.entry if equation == self.equation else registry.get(equation)
+        kappa = None
+        if dtype == "float32" and entry is not None and entry.kappa is not None and self.inputs:
+            try:
+                with np.errstate(all="ignore"):
+                    kappa = entry.kappa(**self.inputs)
+            except (TypeError, ValueError, KeyError):  # inputs of another function: no bound from them
+                kappa = None
+        return conditioned(dtype, kappa, equation)
 
     # -- calling ----------------------------------------------------------------
     def _split(self, fn: str | None) -> tuple[str, str]:

@@ -23,7 +23,7 @@ class VerificationError(AssertionError):
 
 def _fmt(x: Any) -> str:
     if isinstance(x, np.ndarray) and x.dtype != bool:
-        with np.printoptions(precision=6, suppress=True, linewidth=100, threshold=200):
+        with np.printoptions(precision=8, suppress=False, linewidth=100, threshold=200):  # 1e-44 is not 0
             return np.array2string(x, separator=", ")
     if isinstance(x, float):
         return f"{x:.10g}"

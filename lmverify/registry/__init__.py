@@ -95,6 +95,9 @@ class Equation:
     #: arguments w.r.t. which torch autograd is checked against SymPy's derivative, at ``grad_at``
     grad: tuple[str, ...] = ()
     grad_at: Mapping[str, Any] | None = None
+    #: first-order bound kappa(**inputs) on the float32 rounding error in units of u = 2^-24
+    #: (a function from lmverify/tolerance.py); float32 comparisons then allow atol + 2 u kappa
+    kappa: Callable[..., float] | None = None
     #: backends the generic agreement test leaves out, with the reason (e.g. a SymPy form too slow)
     skip: Mapping[str, str] = field(default_factory=dict)
 

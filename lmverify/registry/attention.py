@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lmverify import strategies as S
+from lmverify import tolerance as tol
 from lmverify.registry import Equation, ErrorInput, Mistake, Pinned
 
 # -- the page's own numbers (attention_math.md, "Worked Example: Four Tokens, d_k = 4") --------------
@@ -113,6 +114,30 @@ def _macs_inputs(exact: bool = False):
     return st.fixed_dictionaries({"T": st.integers(1, 4096), "d_k": st.integers(1, 512), "d_v": st.integers(1, 512)})
 
 
+# -- float32 conditioning (see lmverify/tolerance.py) ----------------------------------------------
+
+
+def _kappa_multi_head(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads):
+    """Projections (kappa_matmul each), then per-head attention on the projected magnitudes, then W_O."""
+    Xq, Xkv = np.abs(X_q), np.abs(X_kv)
+    q, k, v = Xq @ np.abs(W_q), Xkv @ np.abs(W_k), Xkv @ np.abs(W_v)
+    d = X_q.shape[-1]
+    proj = max(tol.kappa_matmul(X_q, W_q), tol.kappa_matmul(X_kv, W_k), tol.kappa_matmul(X_kv, W_v))
+    head = tol.kappa_scaled_dot_product(q, k, v) + proj * (1 + 2 * np.max(q, initial=0) * np.max(k, initial=0) * d)
+    return float((head + d + 2) * np.max(np.abs(W_o).sum(axis=0), initial=0.0))
+
+
+def _kappa_linear(Q, K, V):
+    """phi(x) = elu(x) + 1 <= |x| + 1; numerator and normaliser are sums of n d products; a ratio of two
+    sums each off by (n d + 3)u relative, times max |V|, plus phi's own rounding (exp for x < 0)."""
+    fQ, fK = np.abs(Q) + 1.0, np.abs(K) + 1.0
+    n, d = K.shape[-2], K.shape[-1]
+    A = fQ @ np.swapaxes(fK, -1, -2)
+    Amin = np.min(np.exp(-np.abs(Q)) @ np.swapaxes(np.exp(-np.abs(K)), -1, -2), initial=np.inf)
+    ratio = np.max(A, initial=0.0) / max(Amin, 1e-300)
+    return float(np.max(np.abs(V), initial=0.0) * (2 * (n * d + 4) * ratio + 4))
+
+
 # -- known student mistakes (NumPy, same parameters) --------------------------------------------------
 
 
@@ -178,6 +203,7 @@ EQUATIONS = (
                                                 "W1": np.array([[1.0, 1.0]]), "W2": np.array([[1.0]]),
                                                 "v": np.array([1.0])}),
         ),
+        kappa=tol.kappa_additive,
         grad=("h_enc", "s", "W1"),
         grad_at={"h_enc": [[0.5, -1.0], [0.25, 0.75]], "s": [1.0], "W1": [[1.0, 0.5]], "W2": [[-0.5]], "v": [2.0]},
     ),
@@ -185,6 +211,7 @@ EQUATIONS = (
         "attention.dot_product_score",
         inputs=_qk_inputs,
         batch_args=("Q", "K"),
+        kappa=lambda Q, K: tol.kappa_matmul(Q, np.swapaxes(np.asarray(K), -1, -2)),
         pinned=(Pinned("the page's Q = 2I and K", {"Q": PAGE_Q, "K": PAGE_K}),
                 Pinned("large magnitudes (1e18, within float32)", {"Q": np.array([[1e18, -1e18]]), "K": np.array([[1e18, 3e18]])})),
     ),
@@ -192,12 +219,15 @@ EQUATIONS = (
         "attention.scaled_dot_product",
         inputs=_masked_qkv_inputs,
         batch_args=("Q", "K", "V"),
+        kappa=lambda Q, K, V, mask=None: tol.kappa_scaled_dot_product(Q, K, V),
         pinned=(
             Pinned("the page's four tokens (Q = 2I, K, V = I)", {"Q": PAGE_Q, "K": PAGE_K, "V": PAGE_V}),
             Pinned("scores of +-1e4 (no overflow)", {"Q": np.array([[100.0, 0.0]]), "K": np.array([[141.0, 0.0], [-141.0, 0.0]]),
                                                      "V": np.array([[1.0], [2.0]])}),
             Pinned("tied scores (uniform weights)", {"Q": np.array([[1.0, 1.0]]), "K": np.array([[1.0, 0.0], [0.0, 1.0]]),
                                                      "V": np.array([[4.0], [-2.0]])}),
+            Pinned("a NaN query gives NaN output and weights, unlike a masked row",
+                   {"Q": np.array([[np.nan], [1.0]]), "K": np.array([[1.0], [0.5]]), "V": np.array([[1.0], [3.0]])}),
             Pinned("a fully masked query row (zero weights and output)",
                    {"Q": np.array([[1.0], [2.0]]), "K": np.array([[1.0], [0.5]]), "V": np.array([[1.0], [3.0]]),
                     "mask": np.array([[True, False], [False, False]])}),
@@ -222,6 +252,7 @@ EQUATIONS = (
         "attention.softmax_temperature",
         inputs=_softmax_inputs,
         batch_args=("z",),
+        kappa=tol.kappa_softmax,
         pinned=(
             Pinned("logits of +-1e4 (no overflow)", {"z": np.array([[1e4, -1e4, 0.0], [1e4, 1e4 - 1, 1e4]]), "tau": 1.0}),
             Pinned("ties", {"z": np.array([[2.0, 2.0, 2.0, 2.0]]), "tau": 0.5}),
@@ -229,6 +260,9 @@ EQUATIONS = (
             Pinned("the page's row 0 of Z = [1, 1, 0, 0]", {"z": np.array([[1.0, 1.0, 0.0, 0.0]]), "tau": 1.0}),
             Pinned("a low temperature", {"z": np.array([[1.0, 2.0, 3.0]]), "tau": 0.25}),
             Pinned("-inf entries get weight 0", {"z": np.array([[0.0, -np.inf, 1.0]]), "tau": 2.0}),
+            Pinned("a NaN logit gives a NaN row (not the zeros of a masked row)",
+                   {"z": np.array([[np.nan, 1.0], [0.0, 1.0]]), "tau": 1.0}),
+            Pinned("an all -inf row (fully masked) gives zeros", {"z": np.array([[-np.inf, -np.inf]]), "tau": 1.0}),
         ),
         errors=(ErrorInput("tau = 0", {"z": np.zeros((1, 3)), "tau": 0.0}, ValueError, "tau must be > 0"),
                 ErrorInput("tau < 0", {"z": np.zeros((1, 3)), "tau": -1.0}, ValueError, "tau must be > 0")),
@@ -242,6 +276,7 @@ EQUATIONS = (
         "attention.causal_mask",
         inputs=_scores_inputs,
         batch_args=("Z",),
+        kappa=lambda Z: 2.0 * float(np.max(np.abs(np.where(np.isfinite(Z), Z, 0.0)), initial=0.0)),
         pinned=(Pinned("the page's Z (4 x 4)", {"Z": PAGE_Q @ PAGE_K.T / 2.0}),),
         mistakes=(Mistake("upper triangle kept", "keeping j >= i (the upper triangle) instead of j <= i", _causal_mask_upper),
                   Mistake("masked with 0", "masking the future with 0 instead of -inf (0 still gets weight)",
@@ -251,6 +286,7 @@ EQUATIONS = (
     Equation(
         "attention.multi_head",
         inputs=_multi_head_inputs,
+        kappa=lambda X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask=None: _kappa_multi_head(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads),
         errors=(ErrorInput("d_model not divisible by n_heads",
                            {"X_q": np.ones((1, 3)), "X_kv": np.ones((1, 3)), "W_q": np.eye(3), "W_k": np.eye(3),
                             "W_v": np.eye(3), "W_o": np.eye(3), "n_heads": 2}, ValueError, "not divisible by n_heads"),),
@@ -259,9 +295,12 @@ EQUATIONS = (
     Equation(
         "attention.flash_tiled",
         inputs=_flash_inputs,
+        kappa=lambda Q, K, V, block_size=2, causal=False: tol.kappa_scaled_dot_product(Q, K, V) * 2,
         errors=(ErrorInput("block_size = 0", {"Q": np.ones((2, 1)), "K": np.ones((2, 1)), "V": np.ones((2, 1)),
                                               "block_size": 0}, ValueError, "block_size must be >= 1"),),
     ),
-    Equation("attention.linear_kernel", inputs=_linear_inputs),
-    Equation("attention.linear_kernel_recurrent", inputs=_linear_recurrent_inputs),
+    Equation("attention.linear_kernel", inputs=_linear_inputs,
+             kappa=lambda Q, K, V, causal=True: _kappa_linear(Q, K, V)),
+    Equation("attention.linear_kernel_recurrent", inputs=_linear_recurrent_inputs,
+             kappa=lambda Q, K, V: _kappa_linear(Q, K, V)),
 )

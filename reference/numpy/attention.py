@@ -8,6 +8,8 @@ Conventions (tested in tests/test_attention.py):
 * masks are boolean *keep* masks (True = may attend), as in the page's code
   and ``torch.nn.functional.scaled_dot_product_attention``;
 * a masked score is -inf, so its softmax weight is exactly 0;
+* NaN propagates: a row with a NaN logit (or a NaN query) gives NaN, never the zeros of a
+  masked row (``torch.softmax`` and ``F.scaled_dot_product_attention`` also return NaN);
 * a row whose every score is -inf (a fully masked query) gets all-zero
   weights and an all-zero output. Mathematically softmax is undefined there
   (0/0); this is what PyTorch's scaled_dot_product_attention returns since
@@ -29,7 +31,8 @@ def softmax(z, tau=1.0):
     m = np.where(np.isfinite(m), m, 0.0)  # fully masked rows: avoid -inf - -inf
     e = np.exp(z - m)  # shift-invariance keeps exp() from overflowing
     s = np.sum(e, axis=-1, keepdims=True)
-    return np.divide(e, s, out=np.zeros_like(e), where=s > 0)
+    out = np.divide(e, s, out=np.zeros_like(e), where=s > 0)  # s == 0 only for a fully masked (all -inf) row
+    return np.where(np.isnan(s), np.nan, out)  # NaN in, NaN out: never mistaken for a masked row
 
 
 def softmax_temperature_limit(z, tau_limit):

@@ -22,7 +22,8 @@ def softmax(z, tau=1.0):
     m = torch.where(torch.isfinite(m), m, torch.zeros_like(m)).detach()
     e = torch.exp(z - m)
     s = e.sum(dim=-1, keepdim=True)
-    return torch.where(s > 0, e / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(e))
+    out = torch.where(s > 0, e / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(e))
+    return torch.where(torch.isnan(s), torch.full_like(e, float("nan")), out)  # NaN is never a masked row
 
 
 def softmax_temperature_limit(z, tau_limit):
