@@ -13,8 +13,11 @@ call: no batch dimensions), plus the derivations the page states:
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 from sympy import stats
+
+from reference.numpy.attention import check_n_heads, check_qkv_shapes
 
 # -- helpers ------------------------------------------------------------------
 
@@ -89,6 +92,8 @@ def dot_product_scores(Q, K):
 def scaled_dot_product_attention(Q, K, V, mask=None):
     """softmax(Q K^T / sqrt(d_k)) V, exactly; returns (output, weights)."""
     Q, K, V = sp.Matrix(Q), sp.Matrix(K), sp.Matrix(V)
+    check_qkv_shapes("scaled_dot_product_attention", Q.shape, K.shape, V.shape,
+                     None if mask is None else np.shape(mask))
     Z = dot_product_scores(Q, K) / sp.sqrt(Q.shape[1])
     if mask is not None:
         Z = sp.Matrix(Z.shape[0], Z.shape[1], lambda i, j: Z[i, j] if bool(mask[i, j]) else -sp.oo)
@@ -110,9 +115,8 @@ def causal_masked_scores(Z):
 def split_heads(X, n_heads):
     """The column blocks of X: head h gets columns h*d:(h+1)*d."""
     X = sp.Matrix(X)
+    check_n_heads("split_heads", X.shape[1], n_heads)
     d = X.shape[1] // n_heads
-    if d * n_heads != X.shape[1]:
-        raise ValueError(f"split_heads: d_model={X.shape[1]} is not divisible by n_heads={n_heads}")
     return [X[:, h * d:(h + 1) * d] for h in range(n_heads)]
 
 
@@ -122,6 +126,7 @@ def multi_head_attention(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask=None):
     Returns (output, [weights of head h for each h]) - weights as a list of matrices.
     """
     X_q, X_kv = sp.Matrix(X_q), sp.Matrix(X_kv)
+    check_n_heads("multi_head_attention", X_q.shape[1], n_heads)
     qs = split_heads(X_q * sp.Matrix(W_q), n_heads)
     ks = split_heads(X_kv * sp.Matrix(W_k), n_heads)
     vs = split_heads(X_kv * sp.Matrix(W_v), n_heads)

@@ -232,7 +232,15 @@ EQUATIONS = (
                    {"Q": np.array([[1.0], [2.0]]), "K": np.array([[1.0], [0.5]]), "V": np.array([[1.0], [3.0]]),
                     "mask": np.array([[True, False], [False, False]])}),
         ),
-        errors=(),
+        errors=(
+            ErrorInput("d_k of Q and K differ", {"Q": np.ones((2, 3)), "K": np.ones((2, 2)), "V": np.ones((2, 1))},
+                       ValueError, r"Q has d_k = 3 but K has 2"),
+            ErrorInput("K and V lengths differ", {"Q": np.ones((2, 2)), "K": np.ones((3, 2)), "V": np.ones((2, 1))},
+                       ValueError, r"K has 3 positions but V has 2"),
+            ErrorInput("a mask of the wrong shape", {"Q": np.ones((2, 2)), "K": np.ones((3, 2)), "V": np.ones((3, 1)),
+                                                     "mask": np.ones((2, 2), dtype=bool)},
+                       ValueError, r"mask of shape \(2, 2\) does not broadcast to the scores' shape \(2, 3\)"),
+        ),
         mistakes=(
             Mistake("unscaled scores", "softmax(Q K^T) V without dividing by sqrt(d_k)", _sdpa_unscaled),
             Mistake("divided by d_k", "dividing the scores by d_k instead of sqrt(d_k)", _sdpa_divided_by_dk),
@@ -289,7 +297,10 @@ EQUATIONS = (
         kappa=lambda X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask=None: _kappa_multi_head(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads),
         errors=(ErrorInput("d_model not divisible by n_heads",
                            {"X_q": np.ones((1, 3)), "X_kv": np.ones((1, 3)), "W_q": np.eye(3), "W_k": np.eye(3),
-                            "W_v": np.eye(3), "W_o": np.eye(3), "n_heads": 2}, ValueError, "not divisible by n_heads"),),
+                            "W_v": np.eye(3), "W_o": np.eye(3), "n_heads": 2}, ValueError, "not divisible by n_heads"),
+                ErrorInput("n_heads = 0", {"X_q": np.ones((1, 2)), "X_kv": np.ones((1, 2)), "W_q": np.eye(2),
+                                           "W_k": np.eye(2), "W_v": np.eye(2), "W_o": np.eye(2), "n_heads": 0},
+                           ValueError, "n_heads must be a positive integer, got 0")),
     ),
     Equation("attention.macs", inputs=_macs_inputs),
     Equation(

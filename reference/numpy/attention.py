@@ -60,6 +60,34 @@ def dot_product_scores(Q, K):
     return Q @ np.swapaxes(K, -1, -2)
 
 
+def check_qkv_shapes(fn, Q_shape, K_shape, V_shape, mask_shape=None):
+    """Named errors for shapes that do not fit (shared by the three forms: they pass ``.shape``)."""
+    Q_shape, K_shape, V_shape = tuple(Q_shape), tuple(K_shape), tuple(V_shape)
+    for name, shape in (("Q", Q_shape), ("K", K_shape), ("V", V_shape)):
+        if len(shape) < 2:
+            raise ValueError(f"{fn}: {name} must be (..., length, dim), got shape {shape}")
+    if Q_shape[-1] != K_shape[-1]:
+        raise ValueError(f"{fn}: Q has d_k = {Q_shape[-1]} but K has {K_shape[-1]} (shapes {Q_shape} and {K_shape}): "
+                         "queries and keys must have the same dimension d_k")
+    if K_shape[-2] != V_shape[-2]:
+        raise ValueError(f"{fn}: K has {K_shape[-2]} positions but V has {V_shape[-2]} (shapes {K_shape} and "
+                         f"{V_shape}): every key needs a value")
+    if mask_shape is not None:
+        want = Q_shape[:-2] + (Q_shape[-2], K_shape[-2])
+        try:
+            np.broadcast_shapes(tuple(mask_shape), want)
+        except ValueError:
+            raise ValueError(f"{fn}: mask of shape {tuple(mask_shape)} does not broadcast to the scores' shape {want} "
+                             "(queries x keys)") from None
+
+
+def check_n_heads(fn, d_model, n_heads):
+    if isinstance(n_heads, bool) or not isinstance(n_heads, (int, np.integer)) or n_heads < 1:
+        raise ValueError(f"{fn}: n_heads must be a positive integer, got {n_heads!r}")
+    if d_model % n_heads:
+        raise ValueError(f"{fn}: d_model={d_model} is not divisible by n_heads={n_heads}")
+
+
 def scaled_dot_product_attention(Q, K, V, mask=None):
     """Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V; returns (output, weights).
 
@@ -67,6 +95,8 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     broadcastable to (..., n, m). Output (..., n, d_v), weights (..., n, m).
     """
     Q, K, V = (np.asarray(a, dtype=np.float64) for a in (Q, K, V))
+    check_qkv_shapes("scaled_dot_product_attention", Q.shape, K.shape, V.shape,
+                     None if mask is None else np.shape(mask))
     d_k = Q.shape[-1]
     Z = dot_product_scores(Q, K) / np.sqrt(d_k)
     if mask is not None:
@@ -90,8 +120,7 @@ def causal_masked_scores(Z):
 def split_heads(X, n_heads):
     """(..., T, d_model) -> (..., h, T, d_model/h): head h takes columns h*d:(h+1)*d."""
     *lead, T, d_model = X.shape
-    if d_model % n_heads:
-        raise ValueError(f"split_heads: d_model={d_model} is not divisible by n_heads={n_heads}")
+    check_n_heads("split_heads", d_model, n_heads)
     return np.swapaxes(X.reshape(*lead, T, n_heads, d_model // n_heads), -2, -3)
 
 
@@ -102,6 +131,7 @@ def multi_head_attention(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask=None):
     right (Q = X W_q), head h using columns h*d_k:(h+1)*d_k. Returns (output (..., n, d_model),
     weights (..., h, n, m)).
     """
+    check_n_heads("multi_head_attention", np.shape(X_q)[-1], n_heads)
     q = split_heads(X_q @ W_q, n_heads)
     k = split_heads(X_kv @ W_k, n_heads)
     v = split_heads(X_kv @ W_v, n_heads)

@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from reference.numpy.attention import check_n_heads, check_qkv_shapes
+
 
 def softmax(z, tau=1.0):
     """softmax(z_i; tau) = exp(z_i / tau) / sum_j exp(z_j / tau), over the last dimension."""
@@ -48,6 +50,8 @@ def dot_product_scores(Q, K):
 
 def scaled_dot_product_attention(Q, K, V, mask=None):
     """softmax(Q K^T / sqrt(d_k)) V; returns (output (..., n, d_v), weights (..., n, m))."""
+    check_qkv_shapes("scaled_dot_product_attention", Q.shape, K.shape, V.shape,
+                     None if mask is None else tuple(torch.as_tensor(mask).shape))
     Z = dot_product_scores(Q, K) / math.sqrt(Q.shape[-1])
     if mask is not None:
         Z = Z.masked_fill(~torch.as_tensor(mask, dtype=torch.bool), float("-inf"))
@@ -70,8 +74,7 @@ def causal_masked_scores(Z):
 def split_heads(X, n_heads):
     """(..., T, d_model) -> (..., h, T, d_model/h): head h takes columns h*d:(h+1)*d."""
     *lead, T, d_model = X.shape
-    if d_model % n_heads:
-        raise ValueError(f"split_heads: d_model={d_model} is not divisible by n_heads={n_heads}")
+    check_n_heads("split_heads", d_model, n_heads)
     return X.reshape(*lead, T, n_heads, d_model // n_heads).transpose(-2, -3)
 
 
@@ -80,6 +83,7 @@ def multi_head_attention(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask=None):
 
     Returns (output (..., n, d_model), weights (..., h, n, m)).
     """
+    check_n_heads("multi_head_attention", X_q.shape[-1], n_heads)
     q = split_heads(X_q @ W_q, n_heads)
     k = split_heads(X_kv @ W_k, n_heads)
     v = split_heads(X_kv @ W_v, n_heads)
