@@ -15,17 +15,39 @@ from lmverify.backends import BACKEND_NAMES
 from lmverify.catalogue import CatalogueError
 
 
-def _course(value: str | None) -> Path | None:
+#: exit codes of ``lmverify`` (documented in the README; stable)
+EXIT_OK = 0             # the report was written; no errata gate tripped
+EXIT_ERRATA = 1         # --fail-on-errata and the pages have errata
+EXIT_USAGE = 2          # bad command line: unknown option or topic, --junit into a missing folder (argparse's code)
+EXIT_COURSE = 3         # the course folder or a page cannot be used: missing, empty, not UTF-8
+EXIT_DATA = 4           # a file of the project is malformed: a worked-example YAML, the catalogue
+EXIT_OUT_OF_DATE = 5    # the pages changed: a claim is no longer found, or a computed verdict differs from the record
+
+
+def _usage(message: str) -> SystemExit:
+    print(f"lmverify: {message}", file=sys.stderr)
+    return SystemExit(EXIT_USAGE)
+
+
+def _topic(value: str | None) -> str | None:
     if value is None:
         return None
-    p = Path(value)
-    if not p.is_dir():
-        raise SystemExit(f"lmverify: --course {value!r}: no such folder (expected the course pages, e.g. ../shared/course)")
-    return p
+    from lmverify.catalogue import topics
+
+    known = topics()
+    if value not in known:
+        import difflib
+
+        close = difflib.get_close_matches(value, known, n=1)
+        raise _usage(f"--topic {value!r}: unknown topic; expected one of {', '.join(known)}"
+                     + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lmverify", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="lmverify", description=__doc__.splitlines()[0],
+                                     epilog="exit codes: 0 ok, 1 errata (--fail-on-errata), 2 usage, 3 course folder "
+                                            "or page unusable, 4 malformed project data, 5 pages changed")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="coverage matrix, every claim with its verdict, and the errata (Markdown)")
     rep.add_argument("--course", help="folder of the course pages: locate every claim in them")
@@ -40,35 +62,44 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report
+    from lmverify.pages import CourseError, course_pages
     from lmverify.worked import WorkedExampleError, load_all_examples, load_example
 
     try:
         if args.command == "coverage":
+            topic = _topic(args.topic)
             rows = coverage.coverage()
-            if args.topic:
-                rows = [r for r in rows if r["id"].startswith(args.topic + ".")]
+            if topic:
+                rows = [r for r in rows if r["id"].startswith(topic + ".")]
             print(coverage.coverage_markdown(rows))
-            return 0
+            return EXIT_OK
         if args.command == "trace":
             print(report.trace(load_example(args.file), args.backend), end="")
-            return 0
-        course = _course(args.course)
+            return EXIT_OK
+        topic = _topic(args.topic)
+        if args.junit and not Path(args.junit).resolve().parent.is_dir():
+            raise _usage(f"--junit {args.junit!r}: the folder {str(Path(args.junit).resolve().parent)!r} does not exist")
+        course = Path(args.course) if args.course else None
+        if course is not None:
+            course_pages(course)
         examples = load_all_examples()
-        if args.topic:
-            examples = [e for e in examples if e.topic == args.topic]
+        if topic:
+            examples = [e for e in examples if e.topic == topic]
         reports = report.build(course, examples)
-        sys.stdout.write(report.markdown(reports, course, args.topic))
+        sys.stdout.write(report.markdown(reports, course, topic))
         if args.junit:
             report.junit(reports, Path(args.junit))
-        problems = any(r.page_problems or r.mismatches for r in reports)
-        if problems:
-            return 2
+        if any(r.page_problems or r.mismatches for r in reports):
+            return EXIT_OUT_OF_DATE
         if args.fail_on_errata and report.errata(reports):
-            return 1
-        return 0
+            return EXIT_ERRATA
+        return EXIT_OK
+    except CourseError as exc:
+        print(f"lmverify: {exc}", file=sys.stderr)
+        return EXIT_COURSE
     except (WorkedExampleError, CatalogueError) as exc:
         print(f"lmverify: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_DATA
 
 
 if __name__ == "__main__":

@@ -25,6 +25,58 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from lmverify.worked import Claim
 
+class CourseError(ValueError):
+    """The course folder or one of its pages cannot be used: the message names the folder or page."""
+
+
+def course_pages(course: Path) -> list[str]:
+    """The page names of a course folder; a named error when it is missing or holds no pages."""
+    course = Path(course)
+    if not course.is_dir():
+        raise CourseError(f"--course {str(course)!r}: no such folder (expected the folder of the course pages, "
+                          f"e.g. ../shared/course)")
+    pages = sorted(p.name for p in course.glob("*.md"))
+    if not pages:
+        raise CourseError(f"--course {str(course)!r}: the folder holds no course pages (*.md)")
+    return pages
+
+
+def read_page(course: Path, page: str) -> str:
+    """The text of ``page`` in ``course``, as UTF-8; a named error when it is missing or not UTF-8."""
+    path = Path(course) / page
+    if not path.is_file():
+        raise CourseError(f"{path}: page {page!r} is not in the course folder {str(course)!r}")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        guess = "UTF-16 (it starts with a byte-order mark)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else \
+            "a legacy 8-bit encoding such as cp1252 or latin-1"
+        raise CourseError(f"{path}: page {page!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); it looks like "
+                          f"{guess}: save it as UTF-8") from None
+
+
+def locate_text(text: str, page_lines: list[str], near: int) -> int | None:
+    """The 1-based line where ``text`` (whitespace-insensitive, possibly spanning lines) begins, nearest
+    to ``near``; None when the page does not contain it."""
+    target = _norm(text)
+    if not target:
+        return None
+    starts = []
+    joined, offsets = "", []
+    for i, line in enumerate(page_lines):
+        offsets.append(len(joined))
+        joined += _norm(line)
+    k = joined.find(target)
+    while k >= 0:
+        line = max(i for i, off in enumerate(offsets) if off <= k)
+        starts.append(line + 1)
+        k = joined.find(target, k + 1)
+    if not starts:
+        return None
+    return min(starts, key=lambda ln: abs(ln - near))
+
+
 FENCE = re.compile(r"^```python\s*$")
 
 
@@ -50,7 +102,7 @@ class CodeRun:
 
 def code_blocks(page: Path) -> list[CodeBlock]:
     """Every fenced ```python block of a page, with the line it starts on."""
-    lines = page.read_text(encoding="utf-8").splitlines()
+    lines = read_page(page.parent, page.name).splitlines()
     blocks, i = [], 0
     while i < len(lines):
         if FENCE.match(lines[i].strip()):
@@ -103,6 +155,8 @@ def locate(claim: Claim, page_lines: list[str]) -> tuple[int | None, str]:
 
     Returns (line, '') when found, or (None, reason) when the page no longer says it.
     """
+    if claim.line > len(page_lines) + 50:
+        return None, f"recorded line {claim.line} is far beyond the page's {len(page_lines)} lines"
     anchor = _norm(claim.anchor)
     candidates = [i for i, line in enumerate(page_lines) if anchor in _norm(line)]
     if not candidates:

@@ -14,7 +14,7 @@ import pytest
 
 from lmverify.backends import BACKEND_NAMES, Backend
 from lmverify.compare import assert_close
-from lmverify.pages import locate
+from lmverify.pages import CourseError, locate, locate_text, read_page
 from lmverify.worked import (
     NotForBackend,
     WorkedExampleError,
@@ -121,11 +121,15 @@ class PageItem(_ExampleItem):
         course = self.config.getoption("--course")
         if course is None:
             pytest.skip("needs the course pages: pass --course PATH")
-        page = Path(course) / self.example.page
-        if not page.is_file():
-            raise AssertionError(f"{self.example.path}: page {self.example.page!r} not found in {course}")
-        lines = page.read_text(encoding="utf-8").splitlines()
+        try:
+            text = read_page(Path(course), self.example.page)
+        except CourseError as exc:
+            raise AssertionError(f"{self.example.path}: key 'page': {exc}") from None
+        lines = text.splitlines()
         changed = []
+        if locate_text(self.example.section, lines, 1) is None:
+            changed.append(f"key 'section': {self.example.section!r} is not in {self.example.page} "
+                           "(a section heading or example title as printed)")
         for claim in self.example.claims:
             line, why = locate(claim, lines)
             if line is None:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from lmverify import coverage
-from lmverify.pages import locate, row_lines
+from lmverify.pages import CourseError, course_pages, locate, read_page, row_lines
 from lmverify.worked import ClaimResult, Example, evaluate, load_all_examples
 
 
@@ -42,7 +42,15 @@ class Erratum:
 
 
 def build(course: Path | None = None, examples: list[Example] | None = None) -> list[ExampleReport]:
+    """Every example's claims judged; with ``course``, located in the pages (a missing or undecodable
+    page raises :class:`lmverify.pages.CourseError` naming it, once, before anything is judged)."""
     examples = load_all_examples() if examples is None else examples
+    if course is not None:
+        available = set(course_pages(course))
+        missing = sorted({ex.page for ex in examples} - available)
+        if missing:
+            raise CourseError(f"--course {str(course)!r}: the folder lacks the page(s) {', '.join(missing)} "
+                              f"(it has {', '.join(sorted(available))})")
     reports = []
     for ex in examples:
         results = evaluate(ex, "numpy")
@@ -53,12 +61,8 @@ def build(course: Path | None = None, examples: list[Example] | None = None) -> 
                     f"{r.claim.label}: recorded {r.claim.verdict}, computed {r.verdict}"
                 )
         if course is not None:
-            page = course / ex.page
-            lines = page.read_text(encoding="utf-8").splitlines() if page.is_file() else []
+            lines = read_page(course, ex.page).splitlines()  # CourseError names a missing or undecodable page
             for i, r in enumerate(results):
-                if not lines:
-                    rep.page_lines[i], rep.page_problems[i] = None, f"page {ex.page} not found in {course}"
-                    continue
                 line, why = locate(r.claim, lines)
                 rep.page_lines[i] = line
                 if line is None:

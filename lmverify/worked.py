@@ -180,6 +180,9 @@ def _parse_claim(raw: Any, where: str) -> Claim:
     if claim.bound is not None:
         if not isinstance(claim.bound, dict) or not set(claim.bound) <= {"min", "max"} or not claim.bound:
             raise WorkedExampleError(f"{where}: key 'bound' must be a mapping with 'min' and/or 'max'")
+        for k, v in claim.bound.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise WorkedExampleError(f"{where}: key 'bound.{k}' must be a number, got {type(v).__name__}: {v!r}")
         if not isinstance(claim.claimed, str):
             raise WorkedExampleError(f"{where}: a claim with 'bound' is qualitative: 'claimed' must be the printed text")
     else:
@@ -197,12 +200,33 @@ def _parse_claim(raw: Any, where: str) -> Claim:
     return claim
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` that refuses duplicate keys (YAML keeps the last one silently)."""
+
+
+def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"key {key!r} appears twice (first at line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
 def load_example(path: str | Path) -> Example:
     path = Path(path)
     if not path.is_file():
         raise WorkedExampleError(f"{path}: no such worked-example file")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
+    except UnicodeDecodeError as exc:
+        raise WorkedExampleError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except yaml.YAMLError as exc:
         raise WorkedExampleError(f"{path}: not valid YAML: {exc}") from exc
     where = str(path)
@@ -245,8 +269,27 @@ def _as_input(v: Any) -> Any:
 def compute(example: Example, backend: Backend | str = "numpy") -> dict[str, Any]:
     """Run the example's recipe on ``backend``; every quantity comes back as NumPy float64."""
     b = reference_backend(backend) if isinstance(backend, str) else backend
-    inputs = {k: _as_input(v) for k, v in example.inputs.items()}
-    out = example.recipe_function()(inputs, b)
+    try:
+        inputs = {k: _as_input(v) for k, v in example.inputs.items()}
+    except ValueError as exc:  # ragged nested lists
+        raise WorkedExampleError(f"{example.path}: key 'inputs': {exc}") from None
+    recipe = example.recipe_function()
+    try:
+        out = recipe(inputs, b)
+    except KeyError as exc:
+        if exc.args and exc.args[0] not in inputs and isinstance(exc.args[0], str):
+            raise WorkedExampleError(
+                f"{example.path}: key 'inputs': the recipe {example.recipe} needs the input {exc.args[0]!r}, which is "
+                f"missing (the file gives {sorted(inputs)})") from None
+        raise
+    except (TypeError, ValueError, IndexError) as exc:
+        if isinstance(exc, NotForBackend):
+            raise
+        shown = ", ".join(f"{k} ({type(v).__name__}{'' if not hasattr(v, 'shape') else f' of shape {v.shape}'})"
+                          for k, v in inputs.items())
+        raise WorkedExampleError(
+            f"{example.path}: key 'inputs': the recipe {example.recipe} failed on these inputs on {b.label}: "
+            f"{type(exc).__name__}: {exc} (inputs: {shown}); check each input's type and shape") from exc
     if not isinstance(out, dict):
         raise WorkedExampleError(f"{example.path}: recipe {example.recipe} must return a dict of quantities")
     return {k: b.to_numpy(v) if not isinstance(v, (str, bool)) else v for k, v in out.items()}

@@ -242,11 +242,11 @@ def test_report_with_course_locates_claims_on_their_lines(capsys, course_dir):
     assert "0 claim(s) no longer found in the page" in out
 
 
-def test_report_bad_course_folder_is_a_clear_error(tmp_path):
-    from lmverify.cli import main
+def test_report_bad_course_folder_is_a_clear_error(tmp_path, capsys):
+    from lmverify.cli import EXIT_COURSE, main
 
-    with pytest.raises(SystemExit, match="no such folder"):
-        main(["report", "--course", str(tmp_path / "missing")])
+    assert main(["report", "--course", str(tmp_path / "missing")]) == EXIT_COURSE
+    assert "no such folder" in capsys.readouterr().err
 
 
 def test_trace_prints_full_precision_and_rounded_claims(capsys):
