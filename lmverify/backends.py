@@ -26,7 +26,6 @@ import inspect
 import sys
 import unittest
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -75,9 +74,20 @@ class StudentModule:
     spec: str
     array_api: str = "numpy"  # what the student's functions receive: 'numpy' or 'torch'
 
-    @cached_property
+    @property
     def module(self) -> Any:
-        return load_student_module(self.spec)
+        """The imported module. An import failure is reported (as ImplError) the first time only;
+        later tests skip, pointing at that report, instead of importing the module again."""
+        if "_module" not in self.__dict__:
+            try:
+                self.__dict__["_module"] = load_student_module(self.spec)
+            except ImplError as exc:
+                self.__dict__["_module"] = exc
+                raise
+        mod = self.__dict__["_module"]
+        if isinstance(mod, ImplError):
+            raise SkipImpl(f"{self.spec} failed to import (reported once, in the first test that used it): {mod}")
+        return mod
 
     @property
     def label(self) -> str:
@@ -97,6 +107,9 @@ def load_student_module(spec: str) -> Any:
         sys.modules[name] = module
         try:
             mod_spec.loader.exec_module(module)
+        except SystemExit as exc:
+            raise ImplError(f"--impl {spec!r}: importing {path} called sys.exit({exc.code!r}); a module must not "
+                            "exit when it is imported (put script code under `if __name__ == '__main__':`)") from None
         except Exception as exc:  # noqa: BLE001 - any import failure is the student's to see
             raise ImplError(f"--impl {spec!r}: importing {path} failed: {type(exc).__name__}: {exc}") from exc
         return module
@@ -176,6 +189,46 @@ class Students:
     @property
     def array_api(self) -> str:
         return next(iter(self.by_topic.values())).array_api
+
+
+#: seconds one call of a student's function may take (the suite's inputs are small: a correct function
+#: answers in milliseconds; an infinite loop is stopped and named instead of hanging pytest)
+IMPL_CALL_SECONDS = 10.0
+
+
+def _impl_seconds() -> float:
+    return IMPL_CALL_SECONDS
+
+
+class _time_limit:
+    """Stop a call after ``seconds`` with :class:`ImplFailure` naming it (SIGALRM: main thread, POSIX)."""
+
+    def __init__(self, seconds: float, what: str) -> None:
+        self.seconds, self.what = seconds, what
+        self.active = False
+
+    def _fire(self, signum, frame):  # noqa: ANN001
+        raise ImplFailure(f"{self.what} ran past the time limit of {self.seconds:g} s per call on this input "
+                          "(an infinite loop, or a loop far slower than the equation needs)")
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread() \
+                and signal.getitimer(signal.ITIMER_REAL)[0] == 0:
+            self.previous = signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.active = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
 
 
 class Backend:
@@ -280,9 +333,12 @@ class Backend:
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             try:
-                return f(*args, **kwargs)
+                with _time_limit(_impl_seconds(), f"{student.spec}: {name}"):
+                    return f(*args, **kwargs)
             except NotImplementedError as exc:
                 raise SkipImpl(f"{student.spec}: {name} raises NotImplementedError ({exc}); implement it") from exc
+            except SystemExit as exc:
+                raise ImplFailure(f"{student.spec}: {name} called sys.exit({exc.code!r}) instead of returning") from None
 
         wrapped.__name__ = name
         self._cache[key] = wrapped

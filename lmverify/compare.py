@@ -34,6 +34,29 @@ def _indent(text: str, pad: str = "    ") -> str:
     return "\n".join(pad + line for line in text.splitlines())
 
 
+def _printable(v: Any) -> str:
+    """Any input a test can draw, printed: arrays, tensors, SymPy values, strings, corpora, nested lists."""
+    if isinstance(v, (str, int, bool, type(None))):
+        return repr(v)
+    try:
+        return _fmt(to_numpy(v))
+    except (TypeError, ValueError):
+        text = repr(v)
+        return text if len(text) <= 2000 else text[:2000] + f" ... ({len(text)} characters)"
+
+
+def _as_float_array(x: Any, what: str) -> np.ndarray | str:
+    """``x`` as a float64 array, or a sentence saying why it is not one."""
+    if x is None:
+        return f"{what} is None (did the function forget to return?)"
+    if isinstance(x, tuple):
+        return f"{what} is a tuple of {len(x)} values"
+    try:
+        return np.asarray(to_numpy(x), dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"{what} has type {type(x).__name__}, not an array of numbers"
+
+
 def describe_equation(equation: str | None) -> str:
     if not equation:
         return "(equation not named)"
@@ -63,9 +86,9 @@ def format_failure(
     if inputs:
         lines.append("Input (minimal: hypothesis shrinks failing inputs):")
         for k, v in inputs.items():
-            lines.append(f"  {k} =\n{_indent(_fmt(to_numpy(v) if not isinstance(v, (str, int, bool, type(None))) else v))}")
-    lines.append(f"Expected ({expected_from}):\n{_indent(_fmt(expected))}")
-    lines.append(f"Got:\n{_indent(_fmt(got))}")
+            lines.append(f"  {k} =\n{_indent(_printable(v))}")
+    lines.append(f"Expected ({expected_from}):\n{_indent(_printable(expected))}")
+    lines.append(f"Got:\n{_indent(_printable(got))}")
     if detail:
         lines.append(detail)
     return "\n".join(lines)
@@ -88,11 +111,11 @@ def assert_close(
     exactly (no silent broadcasting of a wrong-shaped student result).
     """
     __tracebackhide__ = True
-    g = to_numpy(got)
-    e = to_numpy(expected)
-    g = np.asarray(g, dtype=np.float64)
-    e = np.asarray(e, dtype=np.float64)
     common = dict(equation=equation, backend=backend, inputs=inputs, expected_from=expected_from)
+    e = np.asarray(to_numpy(expected), dtype=np.float64)
+    g = _as_float_array(got, what)
+    if isinstance(g, str):
+        raise VerificationError(format_failure(got, e, problem=f"{g}; expected an array of shape {e.shape}", **common))
     if g.shape != e.shape:
         raise VerificationError(
             format_failure(g, e, problem=f"{what} has shape {g.shape}, expected shape {e.shape}", **common)

@@ -36,15 +36,17 @@ from lmverify.backends import BACKEND_NAMES, TOPICS, Backend, ImplError, Student
 # -- hypothesis profiles (registered at import, before hypothesis loads --hypothesis-profile) ----
 # The suite's fixtures (backend, oracle, check, entry) are stateless per example, so hypothesis'
 # warning about function-scoped fixtures not being reset does not apply.
+# print_blob is off: the suite prints its own one-line command to rerun a failing case (the failing
+# example is replayed from hypothesis' database), instead of the @reproduce_failure boilerplate.
 # The "explain" phase is left out: its "Explanation: these lines were always and only run by failing
 # test cases" points into lmverify/compare.py (where a failure is raised), which teaches nothing.
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.differing_executors, HealthCheck.function_scoped_fixture]
 _PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
-settings.register_profile("dev", max_examples=30, deadline=None, print_blob=True, suppress_health_check=_SUPPRESS,
+settings.register_profile("dev", max_examples=30, deadline=None, print_blob=False, suppress_health_check=_SUPPRESS,
                           phases=_PHASES)
-settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, print_blob=True,
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, print_blob=False,
                           suppress_health_check=_SUPPRESS, phases=_PHASES)
-settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True,
+settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=False,
                           suppress_health_check=_SUPPRESS, phases=_PHASES)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
@@ -70,6 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "TOPIC=PATH for one topic (repeatable)")
     group.addoption("--impl-array", action="store", default="numpy", choices=("numpy", "torch"),
                     help="array type the --impl functions receive (default: numpy float64 arrays)")
+    group.addoption("--impl-timeout", action="store", type=float, default=10.0, metavar="SECONDS",
+                    help="time limit per call of a student's function (default 10 s)")
     group.addoption("--course", action="store", default=None, metavar="PATH",
                     help="folder of the course pages (e.g. ../shared/course); tests needing it skip without it")
 
@@ -118,6 +122,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if course is not None and not any(Path(course).glob("*.md")):
         raise pytest.UsageError(f"--course {course!r}: no course pages (*.md) in that folder")
     impl = config.getoption("--impl")
+    import lmverify.backends
+
+    lmverify.backends.IMPL_CALL_SECONDS = config.getoption("--impl-timeout")
     try:
         config.stash[_STUDENTS] = Students.parse(impl, config.getoption("--impl-array")) if impl else None
     except ImplError as exc:
@@ -135,7 +142,18 @@ def _topic_of(path: Path) -> str | None:
     return None
 
 
+_STUDENT_FIXTURES = {"backend", "numeric_backend", "check"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.stash[_STUDENTS] is not None:
+        # under --impl only the tests that run the student's code count: the others (catalogue, harness,
+        # worked examples, the references' own oracles) would be passes that say nothing about it
+        keep = [i for i in items if _STUDENT_FIXTURES & set(getattr(i, "fixturenames", ()))]
+        dropped = [i for i in items if i not in keep]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
     for item in items:
         topic = _topic_of(Path(str(item.path)))
         if topic:
@@ -158,6 +176,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """A skip raised inside the harness (a student function not written yet) is reported at the test,
     not at the line of pytest's or the harness's code that raised it."""
     rep = yield
+    if rep.failed and rep.when == "call":
+        rep.sections.append(("To rerun this exact case", _rerun_command(item)))
     if rep.skipped and isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
         path, _, msg = rep.longrepr
         if "site-packages" in str(path) or f"{os.sep}lmverify{os.sep}" in str(path):
@@ -166,19 +186,45 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return rep
 
 
+def _rerun_command(item: pytest.Item) -> str:
+    import shlex
+
+    config = item.config
+    parts = ["pytest", shlex.quote(item.nodeid)]
+    for spec in config.getoption("--impl") or ():
+        parts.append(shlex.quote(f"--impl={spec}"))
+    if config.getoption("--impl") and config.getoption("--impl-array") != "numpy":
+        parts.append(f"--impl-array={config.getoption('--impl-array')}")
+    if config.getoption("--course"):
+        parts.append(shlex.quote(f"--course={config.getoption('--course')}"))
+    profile = config.getoption("hypothesis_profile", None)
+    if profile:
+        parts.append(f"--hypothesis-profile={profile}")
+    hint = " (hypothesis replays the failing example from its database, .hypothesis/)" \
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False) else ""
+    return " ".join(parts) + hint
+
+
 def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str] | str:
     """``pytest -k <word>`` that selects nothing says what the suite covers instead of only 'deselected'."""
     keyword = config.getoption("keyword")
     if keyword and not items:
         from lmverify import catalogue
 
-        words = sorted({eq["function"] for eq in catalogue.load()})
-        return [
-            f"lmverify: no test matches -k {keyword!r}.",
-            f"  topics: {', '.join(TOPICS)}",
-            f"  equation functions (any word of them selects): {', '.join(words)}",
-            "  `lmverify coverage` lists every equation with its tests.",
-        ]
+        import difflib
+        import re
+
+        words = sorted({eq["function"].split(".")[-1] for eq in catalogue.load()})
+        vocabulary = sorted(set(TOPICS) | {w for f in words for w in f.split("_") if len(w) > 2} | set(words))
+        typed = [w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", keyword) if w not in ("and", "or", "not")]
+        close = sorted({c for w in typed for c in difflib.get_close_matches(w.lower(), vocabulary, n=3, cutoff=0.6)})
+        lines = [f"lmverify: no test matches -k {keyword!r}."]
+        if close:
+            lines.append(f"  closest words: {', '.join(close)}")
+        lines += [f"  topics: {', '.join(TOPICS)}",
+                  f"  equation functions (a word of one selects its tests): {', '.join(words)}",
+                  "  `lmverify coverage` lists every equation with its tests."]
+        return lines
     return []
 
 
@@ -219,6 +265,15 @@ def _make_backend(request: pytest.FixtureRequest) -> Backend:
     if name != "impl":
         return Backend(name)
     students = request.config.stash[_STUDENTS]
+    from lmverify.backends import SkipImpl
+
+    for student in students.by_topic.values():  # import now, outside hypothesis: a failure is reported once
+        try:
+            student.module
+        except ImplError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        except SkipImpl as exc:
+            pytest.skip(str(exc))
     return Backend("impl", students=students)
 
 
@@ -291,3 +346,10 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path):
 
         return WorkedExampleFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Notebooks are collected by nbmake (``--nbmake`` in addopts); its advertisement at the end of every
+    run, students' runs included, is not printed (nbmake reads the option once more, here, only for it)."""
+    config.option.nbmake = False

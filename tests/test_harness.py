@@ -255,3 +255,40 @@ def test_trace_prints_full_precision_and_rounded_claims(capsys):
     assert main(["trace", str(ROOT / "worked_examples/attention/four_tokens.yaml")]) == 0
     out = capsys.readouterr().out
     assert "sum_row0 = 7.43656365691809" in out and "| sum of row-0 numerators | 7.436 | 7.437 | rounding |" in out
+
+
+@pytest.mark.slow
+def test_impl_student_that_exits_at_import_is_reported_once_and_the_run_goes_on():
+    r = _run_pytest("tests/test_attention.py", "-k", "softmax_rows or softmax_shift", "--impl",
+                    str(STUDENTS / "exits_at_import.py"))
+    assert r.returncode == 1, r.stdout[-3000:]
+    assert r.stdout.count("called sys.exit(3); a module must not exit when it is imported") >= 1
+    assert "failed to import (reported once" in r.stdout  # the second test points at the first report
+
+
+@pytest.mark.slow
+def test_impl_infinite_loop_is_stopped_at_the_time_limit_naming_the_function():
+    r = _run_pytest("tests/test_attention.py", "-k", "softmax_rows", "--impl", str(STUDENTS / "infinite_loop.py"),
+                    "--impl-timeout", "0.5")
+    assert r.returncode == 1, r.stdout[-3000:]
+    assert "infinite_loop.py: softmax ran past the time limit of 0.5 s per call" in r.stdout
+
+
+@pytest.mark.slow
+def test_impl_empty_module_gets_no_passes_only_skips():
+    r = _run_pytest("tests/", "-k", "softmax", "--impl", str(STUDENTS / "empty.py"))
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert " passed" not in r.stdout and "skipped" in r.stdout and "deselected" in r.stdout
+
+
+def test_failure_message_prints_any_input_and_names_a_wrong_return_type():
+    from lmverify.compare import VerificationError, assert_close
+
+    with pytest.raises(VerificationError) as err:
+        assert_close(None, np.zeros(2), tolerance_for("float64"), equation=None, backend="impl (x.py)",
+                     inputs={"corpus": ["the cat sat", "a dog"], "nested": [[1, "a"], [2]], "n": 3})
+    msg = str(err.value)
+    assert "result is None (did the function forget to return?); expected an array of shape (2,)" in msg
+    assert "'the cat sat'" in msg and "[[1, 'a'], [2]]" in msg
+    with pytest.raises(VerificationError, match="result is a tuple of 2 values"):
+        assert_close((np.zeros(2), np.zeros(2)), np.zeros(2), tolerance_for("float64"))

@@ -123,6 +123,9 @@ class Equation:
     def __repr__(self) -> str:  # short, for hypothesis' "Falsifying example" lines
         return f"Equation({self.id!r})"
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # hypothesis' pretty-printer
+        p.text(repr(self))
+
 
 def topics() -> tuple[str, ...]:
     """The topics, found from the catalogue files (no hand-kept list)."""

@@ -1,0 +1,1 @@
+"""A student's module with nothing written yet. Used by tests/test_harness.py."""
