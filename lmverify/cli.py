@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     tr = sub.add_parser("trace", help="full-precision trace of one worked example")
     tr.add_argument("file")
     tr.add_argument("--backend", default="numpy", choices=BACKEND_NAMES)
+    tr.add_argument("--places", type=int, default=4, help="decimal places of the rounded LaTeX block (default 4)")
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             print(coverage.coverage_markdown(rows))
             return EXIT_OK
         if args.command == "trace":
-            print(report.trace(load_example(args.file), args.backend), end="")
+            print(report.trace(load_example(args.file, allow_no_claims=True), args.backend, args.places), end="")
             return EXIT_OK
         topic = _topic(args.topic)
         if args.junit and not Path(args.junit).resolve().parent.is_dir():

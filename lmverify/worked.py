@@ -219,7 +219,8 @@ def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool =
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
 
 
-def load_example(path: str | Path) -> Example:
+def load_example(path: str | Path, *, allow_no_claims: bool = False) -> Example:
+    """Load and validate a worked-example file (``allow_no_claims``: an author's new example, for ``trace``)."""
     path = Path(path)
     if not path.is_file():
         raise WorkedExampleError(f"{path}: no such worked-example file")
@@ -235,11 +236,13 @@ def load_example(path: str | Path) -> Example:
     unknown = set(raw) - set(_EXAMPLE_KEYS) - {"notes"}
     if unknown:
         raise WorkedExampleError(f"{where}: unknown top-level keys {sorted(unknown)}")
+    if allow_no_claims:
+        raw.setdefault("claims", [])
     vals = {k: _req(raw, k, t, where) for k, t in _EXAMPLE_KEYS.items()}
     topic = path.parent.name
     if not vals["id"].startswith(topic + "."):
         raise WorkedExampleError(f"{where}: key 'id' must start with the topic folder name {topic + '.'!r}, got {vals['id']!r}")
-    if not vals["claims"]:
+    if not vals["claims"] and not allow_no_claims:
         raise WorkedExampleError(f"{where}: key 'claims' is empty")
     claims = [_parse_claim(c, f"{where}: claims[{i}]") for i, c in enumerate(vals["claims"])]
     return Example(id=vals["id"], title=vals["title"], topic=topic, page=vals["page"], section=vals["section"],
@@ -269,6 +272,13 @@ def _as_input(v: Any) -> Any:
 def compute(example: Example, backend: Backend | str = "numpy") -> dict[str, Any]:
     """Run the example's recipe on ``backend``; every quantity comes back as NumPy float64."""
     b = reference_backend(backend) if isinstance(backend, str) else backend
+    out = compute_native(example, b)
+    return {k: b.to_numpy(v) if not isinstance(v, (str, bool)) else v for k, v in out.items()}
+
+
+def compute_native(example: Example, backend: Backend | str = "numpy") -> dict[str, Any]:
+    """Run the example's recipe on ``backend``; quantities as the recipe returns them (exact on SymPy)."""
+    b = reference_backend(backend) if isinstance(backend, str) else backend
     try:
         inputs = {k: _as_input(v) for k, v in example.inputs.items()}
     except ValueError as exc:  # ragged nested lists
@@ -292,7 +302,7 @@ def compute(example: Example, backend: Backend | str = "numpy") -> dict[str, Any
             f"{type(exc).__name__}: {exc} (inputs: {shown}); check each input's type and shape") from exc
     if not isinstance(out, dict):
         raise WorkedExampleError(f"{example.path}: recipe {example.recipe} must return a dict of quantities")
-    return {k: b.to_numpy(v) if not isinstance(v, (str, bool)) else v for k, v in out.items()}
+    return out
 
 
 def _value(quantities: dict[str, Any], name: str, index: tuple[int, ...] | None, where: str) -> Any:

@@ -292,3 +292,19 @@ def test_failure_message_prints_any_input_and_names_a_wrong_return_type():
     assert "'the cat sat'" in msg and "[[1, 'a'], [2]]" in msg
     with pytest.raises(VerificationError, match="result is a tuple of 2 values"):
         assert_close((np.zeros(2), np.zeros(2)), np.zeros(2), tolerance_for("float64"))
+
+
+def test_trace_of_a_new_example_without_claims_prints_exact_forms(tmp_path, capsys):
+    """An author's first draft: inputs and a recipe, no claims yet. The trace gives every intermediate
+    in full precision, in exact SymPy form, and rounded in a LaTeX block."""
+    from lmverify.cli import main
+
+    text = (ROOT / "worked_examples/attention/four_tokens.yaml").read_text()
+    draft = text[: text.index("claims:")] + "claims: []\n"
+    folder = tmp_path / "attention"
+    folder.mkdir()
+    (folder / "draft.yaml").write_text(draft)
+    assert main(["trace", str(folder / "draft.yaml"), "--places", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "## Exact (SymPy)" in out and "sum_row0 = 2 + 2*E" in out and "weights_row0_sum = 1" in out
+    assert "sum\\_row0 \\approx 7.437" in out and "## Claims" not in out
