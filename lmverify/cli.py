@@ -60,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("file")
     tr.add_argument("--backend", default="numpy", choices=BACKEND_NAMES)
     tr.add_argument("--places", type=int, default=4, help="decimal places of the rounded LaTeX block (default 4)")
+    st = sub.add_parser("starter", help="a module to fill in: every function of a topic (or equation words), "
+                                        "with its equation, shapes and expected errors, raising NotImplementedError")
+    st.add_argument("words", nargs="+", help="a topic (attention, recurrent, ...) or equation words (lstm, softmax)")
+    st.add_argument("-o", "--output", help="write to this file (default: stdout)")
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report
@@ -73,6 +77,19 @@ def main(argv: list[str] | None = None) -> int:
             if topic:
                 rows = [r for r in rows if r["id"].startswith(topic + ".")]
             print(coverage.coverage_markdown(rows))
+            return EXIT_OK
+        if args.command == "starter":
+            from lmverify.starter import starter
+
+            try:
+                text = starter(args.words)
+            except ValueError as exc:
+                raise _usage(str(exc)) from None
+            if args.output:
+                Path(args.output).write_text(text, encoding="utf-8")
+                print(f"wrote {args.output}: run  pytest -k {args.words[0]} --impl {args.output}", file=sys.stderr)
+            else:
+                sys.stdout.write(text)
             return EXIT_OK
         if args.command == "trace":
             print(report.trace(load_example(args.file, allow_no_claims=True), args.backend, args.places), end="")
