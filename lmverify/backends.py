@@ -53,10 +53,24 @@ class ImplError(Exception):
     """The --impl module cannot be used (import error, wrong signature...)."""
 
 
-class ImplFailure(AssertionError):
-    """The student's module cannot be used for this test (import error, wrong signature): a plain failure
-    whose message names the file and function (raised from the test, so pytest reports it without a
-    traceback into the harness)."""
+try:  # a pytest outcome: hypothesis does not shrink or replay it, pytest prints the message alone
+    from _pytest.outcomes import Failed as _FailOutcome
+except ImportError:  # pragma: no cover - outside pytest (the report) no student code runs
+    _FailOutcome = AssertionError  # type: ignore[assignment,misc]
+
+
+class ImplFailure(_FailOutcome):
+    """The student's module cannot be used for this test (import error, wrong signature, time limit): a
+    failure whose message names the file and function, reported without a traceback into the harness."""
+
+    def __init__(self, msg: str) -> None:
+        if _FailOutcome is AssertionError:
+            super().__init__(msg)
+        else:
+            super().__init__(msg, pytrace=False)
+
+    def __str__(self) -> str:
+        return str(self.msg) if hasattr(self, "msg") else super().__str__()
 
 
 class SkipImpl(unittest.SkipTest):
@@ -196,8 +210,19 @@ class Students:
 IMPL_CALL_SECONDS = 10.0
 
 
+#: (module spec, function) pairs that ran past the limit once: not called again in this run
+_TIMED_OUT: set[tuple[str, ...]] = set()
+
+
 def _impl_seconds() -> float:
     return IMPL_CALL_SECONDS
+
+
+def _raise_timeout(what: str, seconds: float) -> None:
+    """One place (and one message) for a call past the limit, the first time and when it is not called
+    again: hypothesis, replaying the failing input, then sees the same failure, not a flaky one."""
+    raise ImplFailure(f"{what} ran past the time limit of {seconds:g} s per call (an infinite loop, or a loop "
+                      "far slower than the equation needs); in this run it is not called again")
 
 
 class _time_limit:
@@ -208,8 +233,8 @@ class _time_limit:
         self.active = False
 
     def _fire(self, signum, frame):  # noqa: ANN001
-        raise ImplFailure(f"{self.what} ran past the time limit of {self.seconds:g} s per call on this input "
-                          "(an infinite loop, or a loop far slower than the equation needs)")
+        _TIMED_OUT.add(tuple(self.what.split(": ", 1)))
+        _raise_timeout(self.what, self.seconds)
 
     def __enter__(self):
         import signal
@@ -332,6 +357,8 @@ class Backend:
             raise ImplFailure(str(exc)) from None
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if (student.spec, name) in _TIMED_OUT:
+                _raise_timeout(f"{student.spec}: {name}", _impl_seconds())
             try:
                 with _time_limit(_impl_seconds(), f"{student.spec}: {name}"):
                     return f(*args, **kwargs)

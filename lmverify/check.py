@@ -132,7 +132,7 @@ class Check:
             assert_close(got, expected, tol or self.tol, equation=self.equation, backend=self.label,
                          inputs=self.inputs, what=what, expected_from=expected_from)
         except VerificationError as exc:
-            hint = self.mistake_hint(got, _fn, _index)
+            hint = self.mistake_hint(got, _fn, _index, expected)
             if hint:
                 raise VerificationError(f"{exc}\n{hint}") from None
             raise
@@ -153,16 +153,20 @@ class Check:
                               problem=problem, expected_from=expected_from)
 
     # -- hints ------------------------------------------------------------------
-    def mistake_hint(self, got: Any, fn: tuple[str, str] | None = None, index: int | None = None) -> str:
+    def mistake_hint(self, got: Any, fn: tuple[str, str] | None = None, index: int | None = None,
+                     expected: Any = None) -> str:
         """If ``got`` equals a known mistake's result on the current inputs, a line naming it."""
         if self.entry is None or not self.entry.mistakes or not self.inputs:
             return ""
         if fn is not None and fn != (self.topic, self.name):
             return ""
-        return mistake_hint(self.entry.mistakes, got, self.inputs, index)
+        return mistake_hint(self.entry.mistakes, got, self.inputs, index, expected)
 
 
-def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int | None = None) -> str:
+def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int | None = None,
+                 expected: Any = None) -> str:
+    """The hint of the first mistake whose result equals ``got`` on ``inputs`` *and* differs from the
+    correct ``expected`` there (a mistake that agrees with the right answer on this input explains nothing)."""
     loose = tolerance_for("float32")
     for m in mistakes:
         try:
@@ -173,6 +177,12 @@ def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int 
             assert_close(got, wrong, loose)
         except Exception:  # noqa: BLE001 - no match (or the mistake does not apply to this input)
             continue
+        if expected is not None:
+            try:
+                assert_close(wrong, expected, loose)
+                continue  # the mistake gives the right answer here: it cannot be what went wrong
+            except Exception:  # noqa: BLE001 - it differs from the right answer: the hint explains the failure
+                pass
         return f"Hint: your result equals what {m.hint} gives ({m.name})."
     return ""
 

@@ -74,6 +74,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="array type the --impl functions receive (default: numpy float64 arrays)")
     group.addoption("--impl-timeout", action="store", type=float, default=10.0, metavar="SECONDS",
                     help="time limit per call of a student's function (default 10 s)")
+    group.addoption("--lmverify-results", action="store", default=None, metavar="FILE",
+                    help="write every test's outcome, equations and hint as JSON (used by `lmverify grade`)")
     group.addoption("--course", action="store", default=None, metavar="PATH",
                     help="folder of the course pages (e.g. ../shared/course); tests needing it skip without it")
 
@@ -353,3 +355,53 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     """Notebooks are collected by nbmake (``--nbmake`` in addopts); its advertisement at the end of every
     run, students' runs included, is not printed (nbmake reads the option once more, here, only for it)."""
     config.option.nbmake = False
+
+
+_RESULTS = pytest.StashKey[list]()
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    """With --lmverify-results, record each test's outcome, equations and hint (for the grader)."""
+    if not item.config.getoption("--lmverify-results"):
+        return (yield)
+    reports: list = []
+
+    def collect(report):
+        reports.append(report)
+
+    item.config.pluginmanager.register(type("_Rec", (), {"pytest_runtest_logreport": staticmethod(collect)})(),
+                                       f"lmverify-rec-{id(item)}")
+    try:
+        return (yield)
+    finally:
+        item.config.pluginmanager.unregister(name=f"lmverify-rec-{id(item)}")
+        outcome = "passed"
+        hint = message = ""
+        for rep in reports:
+            if rep.failed:
+                outcome = "failed"
+                text = str(rep.longrepr)
+                import re
+
+                problems = re.findall(r"Problem: (.*)", text)
+                crash = getattr(rep.longrepr, "reprcrash", None)
+                first = (crash.message if crash is not None else text.strip()).splitlines()[:1] or [""]
+                message = (problems[0] if problems else first[0])[:300]
+                for line in text.splitlines():
+                    if "Hint: " in line:
+                        hint = line[line.index("Hint: "):].strip()
+                        break
+            elif rep.skipped and outcome == "passed":
+                outcome = "skipped"
+        equations = [a for m in item.iter_markers("equation") for a in m.args]
+        item.config.stash.setdefault(_RESULTS, []).append(
+            {"nodeid": item.nodeid, "equations": equations, "outcome": outcome, "hint": hint, "message": message})
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = session.config.getoption("--lmverify-results")
+    if path:
+        import json
+
+        Path(path).write_text(json.dumps(session.config.stash.get(_RESULTS, []), indent=1), encoding="utf-8")

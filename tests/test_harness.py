@@ -322,3 +322,29 @@ def test_starter_of_a_topic_is_a_module_the_suite_skips_cleanly(tmp_path, topic)
     r = _run_pytest("tests/test_equations.py", "-k", f"{topic} and (matches_oracle or pinned)", f"--impl={path}", "-rs")
     assert r.returncode == 0, r.stdout[-3000:]
     assert " passed" not in r.stdout and "failed" not in r.stdout and "raises NotImplementedError" in r.stdout
+
+
+@pytest.mark.slow
+def test_grade_a_small_class_each_student_contained(tmp_path):
+    """A correct module, one that exits at import, one that kills its process, one that never returns:
+    each is graded in its own process and the run goes on."""
+    import json
+
+    from lmverify.grade import grade
+
+    cls = tmp_path / "class"
+    cls.mkdir()
+    (cls / "ann.py").write_text("from reference.numpy.attention import softmax  # noqa: F401\n")
+    (cls / "bob.py").write_text((STUDENTS / "exits_at_import.py").read_text())
+    (cls / "eve.py").write_text("import os\nos._exit(3)\n")
+    (cls / "joe.py").write_text((STUDENTS / "infinite_loop.py").read_text())
+    runs = grade(cls, "attention", jobs=2, timeout=120, output=tmp_path / "out", call_timeout=0.5,
+                 keyword="softmax_rows or softmax_shift")
+    by = {r.student: r for r in runs}
+    assert by["ann"].status == "ran" and by["ann"].count("passed") == 2 and by["ann"].count("failed") == 0
+    assert by["bob"].count("failed") >= 1 and by["eve"].status == "crashed"
+    assert by["joe"].count("failed") == 2
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert any("ran past the time limit of 0.5 s" in r.get("hint", "") + str(r) for r in rows if r["student"] == "joe")
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "| eve | crashed |" in summary and "called sys.exit(3)" in summary
