@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--junit", help="also write the claims as JUnit XML to this file")
     rep.add_argument("--topic", help="only this topic's equations and examples")
     rep.add_argument("--fail-on-errata", action="store_true", help="exit 1 when the pages have errata")
+    rep.add_argument("--github", action="store_true",
+                     help="also print the errata as GitHub Actions annotations (::error file=...,line=...::)")
     cov = sub.add_parser("coverage", help="the equation catalogue's coverage matrix")
     cov.add_argument("--topic")
     tr = sub.add_parser("trace", help="full-precision trace of one worked example")
@@ -127,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         reports = report.build(course, examples)
         sys.stdout.write(report.markdown(reports, course, topic))
         if args.junit:
-            report.junit(reports, Path(args.junit))
+            report.junit(reports, Path(args.junit), course)
+        if args.github:
+            sys.stdout.write(report.github_annotations(reports, course))
         if any(r.page_problems or r.mismatches for r in reports):
             return EXIT_OUT_OF_DATE
         if args.fail_on_errata and report.errata(reports):

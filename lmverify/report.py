@@ -157,24 +157,62 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
     return "\n".join(out) + "\n"
 
 
-def junit(reports: list[ExampleReport], path: Path) -> None:
+def junit(reports: list[ExampleReport], path: Path, course: Path | None = None) -> None:
+    """JUnit XML: one test case per judged number, so the failures are exactly the errata of the report
+    (a matrix claim counts each wrong cell), plus one failure per claim no longer found in the page.
+
+    ``classname`` is ``<page stem>.<example name>`` (a viewer groups by page, then example), ``file`` the
+    page (under the course folder when given) and ``line`` the line of the number in the page.
+    """
     suite = ET.Element("testsuite", name="lmverify-report")
     n = failures = 0
+    wrong = {(e.example, e.what): e for e in errata(reports)}
     for rep in reports:
+        ex = rep.example
+        classname = f"{Path(ex.page).stem}.{ex.id.split('.', 1)[-1]}"
+        file = str(course / ex.page) if course is not None else ex.page
         for i, r in enumerate(rep.results):
-            n += 1
-            case = ET.SubElement(suite, "testcase", classname=f"{rep.example.page}.{rep.example.id}",
-                                 name=r.claim.label)
             line = rep.page_lines.get(i) or r.claim.line
-            if r.verdict != "correct" or i in rep.page_problems:
+            cells = ([(f"{r.claim.label}[{', '.join(map(str, c.index))}]", c) for c in r.cells]
+                     if r.cells else [(r.claim.label, None)])
+            for label, _cell in cells:
+                n += 1
+                e = wrong.get((ex.id, label))
+                case = ET.SubElement(suite, "testcase", classname=classname, name=label, file=file,
+                                     line=str(e.line if e else line))
+                if e is not None:
+                    failures += 1
+                    msg = f"{e.page}:{e.line}: {e.kind}: claimed {e.claimed}, correct {e.correct}"
+                    ET.SubElement(case, "failure", message=msg, type=e.kind).text = e.explanation or msg
+            if i in rep.page_problems:
+                n += 1
                 failures += 1
-                msg = (f"{rep.example.page}:{line}: {r.verdict}: claimed {_claimed_text(r)}, correct {r.correct_text}"
-                       if r.verdict != "correct" else f"{rep.example.page}: changed content: {rep.page_problems[i]}")
-                f = ET.SubElement(case, "failure", message=msg, type=r.verdict)
-                f.text = r.claim.explanation or r.detail or msg
+                case = ET.SubElement(suite, "testcase", classname=classname, name=f"{r.claim.label} (located)",
+                                     file=file, line=str(r.claim.line))
+                msg = f"{ex.page}:{r.claim.line}: changed content: {rep.page_problems[i]}"
+                ET.SubElement(case, "failure", message=msg, type="changed").text = msg
     suite.set("tests", str(n))
     suite.set("failures", str(failures))
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def github_annotations(reports: list[ExampleReport], course: Path | None = None) -> str:
+    """GitHub Actions workflow commands: each erratum as ``::error file=…,line=…::…`` on its page line
+    (``::warning`` for rounding), so a pull request shows it on the page."""
+    def esc(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    out = []
+    for e in errata(reports):
+        level = "warning" if e.kind == "rounding" else "error"
+        file = str(course / e.page) if course is not None else e.page
+        out.append(f"::{level} file={file},line={e.line},title={e.kind}: {esc(e.what)}::"
+                   f"{esc(f'claimed {e.claimed}, correct {e.correct}. {e.explanation}')}")
+    for rep in reports:
+        for i, why in rep.page_problems.items():
+            file = str(course / rep.example.page) if course is not None else rep.example.page
+            out.append(f"::error file={file},line={rep.example.claims[i].line},title=changed content::{esc(why)}")
+    return "\n".join(out) + ("\n" if out else "")
 
 
 def trace(example: Example, backend: str = "numpy", places: int = 4) -> str:

@@ -348,3 +348,20 @@ def test_grade_a_small_class_each_student_contained(tmp_path):
     assert any("ran past the time limit of 0.5 s" in r.get("hint", "") + str(r) for r in rows if r["student"] == "joe")
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "| eve | crashed |" in summary and "called sys.exit(3)" in summary
+
+
+def test_report_junit_counts_match_the_errata_and_carry_file_and_line(tmp_path, capsys, course_dir):
+    from lmverify import report
+    from lmverify.cli import main
+
+    junit = tmp_path / "r.xml"
+    assert main(["report", "--course", str(course_dir), "--topic", "attention", "--junit", str(junit), "--github"]) == 0
+    out = capsys.readouterr().out
+    suite = ET.parse(junit).getroot()
+    n_errata = len(report.errata(report.build(course_dir, [e for e in report.load_all_examples()
+                                                           if e.topic == "attention"])))
+    assert int(suite.get("failures")) == n_errata == out.count("::error ") + out.count("::warning ")
+    failed = [c for c in suite.findall("testcase") if c.find("failure") is not None]
+    assert all(c.get("file", "").endswith("attention_math.md") and int(c.get("line")) > 0 for c in failed)
+    assert {c.get("classname") for c in suite.findall("testcase")} >= {"attention_math.four_token_example"}
+    assert "::error file=" in out and "attention_math.md,line=132,title=error: K_T[2, 3]::" in out
