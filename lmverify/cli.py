@@ -53,7 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--course", help="folder of the course pages: locate every claim in them")
     rep.add_argument("--junit", help="also write the claims as JUnit XML to this file")
     rep.add_argument("--topic", help="only this topic's equations and examples")
-    rep.add_argument("--fail-on-errata", action="store_true", help="exit 1 when the pages have errata")
+    rep.add_argument("--fail-on-errata", action="store_true", help="exit 1 when the pages have errata (= --fail-on any)")
+    rep.add_argument("--fail-on", default=None, metavar="KINDS",
+                     help="exit 1 when there are (new, with --baseline) errata of these kinds: comma-separated "
+                          "error, rounding, convention, or any")
+    rep.add_argument("--baseline", default=None, metavar="FILE",
+                     help="accepted errata (from --write-baseline): only errata not in it trip --fail-on")
+    rep.add_argument("--write-baseline", default=None, metavar="FILE", help="write the current errata as accepted")
     rep.add_argument("--github", action="store_true",
                      help="also print the errata as GitHub Actions annotations (::error file=...,line=...::)")
     cov = sub.add_parser("coverage", help="the equation catalogue's coverage matrix")
@@ -118,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             print(report.trace(load_example(args.file, allow_no_claims=True), args.backend, args.places), end="")
             return EXIT_OK
         topic = _topic(args.topic)
+        bad = set(args.fail_on.split(",")) - {"error", "rounding", "convention", "any"} if args.fail_on else set()
+        if bad:
+            raise _usage(f"--fail-on {args.fail_on!r}: unknown kind(s) {', '.join(sorted(bad))}; "
+                         "expected error, rounding, convention or any, comma-separated")
         if args.junit and not Path(args.junit).resolve().parent.is_dir():
             raise _usage(f"--junit {args.junit!r}: the folder {str(Path(args.junit).resolve().parent)!r} does not exist")
         course = Path(args.course) if args.course else None
@@ -132,9 +142,22 @@ def main(argv: list[str] | None = None) -> int:
             report.junit(reports, Path(args.junit), course)
         if args.github:
             sys.stdout.write(report.github_annotations(reports, course))
-        if any(r.page_problems or r.mismatches for r in reports):
+        if args.write_baseline:
+            n = report.write_baseline(reports, Path(args.write_baseline))
+            print(f"lmverify: wrote {n} accepted errata to {args.write_baseline}", file=sys.stderr)
+        fail_on = set(args.fail_on.split(",")) if args.fail_on else set()
+        if args.fail_on_errata:
+            fail_on.add("any")
+        baseline = report.read_baseline(Path(args.baseline)) if args.baseline else None
+        new, fixed = report.gate(reports, fail_on, baseline)
+        for f in fixed:
+            print(f"lmverify: fixed since the baseline: {f[0]} {f[2]} (was {f[3]})", file=sys.stderr)
+        if any(r.page_problems or r.mismatches for r in reports) and baseline is None:
             return EXIT_OUT_OF_DATE
-        if args.fail_on_errata and report.errata(reports):
+        if new:
+            for e in new:
+                print(f"lmverify: {'new ' if baseline is not None else ''}{e.kind}: {e.page}:{e.line} {e.what}: "
+                      f"claimed {e.claimed}, correct {e.correct}", file=sys.stderr)
             return EXIT_ERRATA
         return EXIT_OK
     except CourseError as exc:

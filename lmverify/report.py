@@ -157,6 +157,49 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
     return "\n".join(out) + "\n"
 
 
+# -- baselines and gates ------------------------------------------------------------------------
+
+KINDS = ("error", "rounding", "convention")
+
+
+def _key(e: Erratum) -> tuple[str, str, str, str]:
+    return (e.page, e.example, e.what, e.claimed)
+
+
+def write_baseline(reports: list[ExampleReport], path: Path) -> int:
+    """The current errata as accepted (JSON, to commit in the course repository); returns how many."""
+    import json
+
+    errs = errata(reports)
+    rows = [{"page": e.page, "example": e.example, "claim": e.what, "claimed": e.claimed, "kind": e.kind,
+             "correct": e.correct} for e in errs]
+    path.write_text(json.dumps({"lmverify_baseline": 1, "errata": rows}, indent=1) + "\n", encoding="utf-8")
+    return len(rows)
+
+
+def read_baseline(path: Path) -> set[tuple[str, str, str, str]]:
+    import json
+
+    from lmverify.worked import WorkedExampleError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {(r["page"], r["example"], r["claim"], r["claimed"]) for r in data["errata"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise WorkedExampleError(f"--baseline {str(path)!r}: not a baseline written by `lmverify report "
+                                 f"--write-baseline` ({type(exc).__name__}: {exc})") from None
+
+
+def gate(reports: list[ExampleReport], fail_on: set[str], baseline: set | None = None) -> tuple[list[Erratum], list]:
+    """(new errata of the kinds in ``fail_on``, baseline entries no longer errata: fixed)."""
+    errs = errata(reports)
+    current = {_key(e) for e in errs}
+    kinds = set(KINDS) if "any" in fail_on else fail_on
+    new = [e for e in errs if e.kind in kinds and (baseline is None or _key(e) not in baseline)]
+    fixed = sorted(baseline - current) if baseline else []
+    return new, fixed
+
+
 def junit(reports: list[ExampleReport], path: Path, course: Path | None = None) -> None:
     """JUnit XML: one test case per judged number, so the failures are exactly the errata of the report
     (a matrix claim counts each wrong cell), plus one failure per claim no longer found in the page.

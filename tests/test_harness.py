@@ -365,3 +365,26 @@ def test_report_junit_counts_match_the_errata_and_carry_file_and_line(tmp_path, 
     assert all(c.get("file", "").endswith("attention_math.md") and int(c.get("line")) > 0 for c in failed)
     assert {c.get("classname") for c in suite.findall("testcase")} >= {"attention_math.four_token_example"}
     assert "::error file=" in out and "attention_math.md,line=132,title=error: K_T[2, 3]::" in out
+
+
+def test_report_gates_by_kind_and_against_a_baseline(tmp_path, capsys):
+    import json
+
+    from lmverify.cli import EXIT_ERRATA, EXIT_OK, main
+
+    assert main(["report", "--topic", "attention", "--fail-on", "error"]) == EXIT_ERRATA
+    assert main(["report", "--topic", "attention", "--fail-on", "convention"]) == EXIT_OK
+    base = tmp_path / "baseline.json"
+    assert main(["report", "--topic", "attention", "--write-baseline", str(base)]) == EXIT_OK
+    assert main(["report", "--topic", "attention", "--baseline", str(base), "--fail-on", "any"]) == EXIT_OK
+    data = json.loads(base.read_text())
+    data["errata"] = [e for e in data["errata"] if e["kind"] != "rounding"]  # the rounding slip is new
+    data["errata"].append({"page": "attention_math.md", "example": "attention.four_token_example", "claim": "x",
+                           "claimed": "1", "kind": "error", "correct": "2"})  # and this one was fixed
+    base.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["report", "--topic", "attention", "--baseline", str(base), "--fail-on", "any"]) == EXIT_ERRATA
+    err = capsys.readouterr().err
+    assert "new rounding: attention_math.md:169" in err and "fixed since the baseline: attention_math.md x" in err
+    with pytest.raises(SystemExit):
+        main(["report", "--fail-on", "typo"])
