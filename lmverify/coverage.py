@@ -58,6 +58,54 @@ def coverage_markdown(rows: list[dict[str, Any]] | None = None) -> str:
             f"{r['tests'] if r['tests'] else '**0**'} | {r['worked_examples']} |"
         )
     complete = sum(1 for r in rows if r["symbolic"] and r["numpy"] and r["torch"] and r["tests"])
+    per_page: dict[str, list[int]] = {}
+    for r in rows:
+        c = per_page.setdefault(r["page"], [0, 0, 0])
+        c[0] += 1
+        c[1] += bool(r["displayed"])
+        c[2] += bool(r["symbolic"] and r["numpy"] and r["torch"] and r["tests"])
+    lines += ["", "| page | equations catalogued | displayed in the page | with three forms and a test |", "|---|---|---|---|"]
+    lines += [f"| {page} | {n} | {d} | {ok} |" for page, (n, d, ok) in sorted(per_page.items())]
     lines.append("")
     lines.append(f"{complete} / {len(rows)} equations have all three forms and at least one test.")
     return "\n".join(lines)
+
+
+def page_examples(course) -> list[dict[str, Any]]:
+    """Every worked example printed in the pages, and the worked-example files that cover it (a file
+    covers a block when its section is the block's title or one of its claims is on the block's lines)."""
+    from pathlib import Path
+
+    from lmverify.pages import _norm, course_pages, example_blocks, read_page
+    from lmverify.worked import load_all_examples
+
+    examples = load_all_examples()
+    rows = []
+    for page in course_pages(Path(course)):
+        lines = read_page(Path(course), page).splitlines()
+        for start, end, title in example_blocks(lines):
+            covered = sorted({ex.id for ex in examples if ex.page == page and (
+                _norm(ex.section) == _norm(title) or any(start <= c.line <= end for c in ex.claims))})
+            rows.append({"page": page, "line": start, "title": title, "covered_by": covered})
+    return rows
+
+
+def page_examples_markdown(rows: list[dict[str, Any]]) -> str:
+    pages: dict[str, list[dict]] = {}
+    for r in rows:
+        pages.setdefault(r["page"], []).append(r)
+    out = ["| page | worked examples in the page | covered by a worked-example file | not covered |", "|---|---|---|---|"]
+    for page, rs in pages.items():
+        missing = [f"{r['title']} (line {r['line']})" for r in rs if not r["covered_by"]]
+        out.append(f"| {page} | {len(rs)} | {len(rs) - len(missing)} | {'; '.join(missing) or '-'} |")
+    total = len(rows)
+    covered = sum(1 for r in rows if r["covered_by"])
+    out += ["", f"{covered} / {total} worked examples of the pages are covered by a worked-example file."]
+    return "\n".join(out)
+
+
+def equations_per_page() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for eq in load():
+        counts[eq["page"]] = counts.get(eq["page"], 0) + 1
+    return counts

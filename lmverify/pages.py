@@ -77,6 +77,38 @@ def locate_text(text: str, page_lines: list[str], near: int) -> int | None:
     return min(starts, key=lambda ln: abs(ln - near))
 
 
+_EXAMPLE_BOX = re.compile(r'^!!!\s*example\s+"(?P<title>[^"]*)"')
+_HEADING = re.compile(r"^(?P<hashes>#{2,6})\s+(?P<title>.*\S)\s*$")
+
+
+def example_blocks(lines: list[str]) -> list[tuple[int, int, str]]:
+    """The worked examples of a page: ``!!! example "…"`` boxes and headings that say "Worked Example",
+    as (first line, last line, title), 1-based; a block ends where the next box or heading begins."""
+    starts: list[tuple[int, str, bool]] = []  # (line, title, is an example)
+    in_code = False
+    for i, line in enumerate(lines, 1):
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        if in_code:
+            continue
+        m = _EXAMPLE_BOX.match(line)
+        if m:
+            starts.append((i, m.group("title"), True))
+            continue
+        if line.startswith("!!!"):
+            starts.append((i, "", False))
+            continue
+        h = _HEADING.match(line)
+        if h:
+            starts.append((i, h.group("title"), "worked example" in h.group("title").lower()))
+    out = []
+    for k, (i, title, is_example) in enumerate(starts):
+        if is_example:
+            end = starts[k + 1][0] - 1 if k + 1 < len(starts) else len(lines)
+            out.append((i, end, title))
+    return out
+
+
 FENCE = re.compile(r"^```python\s*$")
 
 

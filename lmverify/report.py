@@ -120,6 +120,12 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
     out.append(f"Worked examples: {len(reports)}; claims: {n_claims}; "
                + ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("correct", "rounding", "convention", "error")))
     out += ["", "## Equation catalogue coverage", "", coverage.coverage_markdown(rows), ""]
+    if course is not None:
+        examples = coverage.page_examples(course)
+        if topic:
+            pages = {eq["page"] for eq in coverage.load() if eq["topic"] == topic}
+            examples = [r for r in examples if r["page"] in pages]
+        out += ["## Worked examples of the pages", "", coverage.page_examples_markdown(examples), ""]
     out += ["## Worked examples", ""]
     for rep in reports:
         ex = rep.example

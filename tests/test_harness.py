@@ -388,3 +388,15 @@ def test_report_gates_by_kind_and_against_a_baseline(tmp_path, capsys):
     assert "new rounding: attention_math.md:169" in err and "fixed since the baseline: attention_math.md x" in err
     with pytest.raises(SystemExit):
         main(["report", "--fail-on", "typo"])
+
+
+def test_page_examples_are_listed_with_what_covers_them(course_dir):
+    from lmverify.coverage import page_examples
+    from lmverify.pages import example_blocks
+
+    lines = ["# T", "", '!!! example "Worked Example: A"', "    1 + 1 = 2", "## Worked Example: B", "text",
+             "```python", "# Worked Example: not a heading", "```", "## Other"]
+    assert [(s, e, t) for s, e, t in example_blocks(lines)] == [(3, 4, "Worked Example: A"), (5, 9, "Worked Example: B")]
+    rows = page_examples(course_dir)
+    four = [r for r in rows if r["page"] == "attention_math.md" and r["line"] == 92]
+    assert four and four[0]["covered_by"] == ["attention.four_token_example"]
