@@ -182,6 +182,46 @@ def row_lines(claim: Claim, page_lines: list[str], line: int) -> list[int]:
     return out
 
 
+_NUMBER = re.compile(r"[-\u2212]?\d[\d,]*(?:\{,\}\d+)*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def number_after_anchor(claim: Claim, page_lines: list[str]) -> tuple[int, str] | None:
+    """The number the page prints now right after the claim's anchor, on the anchor's line nearest to the
+    recorded one: (line, text). For a scalar claim whose number changed (``None`` if none is there)."""
+    anchor = claim.anchor
+    skip = 0  # how many numbers stand between the anchor and the claimed one (a printed formula)
+    if claim.printed is not None:
+        rest = claim.printed
+        k = _raw_find(anchor, rest)
+        if k is not None:
+            rest = rest[k:]
+        numbers = [m.group(0) for m in _NUMBER.finditer(rest)]
+        target = str(claim.claimed)
+        if target not in numbers:
+            return None
+        skip = len(numbers) - 1 - numbers[::-1].index(target)
+    best = None
+    for i, line in enumerate(page_lines):
+        k = _raw_find(anchor, line)
+        if k is None:
+            continue
+        found = [m.group(0) for m in _NUMBER.finditer(line, k)]
+        if len(found) > skip and (best is None or abs(i + 1 - claim.line) < abs(best[0] - claim.line)):
+            best = (i + 1, found[skip].rstrip(",").replace("\u2212", "-"))
+    return best
+
+
+def _raw_find(needle: str, line: str) -> int | None:
+    """Index in ``line`` just after ``needle``, matched ignoring whitespace; None if absent."""
+    target = _norm(needle)
+    chars = [(j, c) for j, c in enumerate(line) if not c.isspace()]
+    text = "".join(c for _, c in chars)
+    k = text.find(target)
+    if k < 0 or not target:
+        return None
+    return chars[k + len(target) - 1][0] + 1
+
+
 def locate(claim: Claim, page_lines: list[str]) -> tuple[int | None, str]:
     """Find the claim in the page: the 1-based line where its anchor and printed number are.
 
@@ -211,6 +251,12 @@ def locate(claim: Claim, page_lines: list[str]) -> tuple[int | None, str]:
         else:
             text = claim.printed if claim.printed is not None else str(claim.claimed)
             if _norm(text) in _norm(page_lines[i]):
+                return i + 1, ""
+    if claim.printed is not None and not claim.is_matrix:
+        # the formula around it changed (e.g. an operand was corrected) but the claimed number is still printed
+        for i in candidates:
+            k = _raw_find(claim.anchor, page_lines[i])
+            if k is not None and _norm(str(claim.claimed)) in _norm(page_lines[i][k:]):
                 return i + 1, ""
     shown = claim.printed if claim.printed is not None else claim.claimed
     return None, f"anchor {claim.anchor!r} found (line {candidates[0] + 1}) but not with the claimed text {shown!r}"

@@ -6,6 +6,7 @@ testcase per claim, failing for errata, so course CI can show them.
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from lmverify import coverage
-from lmverify.pages import CourseError, course_pages, locate, read_page, row_lines
-from lmverify.worked import ClaimResult, Example, evaluate, load_all_examples
+from lmverify.pages import CourseError, course_pages, locate, number_after_anchor, read_page, row_lines
+from lmverify.worked import ClaimResult, Example, compute, evaluate, judge, load_all_examples
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ExampleReport:
     page_lines: dict[int, int | None] = field(default_factory=dict)  # claim index -> line found in the page
     page_problems: dict[int, str] = field(default_factory=dict)
     cell_lines: dict[int, list[int]] = field(default_factory=dict)  # matrix claims: line of each printed row
+    page_numbers: dict[int, str] = field(default_factory=dict)  # claim index -> the number the page prints now
     mismatches: list[str] = field(default_factory=list)  # recorded verdict != computed
 
 
@@ -53,24 +55,35 @@ def build(course: Path | None = None, examples: list[Example] | None = None) -> 
                               f"(it has {', '.join(sorted(available))})")
     reports = []
     for ex in examples:
-        results = evaluate(ex, "numpy")
+        quantities = compute(ex, "numpy")
+        results = [judge(c, quantities) for c in ex.claims]
         rep = ExampleReport(ex, results)
-        for i, r in enumerate(results):
-            if r.verdict != r.claim.verdict:
-                rep.mismatches.append(
-                    f"{r.claim.label}: recorded {r.claim.verdict}, computed {r.verdict}"
-                )
         if course is not None:
             lines = read_page(course, ex.page).splitlines()  # CourseError names a missing or undecodable page
             for i, r in enumerate(results):
                 line, why = locate(r.claim, lines)
                 rep.page_lines[i] = line
+                if line is None and _reads_a_number(r.claim):
+                    found = number_after_anchor(r.claim, lines)
+                    if found is not None:  # the page prints another number now: judge that one
+                        line, text = found
+                        rep.page_lines[i], rep.page_numbers[i] = line, text
+                        results[i] = judge(dataclasses.replace(r.claim, claimed=text), quantities)
+                        continue
                 if line is None:
                     rep.page_problems[i] = why
                 elif r.claim.is_matrix and r.claim.printed is None and isinstance(r.claim.claimed[0], list):
                     rep.cell_lines[i] = row_lines(r.claim, lines, line)
+        for i, r in enumerate(results):
+            if i not in rep.page_numbers and r.verdict != r.claim.verdict:
+                rep.mismatches.append(f"{r.claim.label}: recorded {r.claim.verdict}, computed {r.verdict}")
         reports.append(rep)
     return reports
+
+
+def _reads_a_number(claim) -> bool:
+    """A scalar claim printed as a plain number (not a matrix, a formula or a qualitative bound)."""
+    return not claim.is_matrix and not claim.qualitative and not claim.statistical
 
 
 def _claimed_text(r: ClaimResult) -> str:
@@ -140,11 +153,15 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
             out.append(f"| {_md_escape(r.claim.label)} | {line} | {_md_escape(_claimed_text(r))} | "
                        f"{_md_escape(r.correct_text)}{_md_escape(detail)} | **{r.verdict}** |")
         out.append("")
+        for i, text in rep.page_numbers.items():
+            r, recorded = rep.results[i], ex.claims[i]
+            out.append(f"- the page now prints {text} (recorded {recorded.claimed!r} as {recorded.verdict}); judged: "
+                       f"**{r.verdict}**{' - the erratum is fixed' if r.verdict == 'correct' else ''}")
         for i, why in rep.page_problems.items():
             out.append(f"- changed content: {rep.results[i].claim.label}: {why}")
         for m in rep.mismatches:
             out.append(f"- verdict differs from the record: {m}")
-        if rep.page_problems or rep.mismatches:
+        if rep.page_problems or rep.mismatches or rep.page_numbers:
             out.append("")
     errs = errata(reports)
     out += ["## Errata", ""]

@@ -400,3 +400,22 @@ def test_page_examples_are_listed_with_what_covers_them(course_dir):
     rows = page_examples(course_dir)
     four = [r for r in rows if r["page"] == "attention_math.md" and r["line"] == 92]
     assert four and four[0]["covered_by"] == ["attention.four_token_example"]
+
+
+def test_report_judges_the_number_the_page_prints_now(tmp_path, capsys, course_dir):
+    """A fixed erratum (7.436 -> 7.437) is good news, not a failure; a newly wrong number is judged."""
+    from lmverify import report
+    from lmverify.cli import EXIT_ERRATA, EXIT_OK, main
+
+    text = (course_dir / "attention_math.md").read_text(encoding="utf-8")
+    assert "7.436" in text and "0.366" in text
+    (tmp_path / "attention_math.md").write_text(text.replace("7.436", "7.437"), encoding="utf-8")
+    assert main(["report", "--course", str(tmp_path), "--topic", "attention"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "the page now prints 7.437 (recorded '7.436' as rounding); judged: **correct** - the erratum is fixed" in out
+    assert "| attention_math.md | 169 |" not in out.split("## Errata")[1]
+    (tmp_path / "attention_math.md").write_text(text.replace("w_{0,1} \\approx 0.366", "w_{0,1} \\approx 0.466"), encoding="utf-8")
+    reports = report.build(tmp_path, [e for e in report.load_all_examples() if e.topic == "attention"])
+    wrong = [e for e in report.errata(reports) if e.claimed == "0.466"]
+    assert wrong and wrong[0].kind == "error" and wrong[0].correct == "0.366"
+    assert main(["report", "--course", str(tmp_path), "--topic", "attention", "--fail-on", "error"]) == EXIT_ERRATA
