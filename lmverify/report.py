@@ -98,7 +98,7 @@ def errata(reports: list[ExampleReport]) -> list[Erratum]:
     for rep in reports:
         ex = rep.example
         for i, r in enumerate(rep.results):
-            if r.verdict == "correct":
+            if r.verdict in ("correct", "carried"):  # carried rounding is listed apart, never an erratum
                 continue
             line = rep.page_lines.get(i) or r.claim.line
             expl = r.claim.explanation or r.detail or ""
@@ -131,7 +131,7 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
             counts[r.verdict] = counts.get(r.verdict, 0) + 1
     out.append(f"Course pages: {course if course else 'not given (claims located by their recorded lines)'}  ")
     out.append(f"Worked examples: {len(reports)}; claims: {n_claims}; "
-               + ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("correct", "rounding", "convention", "error")))
+               + ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("correct", "carried", "rounding", "convention", "error")))
     out += ["", "## Equation catalogue coverage", "", coverage.coverage_markdown(rows), ""]
     if course is not None:
         examples = coverage.page_examples(course)
@@ -163,6 +163,16 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
             out.append(f"- verdict differs from the record: {m}")
         if rep.page_problems or rep.mismatches or rep.page_numbers:
             out.append("")
+    carried = [(rep, i, r) for rep in reports for i, r in enumerate(rep.results) if r.verdict == "carried"]
+    if carried:
+        out += ["## Carried rounding (not errata)", "",
+                "Numbers that are right for the page's own printed, rounded intermediates, though the exact value "
+                "rounds differently.", "", "| page | line | claim | printed | exact value rounded | why |",
+                "|---|---|---|---|---|---|"]
+        for rep, i, r in carried:
+            out.append(f"| {rep.example.page} | {rep.page_lines.get(i) or r.claim.line} | {_md_escape(r.claim.label)} | "
+                       f"{_md_escape(_claimed_text(r))} | {_md_escape(r.correct_text)} | {_md_escape(r.detail)} |")
+        out.append("")
     errs = errata(reports)
     out += ["## Errata", ""]
     if not errs:

@@ -60,7 +60,7 @@ from lmverify.printed import (  # noqa: F401 - re-exported: the verdict vocabula
 )
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "worked_examples"
-VERDICTS = ("correct", "rounding", "error", "convention")
+VERDICTS = ("correct", "carried", "rounding", "error", "convention")
 
 
 class NotForBackend(Exception):
@@ -81,6 +81,7 @@ class Claim:
     correct: Any = None
     explanation: str | None = None
     alternative: str | None = None
+    carried: str | None = None  # a quantity: the same arithmetic on the page's own printed (rounded) intermediates
     statistical: dict | None = None
     bound: dict | None = None
     name: str | None = None
@@ -132,7 +133,7 @@ class Example:
 _EXAMPLE_KEYS = {"id": str, "title": str, "page": str, "section": str, "recipe": str, "equations": list,
                  "inputs": dict, "claims": list}
 _CLAIM_KEYS = {"quantity", "claimed", "line", "anchor", "verdict", "index", "printed", "correct", "explanation",
-               "alternative", "statistical", "bound", "name"}
+               "alternative", "statistical", "bound", "name", "carried"}
 
 
 def _req(d: dict, key: str, typ: type | tuple, where: str) -> Any:
@@ -170,7 +171,7 @@ def _parse_claim(raw: Any, where: str) -> Claim:
         raise WorkedExampleError(f"{where}: missing key 'claimed'")
     claim = Claim(quantity=quantity, claimed=raw["claimed"], line=line, anchor=anchor, verdict=verdict,
                   where=where, name=raw.get("name"), printed=raw.get("printed"), correct=raw.get("correct"),
-                  explanation=raw.get("explanation"), alternative=raw.get("alternative"),
+                  explanation=raw.get("explanation"), alternative=raw.get("alternative"), carried=raw.get("carried"),
                   statistical=raw.get("statistical"), bound=raw.get("bound"))
     if "index" in raw:
         idx = raw["index"]
@@ -342,7 +343,7 @@ class ClaimResult:
         return [c for c in self.cells if c.verdict != "correct"]
 
 
-_ORDER = {"correct": 0, "rounding": 1, "convention": 2, "error": 3}
+_ORDER = {"correct": 0, "carried": 1, "rounding": 2, "convention": 3, "error": 4}
 
 
 def _judge_cells(claimed: Any, computed: np.ndarray, where: str) -> list[CellResult]:
@@ -393,6 +394,12 @@ def judge(claim: Claim, quantities: dict[str, Any]) -> ClaimResult:
                            detail=f"Monte Carlo estimate {est:.6g} +- {se:.3g} (standard error); "
                                   f"claim {'within' if ok else 'outside'} 4 standard errors")
     verdict = judge_number(printed, v)
+    if verdict in ("rounding", "error") and claim.carried:
+        carried = float(_value(quantities, claim.carried, None, claim.where))
+        if judge_number(printed, carried) == "correct":
+            return ClaimResult(claim, "carried", v, format_like(printed, v),
+                               detail=f"right on the page's own rounded intermediates ({carried:.10g}); "
+                                      f"the exact value rounds to {format_like(printed, v)}")
     if verdict == "error" and claim.alternative:
         alt = float(_value(quantities, claim.alternative, claim.index, claim.where))
         if judge_number(printed, alt) in ("correct", "rounding"):

@@ -42,6 +42,8 @@ def four_token_example(inputs: dict, b: Backend) -> dict:
         "Z": Z,
         "numerators_row0": numerators,
         "sum_row0": sum(numerators),
+        # the same sum on the page's own printed intermediates (each numerator rounded as printed)
+        "sum_row0_of_printed_numerators": float(np.round(b.to_numpy(numerators), int(inputs.get("printed_places", 3))).sum()),
         "weights": W,
         "weights_row0_sum": sum(b.row(W, 0)),
         "output": out,
