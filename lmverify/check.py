@@ -168,21 +168,30 @@ def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int 
     """The hint of the first mistake whose result equals ``got`` on ``inputs`` *and* differs from the
     correct ``expected`` there (a mistake that agrees with the right answer on this input explains nothing)."""
     loose = tolerance_for("float32")
+
+    def same(a: Any, b: Any) -> bool:
+        """Element by element for tuples of results (of different shapes), else as arrays."""
+        if isinstance(a, tuple) or isinstance(b, tuple):
+            return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(
+                same(x, y) for x, y in zip(a, b))
+        try:
+            assert_close(a, b, loose)
+        except Exception:  # noqa: BLE001 - different, or not comparable
+            return False
+        return True
+
     for m in mistakes:
         try:
             with np.errstate(all="ignore"):
                 wrong = m.fn(**inputs)
-            if index is not None and isinstance(wrong, tuple):
-                wrong = wrong[index]
-            assert_close(got, wrong, loose)
-        except Exception:  # noqa: BLE001 - no match (or the mistake does not apply to this input)
+        except Exception:  # noqa: BLE001 - the mistake does not apply to this input
             continue
-        if expected is not None:
-            try:
-                assert_close(wrong, expected, loose)
-                continue  # the mistake gives the right answer here: it cannot be what went wrong
-            except Exception:  # noqa: BLE001 - it differs from the right answer: the hint explains the failure
-                pass
+        if index is not None and isinstance(wrong, tuple):
+            wrong = wrong[index]
+        if not same(got, wrong):
+            continue
+        if expected is not None and same(wrong, expected):
+            continue  # the mistake gives the right answer here: it cannot be what went wrong
         return f"Hint: your result equals what {m.hint} gives ({m.name})."
     return ""
 
