@@ -133,6 +133,35 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under ``-k``, a test file none of whose tests can match is not imported (lmverify/selection.py)."""
+    keyword = _prefilter_keyword(config)
+    if not keyword or collection_path.suffix not in (".py", ".yaml") or not collection_path.is_file():
+        return None
+    name = collection_path.name
+    if collection_path.suffix == ".py" and (not name.startswith("test_") or name == "test_equations.py"):
+        return None
+    if collection_path.suffix == ".yaml" and collection_path.parent.parent.name != "worked_examples":
+        return None
+    from lmverify.selection import certainly_unselected
+
+    topic = _topic_of(collection_path)
+    if topic is None:  # harness, catalogue and golden-file tests take their parameter ids from data files
+        return None
+    try:
+        text = collection_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    extra = "claims page schema" if collection_path.suffix == ".yaml" else ""
+    words = f"{collection_path.parent.name} {name} {topic} {extra} {config.rootpath.name}\n{text}"
+    return True if certainly_unselected(keyword, words) else None
+
+
+def _prefilter_keyword(config: pytest.Config) -> str | None:
+    """The -k expression, unless LMVERIFY_K_PREFILTER=0 (to check that the prefilter changes no selection)."""
+    return None if os.environ.get("LMVERIFY_K_PREFILTER") == "0" else config.getoption("keyword")
+
+
 def _topic_of(path: Path) -> str | None:
     name = path.stem
     if path.suffix == ".yaml":
@@ -252,11 +281,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _parametrize_entries(metafunc: pytest.Metafunc) -> None:
     from lmverify import registry
 
+    from lmverify.selection import certainly_unselected
+
     template = metafunc.function.__name__
     applies = registry.TEMPLATES.get(template, lambda e: True)
+    keyword = _prefilter_keyword(metafunc.config)
     params = []
     for e in registry.load():
-        if applies(e):
+        words = f"{template} {e.id} {e.function_name} {e.topic} test_equations.py {metafunc.config.rootpath.name}"
+        if applies(e) and not certainly_unselected(keyword, words):
             params.append(pytest.param(e, id=e.id, marks=[pytest.mark.equation(e.id), getattr(pytest.mark, e.topic),
                                                           pytest.mark.generic]))
     metafunc.parametrize("entry", params)

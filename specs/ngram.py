@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from reference.numpy.information import PROBABILITY_SUM_TOL
+
 # -- exact arrays -----------------------------------------------------------------------
 
 
@@ -43,8 +45,11 @@ _div0 = np.frompyfunc(lambda n, d: n / d if d != 0 else sp.Integer(0), 2, 1)
 
 
 def _check_probabilities(p: np.ndarray, name: str) -> None:
+    """ValueError naming ``name`` for NaN or an entry outside [0, 1 + PROBABILITY_SUM_TOL] (the numeric forms' threshold)."""
     for v in p.ravel():
-        if v.is_real is False or v.is_negative or (v - 1).is_positive:
+        if v is sp.nan or v.has(sp.nan):
+            raise ValueError(f"{name} contains NaN; expected probabilities in [0, 1]")
+        if v.is_real is False or v.is_negative or (v - 1 - sp.Float(PROBABILITY_SUM_TOL)).is_positive:
             raise ValueError(f"{name} must hold probabilities in [0, 1], got {v}")
 
 
@@ -117,8 +122,8 @@ def interpolate(probabilities, weights):
     if w.ndim != 1 or w.shape[0] != p.shape[0]:
         raise ValueError(f"weights must have one entry per order ({p.shape[0]}), got shape {w.shape}")
     # floats such as 0.6, 0.3, 0.1 arrive as their exact binary values, which sum to 1 only
-    # within 2**-53; anything further off is not on the simplex
-    if any(v.is_negative for v in w) or abs(sp.simplify(sum(w) - 1)) > sp.Rational(1, 10**12):
+    # within 2**-53; the threshold is the numeric forms' PROBABILITY_SUM_TOL
+    if any(v.is_negative for v in w) or abs(sp.simplify(sum(w) - 1)) > PROBABILITY_SUM_TOL:
         raise ValueError(f"weights must be on the simplex (non-negative, summing to 1), got {list(w)}")
     return _out(sum(w[i] * p[i] for i in range(p.shape[0])))
 
@@ -136,8 +141,8 @@ def backoff_literal(probabilities, counts):
 # -- perplexity ------------------------------------------------------------------------------------
 
 
-def perplexity(log_probs):
-    """exp(-(1/T) sum_t log p_t)."""
+def sequence_perplexity(log_probs):
+    """PPL = exp(-(1/T) sum_t log p_t) from natural-log probabilities."""
     lp = _obj(log_probs)
     T = lp.shape[-1]
     return _out(np.vectorize(sp.exp, otypes=[object])(-lp.sum(axis=-1) / T))

@@ -419,3 +419,33 @@ def test_report_judges_the_number_the_page_prints_now(tmp_path, capsys, course_d
     wrong = [e for e in report.errata(reports) if e.claimed == "0.466"]
     assert wrong and wrong[0].kind == "error" and wrong[0].correct == "0.366"
     assert main(["report", "--course", str(tmp_path), "--topic", "attention", "--fail-on", "error"]) == EXIT_ERRATA
+
+
+def test_k_prefilter_three_valued_logic():
+    from lmverify.selection import certainly_unselected, evaluate
+
+    words = "test_lstm_cell_matches lstm_cell recurrent"
+    assert certainly_unselected("kneser", words) and not certainly_unselected("lstm", words)
+    assert not certainly_unselected("not slow", words)          # unknown: slow is a marker any item may carry
+    assert certainly_unselected("kneser and not slow", words)
+    assert not certainly_unselected("kneser or lstm", words)
+    assert not certainly_unselected("(broken", words)            # unparsable: keep everything
+    assert evaluate("a and (b or not c)", lambda w: w != "a") is False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("expr", ["lstm", "cosine or pmi", "entropy and numpy", "kneser and not oracle"])
+def test_k_prefilter_selects_exactly_what_pytest_selects(expr):
+    """Leaving files and registry entries out before import must not change which tests -k selects."""
+    import re
+
+    def ids(env_value: str | None) -> list[str]:
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        if env_value is not None:
+            env["LMVERIFY_K_PREFILTER"] = env_value
+        r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--co", "-k", expr],
+                           cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+        return sorted(re.findall(r"^\S+::\S+$", r.stdout, re.M))
+
+    fast, full = ids(None), ids("0")
+    assert fast == full and fast

@@ -371,11 +371,102 @@ TORCH_GRU_RESET = ("PyTorch's reset placement r * (W_h h_prev) (the page applies
 _BAD_LSTM = dict(LSTM_GENERAL, W_i=np.zeros((2, 4)))
 _BAD_GRU = dict(GRU_NO_BIAS, W_r=np.zeros((3, 5)))
 
+
+# -- float32 conditioning: first-order bounds on the rounding error, in units of u = 2^-24 -------------
+# (lmverify/tolerance.py explains the rules: a sum of n products carries (n + 2) sum |terms|, tanh and
+# sigmoid pass an argument error with slope <= 1 and add 2, a product adds each factor's relative error.)
+
+
+def _a(x):
+    return np.abs(np.asarray(x, dtype=np.float64))
+
+
+def _affine(inp, W, b=None):
+    """Error bound of inp @ W.T + b per output cell: (n + 2) (|inp| |W|^T + |b|), n = inputs + 1."""
+    inp, W = _a(inp), _a(W)
+    n = W.shape[-1] + 1
+    return (n + 2) * (inp @ W.T + (0.0 if b is None else _a(b)))
+
+
+def _hx(h_prev, x):
+    h_prev, x = _a(h_prev), _a(x)
+    lead = np.broadcast_shapes(h_prev.shape[:-1], x.shape[:-1])
+    return np.concatenate([np.broadcast_to(h_prev, lead + h_prev.shape[-1:]), np.broadcast_to(x, lead + x.shape[-1:])], -1)
+
+
+def _kappa_rnn_cell(x, h_prev, W_hh, W_xh, b):
+    return float(np.max(_affine(_hx(h_prev, x), np.concatenate([_a(W_hh), _a(W_xh)], axis=1), b) + 2))
+
+
+def _kappa_lstm_cell(x, h_prev, c_prev, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
+    hx = _hx(h_prev, x)
+    g = R.lstm_gates(x, h_prev, c_prev, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o)
+    d = {k: _affine(hx, W, bb) + 2 for k, W, bb in (("f", W_f, b_f), ("i", W_i, b_i), ("c_tilde", W_c, b_c),
+                                                     ("o", W_o, b_o))}
+    dc = _a(c_prev) * (d["f"] + 2) + _a(g["c_tilde"]) * d["i"] + _a(g["i"]) * d["c_tilde"] + 3 * np.maximum(_a(g["c"]), 1)
+    dh = _a(g["tanh_c"]) * d["o"] + _a(g["o"]) * (dc + 2) + 3
+    return float(max(np.max(dc), np.max(dh)))
+
+
+def _kappa_gru_cell(x, h_prev, W_z, W_r, W, b_z=None, b_r=None, b=None):
+    hx = _hx(h_prev, x)
+    g = R.gru_gates(x, h_prev, W_z, W_r, W, b_z, b_r, b)
+    d_h = np.shape(h_prev)[-1]
+    dz, dr = _affine(hx, W_z, b_z) + 2, _affine(hx, W_r, b_r) + 2
+    rh = _a(g["r"]) * _a(h_prev)
+    drh = _a(h_prev) * dr + 2 * rh
+    dzh = _affine(_hx(rh, x), W, b) + drh @ _a(W)[:, :d_h].T
+    dht = dzh + 2
+    scale = _a(h_prev) + _a(g["h_tilde"])
+    return float(np.max(dz * scale + _a(g["z"]) * dht + 3 * (scale + 1)))
+
+
+def _kappa_feedforward(es, W, b, U, d):
+    es = _a(es)
+    ctx = es.reshape(es.shape[:-2] + (es.shape[-2] * es.shape[-1],))
+    dh = _affine(ctx, W, b) + 2
+    h = np.tanh(ctx @ np.asarray(W, dtype=np.float64).T)  # |h| <= 1 in any case
+    dl = _affine(np.abs(h), U, d) + dh @ _a(U).T
+    return float(2 * np.max(dl) + np.shape(U)[0] + 2)
+
+
+def _kappa_sequence_loss(logits, targets, ignore_index=None):
+    z = _a(logits)
+    V, T = z.shape[-1], max(1, int(np.prod(z.shape[:-1])))
+    per_position = 4 * np.max(z, axis=-1) + V + 4  # z_target and logsumexp: each ~ 2 max|z| + (V + 2)
+    return float(np.max(per_position) + (T + 2) * abs(float(R.sequence_loss(logits, targets, ignore_index))))
+
+
+def _kappa_bptt_product(hs, W_hh):
+    """J_t = diag(1 - h_t^2) W carries |W| (2 h_t^2 + 3) per entry (h and W converted, squared, subtracted,
+    multiplied); P_t = J_t P_{t-1} carries |J_t| E_{t-1} + dJ_t |P|_{t-1} + (d + 2) |J_t| |P|_{t-1}."""
+    hs, W = _a(hs), _a(W_hh)
+    flat = hs.reshape(-1, hs.shape[-2], hs.shape[-1])
+    d = W.shape[0]
+    worst = 0.0
+    for seq in flat:
+        E = A = None
+        for h in seq:
+            absJ = (1 - h**2)[:, None] * W
+            dJ = (2 * h**2 + 3)[:, None] * W
+            if A is None:
+                E, A = dJ, absJ
+            else:
+                E = absJ @ E + dJ @ A + (d + 2) * (absJ @ A)
+                A = absJ @ A
+        worst = max(worst, float(np.max(E)))
+    return worst
+
+
+def _kappa_next_token(h, W_hy):
+    return float(2 * np.max(_affine(h, W_hy)) + np.shape(W_hy)[0] + 2)
+
 # -- entries -------------------------------------------------------------------------------------------
 
 _ALL = (
     Equation(
         "recurrent.feedforward_lm",
+        kappa=_kappa_feedforward,
         inputs=_ff_inputs,
         batch_args=("es",),
         pinned=(Pinned("two one-hot context embeddings (the page's e_1, e_2)",
@@ -389,6 +480,7 @@ _ALL = (
     ),
     Equation(
         "recurrent.sequence_loss",
+        kappa=_kappa_sequence_loss,
         inputs=_loss_inputs,
         pinned=(Pinned("logits of +-1e4 (log-sum-exp, no overflow)",
                        {"logits": np.array([[1e4, -1e4, 0.0], [0.0, 1e4, 1e4]]), "targets": np.array([1, 2])}),
@@ -404,6 +496,7 @@ _ALL = (
     ),
     Equation(
         "recurrent.rnn_cell",
+        kappa=_kappa_rnn_cell,
         inputs=_rnn_cell_inputs,
         batch_args=("x", "h_prev"),
         pinned=(Pinned("d_h = d_x = 2, every weight non-zero", RNN_GENERAL),
@@ -431,6 +524,7 @@ _ALL = (
     ),
     Equation(
         "recurrent.rnn_next_token_probs",
+        kappa=_kappa_next_token,
         inputs=_probs_inputs,
         batch_args=("h",),
         pinned=(Pinned("logits of +-1e4", {"h": np.array([1.0]), "W_hy": np.array([[1e4], [-1e4], [1e4 - 1]])}),),
@@ -445,15 +539,13 @@ _ALL = (
     ),
     Equation(
         "recurrent.bptt_jacobian_product",
+        kappa=_kappa_bptt_product,
         inputs=_hs_inputs,
         batch_args=("hs",),
         pinned=(Pinned("T = 4, d_h = 2", {"hs": 0.9 * np.tanh(_dyadic((4, 2))), "W_hh": _dyadic((2, 2))}, exact=False),),
-        # Observed: 1.8e-6 relative (6 steps, h = 0.8955, W_hh = 5 * ones) against 1.3e-6 allowed. Each factor
-        # 1 - h^2 carries the float32 rounding of h amplified by 2h^2 / (1 - h^2) (8.5 at |h| = 0.9), and the
-        # product of T factors adds those errors up; entries of a product of mixed-sign matrices can also
-        # cancel, so no elementwise relative bound holds. float32 is checked on the pinned input, and the
-        # drawn inputs on float64 and SymPy; widening the tolerance would hide real errors.
-        skip={"torch32": "a product of T step Jacobians is ill-conditioned elementwise in float32 (see the registry)"},
+        # float32: observed 1.8e-6 relative (6 steps, h = 0.8955, W_hh = 5 * ones) where the default allows 1.3e-6:
+        # each 1 - h^2 carries the rounding of h amplified by 2h^2 / (1 - h^2), the product of T factors adds the
+        # errors up, and mixed-sign products cancel; _kappa_bptt_product bounds all of it to first order.
     ),
     Equation(
         "recurrent.bptt_gradient_bound",
@@ -529,6 +621,7 @@ _ALL = (
     ),
     Equation(
         "recurrent.lstm_cell",
+        kappa=_kappa_lstm_cell,
         inputs=_lstm_cell_inputs,
         batch_args=("x", "h_prev", "c_prev"),
         pinned=(Pinned("the page's cat step (biases give the page's pre-activations)", PAGE_CAT),
@@ -594,6 +687,7 @@ _ALL = (
     ),
     Equation(
         "recurrent.gru_cell",
+        kappa=_kappa_gru_cell,
         inputs=_gru_cell_inputs,
         batch_args=("x", "h_prev"),
         pinned=(Pinned("d_h = 2, d_x = 3, with biases", GRU_GENERAL),

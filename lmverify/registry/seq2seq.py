@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lmverify import strategies as S
+from lmverify import tolerance as tol
 from lmverify.registry import Equation, ErrorInput, Mistake, Pinned
 
 # -- the page's own numbers (sequence_to_sequence.md, "Worked Example: Attention at Decoder Step 3") --
@@ -105,7 +106,7 @@ def _output_inputs(draw, exact: bool = False, batch: int | None = None):
 @st.composite
 def _encoder_decoder_inputs(draw, exact: bool = False, batch: int | None = None):
     dec = draw(_decoder_inputs(exact=exact, feed="init"))
-    d_h, V = dec["W_hh"].shape[0], draw(S.dims(3))
+    d_h, V = dec["W_hh"].shape[0], draw(S.dims(2 if exact else 3))
     T_src = draw(st.integers(1, 3))
     return {"hs_enc": _arr(draw, (T_src, d_h), exact), "ys_prev": dec["ys_prev"], "W_hh": dec["W_hh"],
             "W_xh": dec["W_xh"], "b": dec["b"], "W_out": _arr(draw, (V, d_h), exact), "b_out": _arr(draw, (V,), exact),
@@ -114,7 +115,7 @@ def _encoder_decoder_inputs(draw, exact: bool = False, batch: int | None = None)
 
 @st.composite
 def _additive_inputs(draw, exact: bool = False, batch: int | None = None):
-    T_enc, d_h, d_s, d_a = (draw(S.dims(3)) for _ in range(4))
+    T_enc, d_h, d_s, d_a = (draw(S.dims(2 if exact else 3)) for _ in range(4))
     return {"h_enc": _arr(draw, (T_enc, d_h), exact), "s": _arr(draw, (d_s,), exact),
             "W1": _arr(draw, (d_a, d_h), exact), "W2": _arr(draw, (d_a, d_s), exact), "v": _arr(draw, (d_a,), exact)}
 
@@ -259,6 +260,124 @@ def _bidirectional_inputs(draw, exact: bool = False, batch: int | None = None):
     return {"hs_forward": _arr(draw, lead + (T, d_f), exact), "hs_backward": _arr(draw, lead + (T, d_b), exact)}
 
 
+
+# -- float32 rounding bounds (kappa, in units of u = 2^-24; see lmverify/tolerance.py) -------------------
+
+
+def _a(x):
+    return np.abs(np.asarray(x, dtype=np.float64))
+
+
+def _kappa_rnn_forward(xs, h0, W_hh, W_xh, b):
+    """Each Elman step's argument carries (n + 2) sum|W [h; x]| + |b| + 2 (n = d_h + d_x); tanh passes it with
+    slope <= 1 and adds 2; the previous state's error enters through |W_hh| (row sums)."""
+    from reference.numpy.recurrent import rnn_forward
+
+    xs = np.asarray(xs, dtype=np.float64)
+    hs = rnn_forward(xs, h0, W_hh, W_xh, b)
+    W_hh, W_xh = _a(W_hh), _a(W_xh)
+    n = W_hh.shape[-1] + W_xh.shape[-1]
+    h_prev = _a(np.broadcast_to(h0, hs[..., 0, :].shape))
+    err = np.zeros_like(h_prev)
+    worst = 0.0
+    for t in range(xs.shape[-2]):
+        arg = (n + 2) * (h_prev @ W_hh.T + _a(xs[..., t, :]) @ W_xh.T) + _a(b) + 2
+        err = arg + err @ W_hh.T + 2
+        worst = max(worst, float(np.max(err, initial=0.0)))
+        h_prev = _a(hs[..., t, :])
+    return worst
+
+
+def _kappa_decoder(ys_prev, c, W_hh, W_xh, b, feed="init"):
+    ys_prev, c = np.asarray(ys_prev, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    if feed == "concat":
+        lead = np.broadcast_shapes(ys_prev.shape[:-2], c.shape[:-1])
+        cs = np.broadcast_to(c[..., None, :], lead + (ys_prev.shape[-2], c.shape[-1]))
+        xs = np.concatenate([np.broadcast_to(ys_prev, lead + ys_prev.shape[-2:]), cs], axis=-1)
+        return _kappa_rnn_forward(xs, np.zeros(lead + (np.shape(W_hh)[0],)), W_hh, W_xh, b)
+    return _kappa_rnn_forward(ys_prev, c, W_hh, W_xh, b)
+
+
+def _kappa_logits_softmax(logit_error):
+    """softmax of logits carrying ``logit_error`` (units of u): weights move by 2 x that, plus (n + 2) normalising."""
+    return 2.0 * logit_error + 8.0
+
+
+def _kappa_output(h_dec, W, b):
+    return _kappa_logits_softmax(tol.kappa_matmul(h_dec, np.swapaxes(np.asarray(W), -1, -2)) + float(np.max(_a(b), initial=0)) + np.shape(W)[0])
+
+
+def _kappa_encoder_decoder(hs_enc, ys_prev, W_hh, W_xh, b, W_out, b_out, feed="init"):
+    """c carries 1u (conversion); the decoder's state errors reach the logits through |W_out|."""
+    from reference.numpy.seq2seq import decoder_forward
+
+    c = np.asarray(hs_enc, dtype=np.float64)[..., -1, :]
+    e_h = _kappa_decoder(ys_prev, c, W_hh, W_xh, b, feed) + 1.0
+    hs = decoder_forward(ys_prev, c, W_hh, W_xh, b, feed)
+    logit = tol.kappa_matmul(hs, np.swapaxes(np.asarray(W_out), -1, -2)) + e_h * float(np.max(_a(W_out).sum(-1)))
+    return _kappa_logits_softmax(logit + float(np.max(_a(b_out), initial=0)))
+
+
+def _kappa_weights(e, mask=None):
+    e = np.asarray(e, dtype=np.float64)
+    return tol.kappa_softmax(np.where(np.isfinite(e), e, 0.0))
+
+
+def _kappa_context(alpha, h_enc):
+    """sum_j alpha_j h_j: (T + 2) sum_j |alpha_j h_j| (each factor converted: 2u)."""
+    a, H = _a(alpha), _a(h_enc)
+    return float(np.max((a.shape[-1] + 2) * np.sum(a[..., :, None] * H, axis=-2), initial=0.0))
+
+
+def _kappa_bahdanau(h_enc, s_prev, W1, W2, v, mask=None):
+    """additive score error k_e; weights move by 2 k_e (+ normalising); context by that times max|h| + its own sum."""
+    k_e = tol.kappa_additive(h_enc, s_prev, W1, W2, v)
+    H = _a(h_enc)
+    T = H.shape[-2]
+    return float(np.max(H, initial=0.0) * (2 * k_e + 2 * T + 4) + (T + 2) * np.max(H, initial=0.0) + 1.0)
+
+
+def _kappa_luong_general(h_dec, h_enc, W_a):
+    """h^T W_a h_j as a sum of d_dec d_enc triple products, each converted (3u): (d_dec d_enc + 3) sum |h_i W_ik h_jk|."""
+    h, H, W = _a(h_dec), _a(h_enc), _a(W_a)
+    n = W.shape[0] * W.shape[1]
+    return float(np.max((n + 3) * np.sum((H @ W.T) * h[..., None, :], axis=-1), initial=0.0))
+
+
+def _kappa_luong_dot(h_dec, h_enc):
+    h, H = _a(h_dec), _a(h_enc)
+    return float(np.max((h.shape[-1] + 2) * np.sum(H * h[..., None, :], axis=-1), initial=0.0))
+
+
+def _kappa_luong_concat(h_dec, h_enc, W_a, v_a):
+    h, H, W, v = _a(h_dec), _a(h_enc), _a(W_a), _a(v_a)
+    d_dec = h.shape[-1]
+    A = H @ W[:, d_dec:].T + (h @ W[:, :d_dec].T)[..., None, :]
+    arg = (W.shape[-1] + 2) * A + 2
+    return float(np.max(arg @ v + (v.shape[-1] + 2) * v.sum(), initial=0.0))
+
+
+def _kappa_log_likelihood(logits, targets):
+    """log softmax per step: the logits' conversion and max shift (2u max|z|), the log-sum-exp ((V + 4) u);
+    the T log-probabilities summed: (T + 2) u sum_t |log p_t|."""
+    z = np.asarray(logits, dtype=np.float64)
+    lp = log_softmax_rows(z)
+    T, V = (z.shape[-2] if z.ndim >= 2 else 1), z.shape[-1]
+    per = np.sum(2.0 * np.max(np.abs(z), axis=-1) + V + 4, axis=-1)
+    return float(np.max(per + (T + 2) * np.sum(np.max(np.abs(lp), axis=-1), axis=-1), initial=0.0))
+
+
+def _kappa_teacher_forcing(targets, h0, E, W_hh, W_xh, b, W_out, b_out, bos=0):
+    from reference.numpy.recurrent import rnn_forward
+
+    targets = np.asarray(targets).astype(np.int64)
+    xs = np.asarray(E, dtype=np.float64)[np.concatenate([[int(bos)], targets[:-1]]).astype(np.int64)]
+    e_h = _kappa_rnn_forward(xs, h0, W_hh, W_xh, b)
+    hs = rnn_forward(xs, h0, W_hh, W_xh, b)
+    return tol.kappa_matmul(hs, np.swapaxes(np.asarray(W_out), -1, -2)) + e_h * float(np.max(_a(W_out).sum(-1))) \
+        + float(np.max(_a(b_out), initial=0))
+
+
 # -- known student mistakes (NumPy, same parameters) ------------------------------------------------------
 
 
@@ -328,6 +447,7 @@ EQUATIONS = (
     Equation(
         "seq2seq.encoder_recurrence",
         inputs=_rnn_forward_inputs,
+        kappa=_kappa_rnn_forward,
         pinned=(Pinned("saturated tanh (pre-activations 1e3)", {"xs": np.array([[1e3], [-1e3]]), "h0": np.array([0.5]),
                                                                 "W_hh": np.array([[1.0]]), "W_xh": np.array([[1.0]]),
                                                                 "b": np.array([0.0])}),),
@@ -343,6 +463,7 @@ EQUATIONS = (
     Equation(
         "seq2seq.decoder_recurrence",
         inputs=_decoder_inputs,
+        kappa=_kappa_decoder,
         batch_args=("ys_prev", "c"),
         pinned=(
             Pinned("h_0 = c (init)", {"ys_prev": np.array([[0.5, -0.25], [0.5, 0.25]]), "c": np.array([0.75, -0.5]),
@@ -368,6 +489,7 @@ EQUATIONS = (
     Equation(
         "seq2seq.output_distribution",
         inputs=_output_inputs,
+        kappa=_kappa_output,
         batch_args=("h_dec",),
         pinned=(Pinned("logits of +-1e4", {"h_dec": np.array([1e2, -1e2]), "W": np.array([[100.0, 0.0], [0.0, 100.0]]),
                                            "b": np.array([0.0, 0.0])}),),
@@ -376,22 +498,26 @@ EQUATIONS = (
     ),
     Equation(
         "seq2seq.encoder_decoder_context_feeding",
+        kappa=_kappa_decoder,
         inputs=lambda exact=False, batch=None: _decoder_inputs(exact=exact, batch=batch, feed="concat"),
         batch_args=("ys_prev", "c"),
     ),
     Equation(
         "seq2seq.encoder_decoder_bottleneck",
         inputs=_encoder_decoder_inputs,
+        kappa=_kappa_encoder_decoder,
     ),
     Equation(
         "seq2seq.bahdanau_score",
         inputs=_additive_inputs,
+        kappa=tol.kappa_additive,
         pinned=(Pinned("saturated tanh (|W1 h| = 1e3)", {"h_enc": np.array([[1e3], [-1e3]]), "s": np.array([0.5]),
                                                          "W1": np.array([[1.0]]), "W2": np.array([[2.0]]), "v": np.array([3.0])}),),
     ),
     Equation(
         "seq2seq.bahdanau_weights",
         inputs=_weights_inputs,
+        kappa=_kappa_weights,
         batch_args=("e",),
         pinned=(
             Pinned("the page's step-3 scores 0.5, 0.8, 0.44", {"e": PAGE_SCORES}),
@@ -411,6 +537,7 @@ EQUATIONS = (
     Equation(
         "seq2seq.bahdanau_context",
         inputs=_context_weights_inputs,
+        kappa=_kappa_context,
         batch_args=("alpha", "h_enc"),
         pinned=(Pinned("the page's step-3 weights and states",
                        {"alpha": np.exp(PAGE_SCORES) / np.exp(PAGE_SCORES).sum(), "h_enc": PAGE_H_ENC}),),
@@ -422,6 +549,7 @@ EQUATIONS = (
     Equation(
         "seq2seq.bahdanau_attention",
         inputs=_bahdanau_inputs,
+        kappa=_kappa_bahdanau,
         pinned=(Pinned("a padded position", {"h_enc": np.array([[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]]), "s_prev": np.array([0.5]),
                                             "W1": np.array([[1.0, -1.0]]), "W2": np.array([[2.0]]), "v": np.array([1.5]),
                                             "mask": np.array([True, True, False])}),),
@@ -431,6 +559,7 @@ EQUATIONS = (
     Equation(
         "seq2seq.luong_general_score",
         inputs=_luong_general_inputs,
+        kappa=_kappa_luong_general,
         batch_args=("h_dec", "h_enc"),
         pinned=(Pinned("the page's step-3 states, a non-symmetric W_a",
                        {"h_dec": PAGE_H_DEC, "h_enc": PAGE_H_ENC, "W_a": np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])}),
@@ -442,6 +571,7 @@ EQUATIONS = (
     Equation(
         "seq2seq.luong_dot_score",
         inputs=_luong_dot_inputs,
+        kappa=_kappa_luong_dot,
         batch_args=("h_dec", "h_enc"),
         pinned=(Pinned("the page's step-3 states", {"h_dec": PAGE_H_DEC, "h_enc": PAGE_H_ENC}),),
         errors=(ErrorInput("dimensions differ", {"h_dec": np.ones(2), "h_enc": np.ones((3, 3))}, ValueError, "matching dimensions"),),
@@ -449,11 +579,13 @@ EQUATIONS = (
     Equation(
         "seq2seq.luong_concat_score",
         inputs=_luong_concat_inputs,
+        kappa=_kappa_luong_concat,
         batch_args=("h_dec", "h_enc"),
     ),
     Equation(
         "seq2seq.teacher_forcing",
         inputs=_teacher_forcing_inputs,
+        kappa=_kappa_teacher_forcing,
         pinned=(Pinned("three tokens", {"targets": np.array([2, 0, 1]), "h0": np.array([0.5, -0.5]),
                                         "E": np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]),
                                         "W_hh": np.array([[0.5, 0.25], [-0.25, 0.5]]), "W_xh": np.array([[1.0, -1.0], [0.5, 2.0]]),
@@ -464,6 +596,7 @@ EQUATIONS = (
     Equation(
         "seq2seq.teacher_forcing_loss",
         inputs=_log_likelihood_inputs,
+        kappa=_kappa_log_likelihood,
         batch_args=("logits", "targets"),
         pinned=(Pinned("logits of +-1e4", {"logits": np.array([[1e4, -1e4], [0.0, 1e4]]), "targets": np.array([1, 0])}),),
     ),

@@ -4,14 +4,16 @@ One function per equation of the page, one line per step where the page has one.
 Distributions lie along the LAST axis (a joint p(x, y) along the last two) and every
 function batches over leading axes.
 
-Conventions (tested in tests/test_information.py, written up in docs/information.md):
+Conventions (tested in tests/test_information_*.py, written up in docs/information.md):
 
 * ``base=None`` gives nats (natural log), ``base=2`` bits; any base > 0, != 1.
 * 0 log 0 = 0 (``scipy.special.xlogy`` semantics), so a zero of p contributes nothing.
 * cross-entropy and KL are ``inf`` - never NaN - when q is 0 where p > 0.
-* inputs are validated: NaN, infinite or negative mass, or a distribution that does not
-  sum to one (within the float64 tolerance of lmverify.tolerance) raise ValueError naming
-  the function and the argument.
+* inputs are validated by one helper per backend, ``_check_distribution`` (here, in
+  reference/torch/information.py and in specs/information.py, all with the threshold
+  :data:`PROBABILITY_SUM_TOL` defined here): NaN, infinite or negative mass, or a
+  distribution whose sum is further than ``PROBABILITY_SUM_TOL`` from one raise ValueError
+  naming the function and the argument.
 * label smoothing has two conventions: ``"page"`` (1 - eps on the target, eps/(K-1)
   elsewhere, as the page's formula says) and ``"torch"`` ((1 - eps) one-hot + eps/K,
   what ``torch.nn.functional.cross_entropy(label_smoothing=eps)`` uses).
@@ -24,9 +26,15 @@ import math
 import numpy as np
 from scipy.special import expit, xlogy
 
-from lmverify.tolerance import tolerance_for
-
 # -- validation and helpers -----------------------------------------------------------
+
+#: How far from one the sum of a probability vector may be, in every backend (NumPy, PyTorch
+#: float32/float64, SymPy) and for the ngram topic's probabilities and simplex weights too.
+#: A float64 distribution stored in float32 moves each entry by at most 2**-24 relative, so its
+#: sum (taken in float64) moves by at most 6e-8; a float32 softmax over a few dozen entries sums to
+#: one within a few 1e-7. 1e-6 accepts both and still rejects any real normalisation error
+#: (a missing entry, an unnormalised count vector), which is off by 1e-2 or more.
+PROBABILITY_SUM_TOL = 1e-6
 
 
 def _check_distribution(p, name: str, fn: str, axes: int = 1) -> np.ndarray:
@@ -41,12 +49,11 @@ def _check_distribution(p, name: str, fn: str, axes: int = 1) -> np.ndarray:
         raise ValueError(f"{fn}: {name} contains an infinite value where a probability is expected")
     if (p < 0).any():
         raise ValueError(f"{fn}: {name} has negative mass (smallest entry {p.min()!r})")
-    tol = tolerance_for("float64")
     sums = p.sum(axis=tuple(range(-axes, 0)))
-    bad = np.abs(sums - 1.0) > tol.atol + tol.rtol
+    bad = np.abs(sums - 1.0) > PROBABILITY_SUM_TOL
     if np.any(bad):
         raise ValueError(f"{fn}: {name} must sum to one over its last {'axis' if axes == 1 else f'{axes} axes'} "
-                         f"(within {tol.atol + tol.rtol:g}); sums are {np.atleast_1d(sums)[np.atleast_1d(bad)][:3]}")
+                         f"(within {PROBABILITY_SUM_TOL:g}); sums are {np.atleast_1d(sums)[np.atleast_1d(bad)][:3]}")
     return p
 
 

@@ -21,6 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from reference.arpa import BOS, EOS, UNK, BackoffModel
+from reference.numpy.information import PROBABILITY_SUM_TOL
 
 # =====================================================================================
 # 1. Equations (dense): same names and signatures in specs/ and reference/torch/
@@ -28,10 +29,14 @@ from reference.arpa import BOS, EOS, UNK, BackoffModel
 
 
 def _probabilities(p, name: str) -> np.ndarray:
+    """p as float64; ValueError naming ``name`` unless every entry is in [0, 1 + PROBABILITY_SUM_TOL] (no NaN).
+
+    The same threshold as the information topic's distributions (reference/numpy/information.py).
+    """
     p = np.asarray(p, dtype=np.float64)
     if np.isnan(p).any():
         raise ValueError(f"{name} contains NaN; expected probabilities in [0, 1]")
-    if (p < 0).any() or (p > 1 + 1e-12).any():
+    if (p < 0).any() or (p > 1 + PROBABILITY_SUM_TOL).any():
         raise ValueError(f"{name} must hold probabilities in [0, 1], got values in [{p.min()}, {p.max()}]")
     return p
 
@@ -101,7 +106,7 @@ def interpolate(probabilities, weights):
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 1 or w.shape[0] != p.shape[0]:
         raise ValueError(f"weights must have one entry per order ({p.shape[0]}), got shape {w.shape}")
-    if (w < 0).any() or abs(w.sum() - 1) > 1e-9:
+    if (w < 0).any() or abs(w.sum() - 1) > PROBABILITY_SUM_TOL:
         raise ValueError(f"weights must be on the simplex (non-negative, summing to 1), got {w.tolist()}")
     return np.tensordot(w, p, axes=1)
 
@@ -120,8 +125,11 @@ def backoff_literal(probabilities, counts):
     return out
 
 
-def perplexity(log_probs):
-    """exp(-(1/T) sum_t log p_t), natural logs."""
+def sequence_perplexity(log_probs):
+    """PPL = exp(-(1/T) sum_t log p_t) from the natural-log probabilities ``log_probs`` (..., T) -> (...).
+
+    (information.perplexity takes the NLLs instead: perplexity(nll) = sequence_perplexity(-nll).)
+    """
     lp = np.asarray(log_probs, dtype=np.float64)
     return np.exp(-lp.mean(axis=-1))
 

@@ -5,7 +5,7 @@ dimensions (distribution along the last one, a joint along the last two), float3
 float64 (whatever the inputs are), differentiable. The same conventions: ``base=None``
 nats, ``base=2`` bits; 0 log 0 = 0 through ``torch.xlogy``; cross-entropy and KL are
 ``inf`` (never NaN) where q = 0 but p > 0; bad input raises ValueError naming the argument,
-with the tolerance of the input's dtype from lmverify.tolerance.
+with the one threshold PROBABILITY_SUM_TOL of reference/numpy/information.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from lmverify.tolerance import tolerance_for
+from reference.numpy.information import PROBABILITY_SUM_TOL
 
 # -- validation and helpers -----------------------------------------------------------
 
@@ -41,12 +41,11 @@ def _check_distribution(p, name: str, fn: str, axes: int = 1) -> torch.Tensor:
             raise ValueError(f"{fn}: {name} contains an infinite value where a probability is expected")
         if (p < 0).any():
             raise ValueError(f"{fn}: {name} has negative mass (smallest entry {p.min().item()!r})")
-        tol = tolerance_for("float32" if p.dtype in (torch.float32, torch.float16, torch.bfloat16) else "float64")
         sums = p.to(torch.float64).sum(dim=tuple(range(-axes, 0)))
-        bad = (sums - 1.0).abs() > tol.atol + tol.rtol
+        bad = (sums - 1.0).abs() > PROBABILITY_SUM_TOL
         if bad.any():
             raise ValueError(f"{fn}: {name} must sum to one over its last {'axis' if axes == 1 else f'{axes} axes'} "
-                             f"(within {tol.atol + tol.rtol:g}); sums are {sums.reshape(-1)[bad.reshape(-1)][:3].tolist()}")
+                             f"(within {PROBABILITY_SUM_TOL:g}); sums are {sums.reshape(-1)[bad.reshape(-1)][:3].tolist()}")
     return p
 
 
@@ -99,10 +98,15 @@ def reverse_kl_divergence(p, q, base=None):
 
 
 def _gradient(objective, p, logits):
+    """Autograd of the objective written with log q = log_softmax(theta): through softmax itself, a q that
+    underflows to 0 (logits of +-1e4) gives log 0 = -inf and a NaN gradient; log_softmax stays finite."""
     p = _check_distribution(p, "p", objective.__name__ + "_gradient")
     theta = _logits(logits).detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        value = objective(p, torch.softmax(theta, dim=-1)).sum()
+        log_q = torch.log_softmax(theta, dim=-1)
+        value = -(p * log_q).sum()  # H(p, q_theta)
+        if objective is kl_divergence:
+            value = value + torch.xlogy(p, p).sum()  # KL = H(p, q) - H(p); H(p) has no theta
         (grad,) = torch.autograd.grad(value, theta)
     return grad
 

@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from reference.numpy.information import PROBABILITY_SUM_TOL
+
 
 def _t(x, like: torch.Tensor | None = None) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
@@ -23,7 +25,7 @@ def _t(x, like: torch.Tensor | None = None) -> torch.Tensor:
 def _probabilities(p: torch.Tensor, name: str) -> torch.Tensor:
     if torch.isnan(p).any():
         raise ValueError(f"{name} contains NaN; expected probabilities in [0, 1]")
-    if (p < 0).any() or (p > 1 + 1e-6).any():
+    if (p < 0).any() or (p > 1 + PROBABILITY_SUM_TOL).any():
         raise ValueError(f"{name} must hold probabilities in [0, 1], got values in [{p.min()}, {p.max()}]")
     return p
 
@@ -89,7 +91,7 @@ def interpolate(probabilities, weights):
     w = _t(weights, p)
     if w.dim() != 1 or w.shape[0] != p.shape[0]:
         raise ValueError(f"weights must have one entry per order ({p.shape[0]}), got shape {tuple(w.shape)}")
-    if (w < 0).any() or abs(float(w.sum()) - 1) > 1e-6:
+    if (w < 0).any() or abs(float(w.to(torch.float64).sum()) - 1) > PROBABILITY_SUM_TOL:
         raise ValueError(f"weights must be on the simplex (non-negative, summing to 1), got {w.tolist()}")
     return torch.tensordot(w, p, dims=1)
 
@@ -104,8 +106,8 @@ def backoff_literal(probabilities, counts):
     return out
 
 
-def perplexity(log_probs):
-    """exp(-(1/T) sum_t log p_t)."""
+def sequence_perplexity(log_probs):
+    """PPL = exp(-(1/T) sum_t log p_t) from natural-log probabilities (..., T) -> (...)."""
     return torch.exp(-_t(log_probs).mean(dim=-1))
 
 

@@ -1,14 +1,14 @@
 """Recipes for the ngram worked examples (language_modeling_basics.md).
 
-A recipe takes the example's ``inputs`` and a backend, recomputes every quantity the
-page prints with that backend's functions, and returns them by name; the suite judges
-the page's claims against them. Counting (a table, not an equation) is done by the
-NumPy reference's helpers; every probability goes through the backend.
+A recipe takes the example's ``inputs`` and a backend, recomputes every quantity the page
+prints with that backend's functions, and returns them by name; the suite judges the page's
+claims against them. Written once for every backend: ``b.run`` returns native values and
+``b.const`` / ``b.log`` work on them, so on SymPy every probability, logarithm and perplexity
+is exact end to end. Counting (a table, not an equation) is done by the NumPy reference's
+helpers; every probability goes through the backend.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -21,10 +21,10 @@ T = "ngram"
 def next_word_distribution(inputs: dict, b: Backend) -> dict:
     """"Worked Example: Predicting the Next Word": the four probabilities and their sum."""
     p = np.asarray(inputs["probabilities"], dtype=np.float64)
-    # the printed values, summed exactly (fsum: correctly rounded), and the distribution they
-    # define: normalising it as a unigram MLE must leave it unchanged
-    q = b.call(T, "unigram_mle", p)
-    return {"probabilities": q, "total": math.fsum(p.tolist()), "min_probability": float(p.min())}
+    # the printed values, their sum (exact on SymPy), and the distribution they define:
+    # normalising it as a unigram MLE must leave it unchanged
+    q = b.run(T, "unigram_mle", counts=p)
+    return {"probabilities": q, "total": sum(b.const(v) for v in p), "min_probability": float(p.min())}
 
 
 def bigram_counts(inputs: dict, b: Backend) -> dict:
@@ -38,7 +38,7 @@ def bigram_counts(inputs: dict, b: Backend) -> dict:
     for (h, w), c in grams.items():
         counts[ix[h], ix[w]] = c
     ctx = np.array([first[(w,)] for w in vocab], dtype=np.float64)
-    p = b.call(T, "ngram_mle", counts, ctx)
+    p = b.run(T, "ngram_mle", counts=counts, context_counts=ctx)
     out = {f"count_{h}_{w}": float(c) for (h, w), c in grams.items()}
     out["n_bigram_types"] = float(len(grams))
     out["n_bigram_tokens"] = float(sum(grams.values()))
@@ -46,7 +46,7 @@ def bigram_counts(inputs: dict, b: Backend) -> dict:
         out[f"unigram_{w}"] = float(tok[w])
         out[f"first_{w}"] = float(first[(w,)])
     for h, w in [("the", "cat"), ("the", "dog"), ("the", "mat"), ("cat", "sat"), ("cat", "ate")]:
-        out[f"p_{w}_given_{h}"] = float(p[ix[h], ix[w]])
+        out[f"p_{w}_given_{h}"] = p[ix[h], ix[w]]
     # per sentence: the bigrams listed in step 1
     for i, s in enumerate(sents):
         out[f"bigrams_in_sentence_{i}"] = float(len(s) - 1)
@@ -58,13 +58,14 @@ def add_k_example(inputs: dict, b: Backend) -> dict:
     vocab = list(inputs["vocabulary"])
     counts = np.array([[float(inputs["counts_after_context"][w]) for w in vocab]])
     ctx = counts.sum(axis=1)
+    V = len(vocab)
     out = {}
     for k in inputs["k_values"]:
-        p = b.call(T, "add_k", counts, ctx, float(k), len(vocab))
+        p = b.run(T, "add_k", counts=counts, context_counts=ctx, k=float(k), vocab_size=V)
         for j, w in enumerate(vocab):
-            out[f"k{int(k)}_p_{w}"] = float(p[0, j])
-        out[f"k{int(k)}_denominator"] = float(ctx[0] + k * len(vocab))
-        out[f"k{int(k)}_total"] = float(p.sum())
+            out[f"k{int(k)}_p_{w}"] = p[0, j]
+        out[f"k{int(k)}_denominator"] = b.const(ctx[0]) + b.const(k) * V
+        out[f"k{int(k)}_total"] = sum(p[0, j] for j in range(V))
     return out
 
 
@@ -72,20 +73,20 @@ def interpolation_example(inputs: dict, b: Backend) -> dict:
     """"Worked Example: Numeric Interpolation (Toy Weights)"."""
     lam = np.array(inputs["lambdas"], dtype=np.float64)  # lambda_3, lambda_2, lambda_1
     ps = np.array(inputs["probabilities"], dtype=np.float64)  # P_tri, P_bi, P_uni
-    terms = lam * ps
-    return {"p_interp": float(b.call(T, "interpolate", ps, lam)), "term_tri": float(terms[0]),
-            "term_bi": float(terms[1]), "term_uni": float(terms[2]), "lambda_sum": float(lam.sum())}
+    terms = [b.const(lam[i]) * b.const(ps[i]) for i in range(3)]
+    return {"p_interp": b.run(T, "interpolate", probabilities=ps, weights=lam), "term_tri": terms[0],
+            "term_bi": terms[1], "term_uni": terms[2], "lambda_sum": sum(b.const(v) for v in lam)}
 
 
 def five_token_perplexity(inputs: dict, b: Backend) -> dict:
     """"Worked Example: Five-Token Sentence": each log, the sum, the mean NLL, the perplexity."""
     p = np.array(inputs["probabilities"], dtype=np.float64)
-    logs = np.log(p)
-    out = {f"log_p{i}": float(v) for i, v in enumerate(logs)}
-    out["log_sum"] = float(logs.sum())
-    out["mean_nll"] = float(-logs.mean())
-    out["perplexity"] = float(b.call(T, "perplexity", logs))
-    out["cross_entropy_bits"] = float(b.call(T, "cross_entropy_bits", logs))
+    logs = b.log(b.const(p))
+    out = {f"log_p{i}": logs[i] for i in range(len(p))}
+    out["log_sum"] = sum(logs[i] for i in range(len(p)))
+    out["mean_nll"] = -out["log_sum"] / len(p)
+    out["perplexity"] = b.run(T, "sequence_perplexity", log_probs=logs)
+    out["cross_entropy_bits"] = b.run(T, "cross_entropy_bits", log_probs=logs)
     return out
 
 
@@ -97,15 +98,16 @@ def page_code(inputs: dict, b: Backend) -> dict:
     test = pad(inputs["test"])
     out = {"vocab_size": float(V)}
     grams, ctx = ngram_counts(corpus, 3)
-    logs = []
-    for i in range(2, len(test)):
-        h, w = tuple(test[i - 2:i]), test[i]
-        p = b.call(T, "add_k", np.array([[grams[h + (w,)]]], float), np.array([ctx[h]], float), 1.0, V)
-        logs.append(math.log(float(np.asarray(p).ravel()[0])))
-    out["trigram_perplexity"] = float(b.call(T, "perplexity", np.array(logs)))
-    out["trigram_positions"] = float(len(logs))
+    # one row per scored position (positions 2.. of the padded sentence), one column: its word
+    hist = [(tuple(test[i - 2:i]), test[i]) for i in range(2, len(test))]
+    p = b.run(T, "add_k", counts=np.array([[grams[h + (w,)]] for h, w in hist], float),
+              context_counts=np.array([ctx[h] for h, _ in hist], float), k=1.0, vocab_size=V)
+    logs = b.log(p).reshape(len(hist))
+    out["trigram_perplexity"] = b.run(T, "sequence_perplexity", log_probs=logs)
+    out["trigram_positions"] = float(len(hist))
     bi, bctx = ngram_counts(corpus, 2)
     for h, w in [("the", "cat"), ("the", "dog"), ("cat", "sat")]:
-        p = b.call(T, "add_k", np.array([[bi[(h, w)]]], float), np.array([bctx[(h,)]], float), 1.0, V)
-        out[f"p_{w}_given_{h}"] = float(np.asarray(p).ravel()[0])
+        p = b.run(T, "add_k", counts=np.array([[bi[(h, w)]]], float), context_counts=np.array([bctx[(h,)]], float),
+                  k=1.0, vocab_size=V)
+        out[f"p_{w}_given_{h}"] = p[0, 0]
     return out
