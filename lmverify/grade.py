@@ -83,7 +83,8 @@ def run_one(student: str, impl: list[str], topic: str, timeout: float, memory_mi
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-k", f"{topic} and ({keyword})" if keyword else topic,
            f"--lmverify-results={results}", f"--impl-timeout={call_timeout}", "tests",
            *[f"--impl={i}" for i in impl]]
-    env = dict(os.environ, CI="1", PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = dict(os.environ, CI="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # let pytest cache its rewritten test modules between students
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout,

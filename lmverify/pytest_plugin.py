@@ -44,7 +44,7 @@ _SUPPRESS = [HealthCheck.too_slow, HealthCheck.differing_executors, HealthCheck.
 _PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 settings.register_profile("dev", max_examples=30, deadline=None, print_blob=False, suppress_health_check=_SUPPRESS,
                           phases=_PHASES)
-settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, print_blob=False,
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, print_blob=False,
                           suppress_health_check=_SUPPRESS, phases=_PHASES)
 settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=False,
                           suppress_health_check=_SUPPRESS, phases=_PHASES)

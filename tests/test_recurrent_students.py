@@ -19,7 +19,7 @@ STUDENTS = ROOT / "tests" / "data" / "students"
 
 
 def _run_pytest(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # cache rewritten tests
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
                            "-p", "no:randomly", *args], cwd=ROOT, capture_output=True, text=True, env=env,
                           timeout=300)

@@ -84,7 +84,7 @@ def _moment_inputs(draw, exact: bool = False):
 
 @st.composite
 def _limit_inputs(draw, exact: bool = False):
-    return {"z": draw(S.logits(max_rows=2, max_len=4, exact=True)), "tau_limit": draw(st.sampled_from([0, np.inf]))}
+    return {"z": draw(S.logits(max_rows=1, max_len=3, exact=True)), "tau_limit": draw(st.sampled_from([0, np.inf]))}
 
 
 @st.composite
@@ -111,7 +111,8 @@ def _linear_recurrent_inputs(exact: bool = False):
 
 
 def _macs_inputs(exact: bool = False):
-    return st.fixed_dictionaries({"T": st.integers(1, 4096), "d_k": st.integers(1, 512), "d_v": st.integers(1, 512)})
+    # small sizes: the torch forms count the operations of real matrix products (the formula is exact at any size)
+    return st.fixed_dictionaries({"T": st.integers(1, 48), "d_k": st.integers(1, 16), "d_v": st.integers(1, 16)})
 
 
 # -- float32 conditioning (see lmverify/tolerance.py) ----------------------------------------------
