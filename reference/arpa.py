@@ -212,6 +212,10 @@ class BackoffModel:
 def write_arpa(model: BackoffModel, path: str | os.PathLike) -> None:
     """Write ``model`` as an ARPA file. Back-off weights are written for every order but the highest."""
     N = model.order
+    for w in model.words:  # a token with whitespace would become two fields: the file could not be read back
+        if not isinstance(w, str) or not w or any(c.isspace() for c in w):
+            raise ArpaError(f"{os.fspath(path)}: cannot write the word {w!r}: ARPA words are non-empty strings "
+                            "without whitespace")
     words = np.asarray(model.words, dtype=object)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write("\\data\\\n")
@@ -263,8 +267,21 @@ def _read_arpa(path: str | os.PathLike) -> BackoffModel:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ArpaError(f"{path}: no such ARPA file")
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":  # gzip, as lmplz writes with a .gz name and KenLM reads transparently
+        import gzip
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ArpaError(f"{path}: a gzip file that does not decompress: {exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArpaError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); ARPA files from KenLM are UTF-8 - "
+                        "convert it (e.g. iconv -f latin1 -t utf-8)") from None
+    lines = text.split("\n")
 
     def err(lineno: int, msg: str) -> ArpaError:
         return ArpaError(f"{path}:{lineno}: {msg}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from reference.numpy.information import PROBABILITY_SUM_TOL
+from reference.numpy.information import PROBABILITY_SUM_TOL, check_not_empty, check_same_outcomes
 
 # -- validation and helpers -----------------------------------------------------------
 
@@ -119,6 +119,7 @@ def cross_entropy(p, q, base=None):
 
     def one(prow, qrow):
         p_, q_ = _dist(prow, "p", "cross_entropy"), _dist(qrow, "q", "cross_entropy")
+        check_same_outcomes("cross_entropy", len(p_), len(q_))
         return -sum((_xlogy(pi, qi, base) for pi, qi in zip(p_, q_, strict=True)), sp.Integer(0))
 
     return _batched(one, p, q)
@@ -131,6 +132,7 @@ def kl_divergence(p, q, base=None):
 
     def one(prow, qrow):
         p_, q_ = _dist(prow, "p", "kl_divergence"), _dist(qrow, "q", "kl_divergence")
+        check_same_outcomes("kl_divergence", len(p_), len(q_))
         terms = []
         for pi, qi in zip(p_, q_, strict=True):
             if pi.is_zero:
@@ -148,6 +150,7 @@ def reverse_kl_divergence(p, q, base=None):
 
     def one(prow, qrow):
         p_, q_ = _dist(prow, "p", "reverse_kl_divergence"), _dist(qrow, "q", "reverse_kl_divergence")
+        check_same_outcomes("reverse_kl_divergence", len(p_), len(q_))
         return kl_divergence(q_, p_, base)
 
     return _batched(one, p, q)
@@ -280,6 +283,7 @@ def fit_one_mode(p, x, direction="forward"):
 def average_nll(q_true, base=None):
     """H_hat = -(1/T) sum_t log q(w_t | w_<t)."""
     q = _entries(q_true)
+    check_not_empty("average_nll", "q_true", len(q))
     if any(v is sp.nan or v.has(sp.nan) or (v.is_number and (v.is_negative or v > 1)) for v in q):
         raise ValueError("average_nll: q_true must be probabilities in [0, 1] (no NaN)")
     return -sum((-sp.oo if v.is_zero else _log(v, base) for v in q), sp.Integer(0)) / len(q)
@@ -288,6 +292,7 @@ def average_nll(q_true, base=None):
 def perplexity(nll, base=None):
     """PPL = exp(mean NLL) for NLLs in nats; base ** (mean NLL) for NLLs in that base."""
     ell = _entries(nll)
+    check_not_empty("perplexity", "nll", len(ell))
     if any(v is sp.nan or v.has(sp.nan) or (v.is_number and v.is_negative) for v in ell):
         raise ValueError("perplexity: nll must be non-negative negative log-likelihoods (no NaN)")
     mean = sum(ell, sp.Integer(0)) / len(ell)
@@ -336,6 +341,7 @@ def jensen_shannon_divergence(p, q, base=None):
     def one(prow, qrow):
         p_ = _dist(prow, "p", "jensen_shannon_divergence")
         q_ = _dist(qrow, "q", "jensen_shannon_divergence")
+        check_same_outcomes("jensen_shannon_divergence", len(p_), len(q_))
         m = [(a + b) / 2 for a, b in zip(p_, q_, strict=True)]
         return sp.Rational(1, 2) * kl_divergence(p_, m, base) + sp.Rational(1, 2) * kl_divergence(q_, m, base)
 

@@ -502,3 +502,42 @@ def test_kneser_ney_nltk_differs_one_discount_and_undiscounted_unigrams(nltk_tin
         h1, h2, w = (kenlm.words[i] for i in g)
         deltas.append(abs(np.log10(lm.score(w, [h1, h2])) - v))
     assert np.median(deltas) > 100 * KENLM_LOG10.atol
+
+
+# ---------------------------------------------------------------- bad input gets a named answer
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(sentences=["a b c"], order=True), r"order must be an integer >= 1, got True"),
+    (dict(sentences="a b c\nd e", order=2), r"got one string, expected a collection of sentences"),
+    (dict(sentences=[["new york", "is", "big"]], order=2),
+     r"sentences\[0\]: token 'new york' is empty or contains whitespace.*'new_york'"),
+    (dict(sentences=[["a"], ["b", "c\td"]], order=2), r"sentences\[1\]: token 'c\\td'"),
+    (dict(sentences=[[1, 2, 3]], order=2), r"sentences\[0\]: token 1 is int, expected str"),
+])
+def test_kneser_ney_estimation_rejects_bad_corpora_naming_token_and_sentence(kwargs, message):
+    from reference.numpy.ngram import estimate_kneser_ney
+
+    with pytest.raises(ValueError, match=message):
+        estimate_kneser_ney(**kwargs)
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+def test_kneser_ney_arpa_reads_gzip_and_names_a_file_that_is_not_utf8(tmp_path):
+    import gzip
+
+    from reference.arpa import ArpaError, read_arpa, write_arpa
+
+    src = DATA / "tiny.o2.arpa"
+    gz = tmp_path / "tiny.o2.arpa.gz"
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    plain, packed = read_arpa(src), read_arpa(gz)
+    assert packed.order == plain.order and list(packed.words) == list(plain.words)
+    latin = tmp_path / "latin1.arpa"
+    latin.write_bytes(src.read_bytes().replace(b"</s>", "</s>\u00e9".encode("latin-1"), 1))
+    with pytest.raises(ArpaError, match=r"latin1.arpa: not UTF-8 text \(byte \d+"):
+        read_arpa(latin)
+    plain.words[3] = "new york"
+    with pytest.raises(ArpaError, match=r"cannot write the word 'new york'"):
+        write_arpa(plain, tmp_path / "out.arpa")

@@ -248,6 +248,9 @@ def _distribution_errors(fn_name: str, args: tuple[str, ...], joint: bool = Fals
             out.append(ErrorInput(f"{arg} with {message}", dict(kw, **extra), ValueError,
                                   rf"{fn_name}: {arg} .*{message}"))
     half = np.array([[0.5, 0.5]]) if joint else np.array([0.5, 0.5])
+    if args == ("p", "q"):
+        out.append(ErrorInput("p and q of different lengths", {"p": half, "q": np.full(3, 1 / 3)}, ValueError,
+                              rf"{fn_name}: p has 2 outcomes but q has 3"))
     out.append(ErrorInput("base = 1", dict({a: half for a in args}, base=1.0), ValueError,
                           "base must be a positive number other than 1"))
     return tuple(out)
@@ -358,7 +361,8 @@ EQUATIONS = (
                 Pinned("the page's real numbers, in bits", {"q_true": np.array([0.7, 0.2, 0.1]), "base": 2.0})),
         errors=(ErrorInput("q_true > 1", {"q_true": np.array([0.5, 1.5])}, ValueError, "q_true must be probabilities"),
                 ErrorInput("q_true < 0", {"q_true": np.array([0.5, -0.5])}, ValueError, "q_true must be probabilities"),
-                ErrorInput("q_true NaN", {"q_true": np.array([0.5, np.nan])}, ValueError, "q_true must be probabilities")),
+                ErrorInput("q_true NaN", {"q_true": np.array([0.5, np.nan])}, ValueError, "q_true must be probabilities"),
+                ErrorInput("no tokens", {"q_true": np.array([])}, ValueError, "average_nll: q_true is empty")),
         mistakes=(Mistake("sum instead of mean", "the sum of the NLLs instead of their mean (no 1/T)", _average_nll_sum),),
         grad=("q_true",),
         grad_at={"q_true": [0.5, 0.25, 0.75]},
@@ -372,6 +376,7 @@ EQUATIONS = (
                 Pinned("tiny NLL (1e-30)", {"nll": np.array([TINY])}),
                 Pinned("the page's real numbers (3.0 and 2.5 nats)", {"nll": np.array([3.0, 2.5])})),
         errors=(ErrorInput("negative NLL", {"nll": np.array([1.0, -0.5])}, ValueError, "nll must be non-negative"),
+                ErrorInput("no tokens", {"nll": np.array([])}, ValueError, "perplexity: nll is empty"),
                 ErrorInput("NaN NLL", {"nll": np.array([1.0, np.nan])}, ValueError, "nll must be non-negative"),
                 ErrorInput("base = 1", {"nll": np.array([1.0]), "base": 1.0}, ValueError,
                            "base must be a positive number other than 1")),

@@ -77,6 +77,18 @@ def _log_softmax(z) -> np.ndarray:
 # -- entropy, cross-entropy, KL ---------------------------------------------------------
 
 
+def check_same_outcomes(fn, p_len, q_len):
+    """p and q must be distributions over the same outcomes (shared by the three forms)."""
+    if p_len != q_len:
+        raise ValueError(f"{fn}: p has {p_len} outcomes but q has {q_len}: the two distributions must be over "
+                         "the same outcomes (the same last-axis length)")
+
+
+def check_not_empty(fn, name, n):
+    if n == 0:
+        raise ValueError(f"{fn}: {name} is empty: at least one token is needed (the mean of nothing is undefined)")
+
+
 def entropy(p, base=None):
     """H(X) = -sum_x p(x) log p(x), with 0 log 0 = 0."""
     p = _check_distribution(p, "p", "entropy")
@@ -87,6 +99,7 @@ def cross_entropy(p, q, base=None):
     """H(p, q) = -sum_x p(x) log q(x); inf where q = 0 but p > 0."""
     p = _check_distribution(p, "p", "cross_entropy")
     q = _check_distribution(q, "q", "cross_entropy")
+    check_same_outcomes("cross_entropy", p.shape[-1], q.shape[-1])
     return -np.sum(xlogy(p, q), axis=-1) / _log_base(base)
 
 
@@ -94,6 +107,7 @@ def kl_divergence(p, q, base=None):
     """Forward KL: D_KL(p || q) = sum_x p(x) log(p(x) / q(x)); inf where q = 0 but p > 0."""
     p = _check_distribution(p, "p", "kl_divergence")
     q = _check_distribution(q, "q", "kl_divergence")
+    check_same_outcomes("kl_divergence", p.shape[-1], q.shape[-1])
     return np.sum(xlogy(p, p) - xlogy(p, q), axis=-1) / _log_base(base)
 
 
@@ -101,6 +115,7 @@ def reverse_kl_divergence(p, q, base=None):
     """Reverse KL: D_KL(q || p), the expectation under q (mode-seeking when q is fitted)."""
     p = _check_distribution(p, "p", "reverse_kl_divergence")
     q = _check_distribution(q, "q", "reverse_kl_divergence")
+    check_same_outcomes("reverse_kl_divergence", p.shape[-1], q.shape[-1])
     return np.sum(xlogy(q, q) - xlogy(q, p), axis=-1) / _log_base(base)
 
 
@@ -164,6 +179,7 @@ def fit_one_mode(p, x, direction="forward"):
 def average_nll(q_true, base=None):
     """H_hat = -(1/T) sum_t log q(w_t | w_<t), from the probabilities q_true (..., T) of the observed tokens."""
     q = np.asarray(q_true, dtype=np.float64)
+    check_not_empty("average_nll", "q_true", q.shape[-1] if q.ndim else 1)
     if np.isnan(q).any() or (q < 0).any() or (q > 1).any():
         raise ValueError("average_nll: q_true must be probabilities in [0, 1] (no NaN)")
     with np.errstate(divide="ignore"):
@@ -173,6 +189,7 @@ def average_nll(q_true, base=None):
 def perplexity(nll, base=None):
     """PPL = exp(mean NLL) for NLLs in nats; base ** (mean NLL) for NLLs in that base (2: bits)."""
     nll = np.asarray(nll, dtype=np.float64)
+    check_not_empty("perplexity", "nll", nll.shape[-1] if nll.ndim else 1)
     if np.isnan(nll).any() or (nll < 0).any():
         raise ValueError("perplexity: nll must be non-negative negative log-likelihoods (no NaN)")
     return np.exp(np.mean(nll, axis=-1) * _log_base(base))
@@ -209,6 +226,7 @@ def jensen_shannon_divergence(p, q, base=None):
     """JSD(p, q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q) / 2."""
     p = _check_distribution(p, "p", "jensen_shannon_divergence")
     q = _check_distribution(q, "q", "jensen_shannon_divergence")
+    check_same_outcomes("jensen_shannon_divergence", p.shape[-1], q.shape[-1])
     m = (p + q) / 2
     return 0.5 * kl_divergence(p, m, base) + 0.5 * kl_divergence(q, m, base)
 

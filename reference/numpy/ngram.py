@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+import re
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -229,16 +230,37 @@ class Corpus:
     length: np.ndarray  # padded length of the sentence each stream element belongs to
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
+def _check_tokens(toks: list, n: int) -> None:
+    """Tokens of a pre-tokenised sentence: non-empty strings without whitespace (an ARPA file separates its
+    fields by whitespace, so such a token would be written as two words and not read back)."""
+    for t in toks:
+        if not isinstance(t, str):
+            raise ValueError(f"sentences[{n}]: token {t!r} is {type(t).__name__}, expected str (sentence {toks!r})")
+        if not t or _WHITESPACE.search(t):
+            raise ValueError(f"sentences[{n}]: token {t!r} is empty or contains whitespace; an ARPA file separates "
+                             f"words by whitespace (join it, e.g. {t.strip().replace(' ', '_')!r}) (sentence {toks!r})")
+
+
 def encode_corpus(sentences: Iterable[str | Sequence[str]]) -> Corpus:
     """Ids for a corpus: one sentence per item (a string is split on whitespace); empty ones are skipped.
 
     Ids follow first appearance after ``<unk>``=0, ``<s>``=1, ``</s>``=2 (KenLM's order).
     """
+    if isinstance(sentences, (str, bytes)):
+        raise ValueError("sentences: got one string, expected a collection of sentences (a list of strings or of "
+                         "token lists); a string would be read one character per sentence - use text.splitlines()")
     index = {UNK: 0, BOS: 1, EOS: 2}
     flat: list[str] = []
     lengths: list[int] = []
-    for s in sentences:
-        toks = s.split() if isinstance(s, str) else list(s)
+    for n, s in enumerate(sentences):
+        if isinstance(s, str):
+            toks = s.split()
+        else:
+            toks = list(s)
+            _check_tokens(toks, n)
         if not toks:
             continue
         flat.extend(toks)
@@ -292,7 +314,7 @@ def estimate_kneser_ney(sentences: Iterable[str | Sequence[str]] | Corpus, order
     ``discount_fallback`` substitutes 0.5, 1, 1.5 where an order's discounts cannot be
     estimated (lmplz's ``--discount_fallback``); without it that raises DiscountError.
     """
-    if not isinstance(order, (int, np.integer)) or order < 1:
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ValueError(f"order must be an integer >= 1, got {order!r}")
     corpus = sentences if isinstance(sentences, Corpus) else encode_corpus(sentences)
     stream, offset, length = corpus.stream, corpus.offset, corpus.length

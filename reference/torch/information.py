@@ -15,7 +15,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from reference.numpy.information import PROBABILITY_SUM_TOL
+from reference.numpy.information import PROBABILITY_SUM_TOL, check_not_empty, check_same_outcomes
 
 # -- validation and helpers -----------------------------------------------------------
 
@@ -77,6 +77,7 @@ def cross_entropy(p, q, base=None):
     """H(p, q) = -sum_x p(x) log q(x); inf where q = 0 but p > 0."""
     p = _check_distribution(p, "p", "cross_entropy")
     q = _check_distribution(q, "q", "cross_entropy")
+    check_same_outcomes("cross_entropy", p.shape[-1], q.shape[-1])
     return -torch.xlogy(p, q).sum(dim=-1) / _log_base(base)
 
 
@@ -84,6 +85,7 @@ def kl_divergence(p, q, base=None):
     """Forward KL: D_KL(p || q) = sum_x p(x) log(p(x) / q(x)); inf where q = 0 but p > 0."""
     p = _check_distribution(p, "p", "kl_divergence")
     q = _check_distribution(q, "q", "kl_divergence")
+    check_same_outcomes("kl_divergence", p.shape[-1], q.shape[-1])
     return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1) / _log_base(base)
 
 
@@ -91,6 +93,7 @@ def reverse_kl_divergence(p, q, base=None):
     """Reverse KL: D_KL(q || p)."""
     p = _check_distribution(p, "p", "reverse_kl_divergence")
     q = _check_distribution(q, "q", "reverse_kl_divergence")
+    check_same_outcomes("reverse_kl_divergence", p.shape[-1], q.shape[-1])
     return (torch.xlogy(q, q) - torch.xlogy(q, p)).sum(dim=-1) / _log_base(base)
 
 
@@ -151,6 +154,7 @@ def fit_one_mode(p, x, direction="forward"):
 def average_nll(q_true, base=None):
     """H_hat = -(1/T) sum_t log q(w_t | w_<t)."""
     q = _tensor(q_true)
+    check_not_empty("average_nll", "q_true", q.shape[-1] if q.ndim else 1)
     if torch.isnan(q).any() or (q < 0).any() or (q > 1).any():
         raise ValueError("average_nll: q_true must be probabilities in [0, 1] (no NaN)")
     return -torch.log(q).mean(dim=-1) / _log_base(base)
@@ -159,6 +163,7 @@ def average_nll(q_true, base=None):
 def perplexity(nll, base=None):
     """PPL = exp(mean NLL) (nats); base ** mean NLL for NLLs in that base."""
     nll = _tensor(nll)
+    check_not_empty("perplexity", "nll", nll.shape[-1] if nll.ndim else 1)
     if torch.isnan(nll).any() or (nll < 0).any():
         raise ValueError("perplexity: nll must be non-negative negative log-likelihoods (no NaN)")
     return torch.exp(nll.mean(dim=-1) * _log_base(base))
@@ -195,6 +200,7 @@ def jensen_shannon_divergence(p, q, base=None):
     """JSD(p, q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q) / 2."""
     p = _check_distribution(p, "p", "jensen_shannon_divergence")
     q = _check_distribution(q, "q", "jensen_shannon_divergence")
+    check_same_outcomes("jensen_shannon_divergence", p.shape[-1], q.shape[-1])
     m = (p + q) / 2
     return 0.5 * kl_divergence(p, m, base) + 0.5 * kl_divergence(q, m, base)
 
