@@ -42,6 +42,16 @@ class StudentRun:
         return sum(1 for t in self.tests if t["outcome"] == outcome)
 
 
+def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 300.0) -> subprocess.CompletedProcess:
+    """``pytest ARGS`` in a subprocess at the project root (quiet, no cache), as a student would run it;
+    bytecode is written so pytest's rewritten test modules are cached between runs."""
+    full_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
+                           "-p", "no:randomly", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          env=full_env, timeout=timeout)
+
+
 def submissions(folder: Path, topic: str) -> list[tuple[str, list[str]]]:
     """(student, --impl values) for each entry of the folder."""
     out = []

@@ -22,6 +22,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from reference.numpy.embeddings import check_word_ids, window_positions, window_radius
+
 # -- conversion ------------------------------------------------------------------------------
 
 
@@ -86,20 +88,9 @@ def _ids(words, V: int, name: str, fn: str) -> list[int]:
     if isinstance(words, (sp.MatrixBase, sp.NDimArray)):
         words = _vec(words)
     out = [int(w) for w in (words if isinstance(words, (list, tuple)) else [words])]
-    bad = [w for w in out if not 0 <= w < V]
-    if bad:
-        raise ValueError(f"{fn}: {name} has word ids {bad} outside the vocabulary 0..{V - 1}")
-    return out
+    return check_word_ids(out, V, name, fn)
 
 
-def _window(c) -> int:
-    if int(c) != c or c < 1:
-        raise ValueError(f"window radius c must be an integer >= 1, got {c!r}")
-    return int(c)
-
-
-def _neighbours(T: int, t: int, c: int) -> list[int]:
-    return [t + j for j in range(-c, c + 1) if j != 0 and 0 <= t + j < T]
 
 
 def _log_softmax_entry(scores: list, i: int):
@@ -178,12 +169,12 @@ def cbow_context(E, words, c):
     """h_t = (1 / |N(t)|) sum_{k in N(t)} v_{w_k}, N(t) the positions within c of t (the page's 2c inside)."""
     rows = _rows(E)
     ids = _ids(words, len(rows), "words", "cbow_context")
-    c = _window(c)
+    c = window_radius(c)
     if len(ids) < 2:
         raise ValueError("cbow_context: a sentence of one word has no context")
     out = []
     for t in range(len(ids)):
-        nb = _neighbours(len(ids), t, c)
+        nb = window_positions(len(ids), t, c)
         out.append([sp.Add(*[rows[ids[k]][i] for k in nb]) / len(nb) for i in range(len(rows[0]))])
     return sp.Matrix(out)
 
@@ -199,7 +190,7 @@ def cbow_log_likelihood(E_in, E_out, words, c):
 def skipgram_pairs(words, c):
     """The (center, context) pairs: {(w_t, w_{t+j}) : 0 < |j| <= c, 0 <= t + j < T}, in the order of the sum."""
     ids = [int(w) for w in (_vec(words) if isinstance(words, (sp.MatrixBase, sp.NDimArray)) else list(words))]
-    c = _window(c)
+    c = window_radius(c)
     T = len(ids)
     return [[ids[t], ids[t + j]] for t in range(T) for j in range(-c, c + 1) if j != 0 and 0 <= t + j < T]
 
@@ -403,7 +394,7 @@ def cooccurrence_matrix(sentences, V, window, weighting="count"):
     """X_ij = sum over positions of word i of [word j at distance d, 0 < d <= window] (times 1/d if 'harmonic')."""
     if weighting not in ("count", "harmonic"):
         raise ValueError(f"cooccurrence_matrix: weighting must be 'count' or 'harmonic', got {weighting!r}")
-    window = _window(window)
+    window = window_radius(window)
     V = int(V)
     X = sp.zeros(V, V)
     for s in sentences:

@@ -237,10 +237,10 @@ def test_cbow_context_student_sum_fails_with_the_hint_and_missing_functions_skip
     naming the equation and the mistake; the functions the student has not written are skipped."""
     root = Path(__file__).resolve().parent.parent
     student = root / "tests" / "data" / "students" / "embeddings_cbow_sum.py"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # cache rewritten tests
-    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header", "-rs",
-                        "tests/test_equations.py", "-k", "matches_oracle and (cbow_context or cosine or one_hot)",
-                        f"--impl=embeddings={student}"], cwd=root, capture_output=True, text=True, env=env, timeout=300)
+    from lmverify.grade import run_pytest
+
+    r = run_pytest("-rs", "tests/test_equations.py", "-k", "matches_oracle and (cbow_context or cosine or one_hot)",
+                   f"--impl=embeddings={student}")
     out = r.stdout
     assert r.returncode == 1, out[-3000:]
     assert "embeddings.cbow_context" in out and "Hint: your result equals what the sum of the neighbours" in out, out[-3000:]

@@ -137,10 +137,9 @@ def test_impl_missing_file_and_import_failure_are_named():
 
 
 def _run_pytest(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # cache rewritten tests
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
-                           "-p", "no:randomly", *args], cwd=ROOT, capture_output=True, text=True, env=env,
-                          timeout=300)
+    from lmverify.grade import run_pytest
+
+    return run_pytest(*args)
 
 
 @pytest.mark.slow

@@ -7,9 +7,7 @@ and writes PyTorch's GRU fails, with hints naming the conventions the suite expe
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,10 +17,9 @@ STUDENTS = ROOT / "tests" / "data" / "students"
 
 
 def _run_pytest(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # cache rewritten tests
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
-                           "-p", "no:randomly", *args], cwd=ROOT, capture_output=True, text=True, env=env,
-                          timeout=300)
+    from lmverify.grade import run_pytest
+
+    return run_pytest(*args)
 
 
 @pytest.mark.slow

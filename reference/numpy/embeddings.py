@@ -32,15 +32,20 @@ def _arr(x, name: str, fn: str, ndim: int | None = None) -> np.ndarray:
     return a
 
 
-def _ids(words, V: int, name: str, fn: str) -> list[int]:
-    out = [int(w) for w in np.asarray(words).ravel()]
-    bad = [w for w in out if not 0 <= w < V]
+def check_word_ids(ids: list[int], V: int, name: str, fn: str) -> list[int]:
+    """Word ids must lie in the vocabulary 0..V-1 (shared by the three forms, which pass a list)."""
+    bad = [w for w in ids if not 0 <= w < V]
     if bad:
         raise ValueError(f"{fn}: {name} has word ids {bad} outside the vocabulary 0..{V - 1}")
-    return out
+    return ids
 
 
-def _window(c) -> int:
+def _ids(words, V: int, name: str, fn: str) -> list[int]:
+    return check_word_ids([int(w) for w in np.asarray(words).ravel()], V, name, fn)
+
+
+def window_radius(c) -> int:
+    """A window radius c: an integer >= 1 (shared by the three forms)."""
     if int(c) != c or c < 1:
         raise ValueError(f"window radius c must be an integer >= 1, got {c!r}")
     return int(c)
@@ -115,7 +120,8 @@ def analogy(E, a, b, c):
 # -- CBOW and skip-gram -------------------------------------------------------------------------------
 
 
-def _neighbours(T: int, t: int, c: int) -> list[int]:
+def window_positions(T: int, t: int, c: int) -> list[int]:
+    """Positions of the neighbours of t within radius c in a sentence of T words (fewer at the edges)."""
     return [t + j for j in range(-c, c + 1) if j != 0 and 0 <= t + j < T]
 
 
@@ -127,10 +133,10 @@ def cbow_context(E, words, c):
     """
     E = _arr(E, "E", "cbow_context", ndim=2)
     ids = _ids(words, E.shape[0], "words", "cbow_context")
-    c = _window(c)
+    c = window_radius(c)
     if len(ids) < 2:
         raise ValueError("cbow_context: a sentence of one word has no context")
-    return np.stack([np.mean([E[ids[k]] for k in _neighbours(len(ids), t, c)], axis=0) for t in range(len(ids))])
+    return np.stack([np.mean([E[ids[k]] for k in window_positions(len(ids), t, c)], axis=0) for t in range(len(ids))])
 
 
 def cbow_log_likelihood(E_in, E_out, words, c):
@@ -145,8 +151,8 @@ def skipgram_pairs(words, c):
     """Every (center, context) pair of a sentence, window radius c, edges included: (n, 2) int array,
     in the order of the page's double sum (t, then j from -c to c)."""
     ids = [int(w) for w in np.asarray(words).ravel()]
-    c = _window(c)
-    pairs = [(ids[t], ids[k]) for t in range(len(ids)) for k in _neighbours(len(ids), t, c)]
+    c = window_radius(c)
+    pairs = [(ids[t], ids[k]) for t in range(len(ids)) for k in window_positions(len(ids), t, c)]
     return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
 
 
@@ -314,12 +320,12 @@ def cooccurrence_matrix(sentences, V, window, weighting="count"):
     word j within ``window`` positions of word i in the same sentence; symmetric by construction. (V, V)."""
     if weighting not in ("count", "harmonic"):
         raise ValueError(f"cooccurrence_matrix: weighting must be 'count' or 'harmonic', got {weighting!r}")
-    window = _window(window)
+    window = window_radius(window)
     X = np.zeros((int(V), int(V)))
     for s in sentences:
         ids = _ids(s, int(V), "sentences", "cooccurrence_matrix")
         for t in range(len(ids)):
-            for k in _neighbours(len(ids), t, window):
+            for k in window_positions(len(ids), t, window):
                 X[ids[t], ids[k]] += 1.0 if weighting == "count" else 1.0 / abs(k - t)
     return X
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from reference.numpy.embeddings import character_ngrams, fasttext_hash, huffman_tree, skipgram_pairs  # noqa: F401
+from reference.numpy.embeddings import check_word_ids, window_positions, window_radius
 
 _DTYPE = torch.float64
 
@@ -34,20 +35,9 @@ def _ids(words, V: int, name: str, fn: str) -> list[int]:
     if isinstance(words, torch.Tensor):
         words = words.reshape(-1).tolist()
     out = [int(w) for w in (words if isinstance(words, (list, tuple)) else [words])]
-    bad = [w for w in out if not 0 <= w < V]
-    if bad:
-        raise ValueError(f"{fn}: {name} has word ids {bad} outside the vocabulary 0..{V - 1}")
-    return out
+    return check_word_ids(out, V, name, fn)
 
 
-def _window(c) -> int:
-    if int(c) != c or c < 1:
-        raise ValueError(f"window radius c must be an integer >= 1, got {c!r}")
-    return int(c)
-
-
-def _neighbours(T: int, t: int, c: int) -> list[int]:
-    return [t + j for j in range(-c, c + 1) if j != 0 and 0 <= t + j < T]
 
 
 # -- one-hot and cosine ------------------------------------------------------------------------------
@@ -104,10 +94,10 @@ def cbow_context(E, words, c):
     """h_t for every position (T, d): the mean of the neighbours' vectors (those that exist at an edge)."""
     E = _t(E, "E", "cbow_context", 2)
     ids = _ids(words, E.shape[0], "words", "cbow_context")
-    c = _window(c)
+    c = window_radius(c)
     if len(ids) < 2:
         raise ValueError("cbow_context: a sentence of one word has no context")
-    rows = [E[[ids[k] for k in _neighbours(len(ids), t, c)]].mean(dim=0) for t in range(len(ids))]
+    rows = [E[[ids[k] for k in window_positions(len(ids), t, c)]].mean(dim=0) for t in range(len(ids))]
     return torch.stack(rows)
 
 
@@ -246,13 +236,13 @@ def cooccurrence_matrix(sentences, V, window, weighting="count"):
     """X (V, V), float64: counts (or 1/distance) of every word within ``window`` of each word."""
     if weighting not in ("count", "harmonic"):
         raise ValueError(f"cooccurrence_matrix: weighting must be 'count' or 'harmonic', got {weighting!r}")
-    window = _window(window)
+    window = window_radius(window)
     X = torch.zeros((int(V), int(V)), dtype=_DTYPE)
     for s in sentences:
         ids = _ids(list(s), int(V), "sentences", "cooccurrence_matrix")
         centers, contexts, weights = [], [], []
         for t in range(len(ids)):
-            for k in _neighbours(len(ids), t, window):
+            for k in window_positions(len(ids), t, window):
                 centers.append(ids[t])
                 contexts.append(ids[k])
                 weights.append(1.0 if weighting == "count" else 1.0 / abs(k - t))
