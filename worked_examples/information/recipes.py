@@ -61,6 +61,8 @@ def kl_two_distributions(inputs: dict, b: Backend) -> dict:
         "entropy_p": h,
         "cross_entropy_pq": ce,
         "cross_entropy_minus_entropy": ce - h,
+        # the page's own arithmetic: the two values rounded to the 3 places it prints, then subtracted
+        "cross_entropy_minus_entropy_of_printed": round(float(b.to_numpy(ce)), 3) - round(float(b.to_numpy(h)), 3),
     }
 
 

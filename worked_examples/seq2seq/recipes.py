@@ -33,6 +33,8 @@ def decoder_step3(inputs: dict, b: Backend) -> dict:
         "scores": e,
         "exp_scores": exps,
         "sum_exp": sum(exps[j] for j in range(H.shape[0])),
+        # the page's own arithmetic: the exponentials rounded to the 3 places it prints them with, then summed
+        "sum_exp_of_printed": float(np.round(np.asarray(b.to_numpy(exps), dtype=float), 3).sum()),
         "weights": alpha,
         "context": ctx,
         "largest_weight_position": int(np.argmax(b.to_numpy(alpha))) + 1,  # 1-based, as the page counts
