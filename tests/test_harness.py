@@ -452,3 +452,12 @@ def test_k_prefilter_selects_exactly_what_pytest_selects(expr):
 
     fast, full = ids(None), ids("0")
     assert fast == full and fast
+
+
+@pytest.mark.slow
+def test_impl_student_with_only_the_ngram_perplexity_runs_the_ngram_tests_without_signature_failures():
+    """Students per topic: only the functions the selected tests call are checked, when they are called."""
+    r = _run_pytest("tests/test_equations.py", "tests/test_ngram.py", "-k", "ngram and perplexity",
+                    f"--impl={STUDENTS / 'ngram_perplexity_only.py'}", "-rs")
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "passed" in r.stdout and "signature" not in r.stdout and "has no parameter" not in r.stdout
