@@ -160,6 +160,10 @@ def test_known_mistakes_are_caught(entry):
 
     ref = Backend("numpy")
     assert entry.pinned, f"{entry.id}: a registry entry with mistakes needs pinned inputs to catch them on"
+    for pin in entry.pinned:  # a correct result never gets a hint
+        right = ref.call(entry.function_topic, entry.function_name, **pin.kwargs)
+        assert mistake_hint(entry.mistakes, right, pin.kwargs, expected=right) == "", (
+            f"{entry.id}: a hint fired on the correct result for the pinned input {pin.label!r}")
     for m in entry.mistakes:
         caught = False
         for pin in entry.pinned:

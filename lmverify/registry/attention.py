@@ -182,6 +182,65 @@ def _softmax_no_temperature(z, tau=1.0):
     return _softmax_np(np.asarray(z))
 
 
+def _softmax_no_max_shift(z, tau=1.0):
+    e = np.exp(np.asarray(z, dtype=np.float64) / tau)  # overflows to inf for logits of 1e3 and more: inf/inf = NaN
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _scores_without_transpose(Q, K):
+    return np.asarray(Q) @ np.asarray(K)
+
+
+def _sdpa_minus_1e9(Q, K, V, mask=None):
+    Z = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    if mask is not None:
+        Z = np.where(mask, Z, -1e9)
+    W = _softmax_np(Z)
+    return W @ V, W
+
+
+def _causal_mask_diagonal(Z):
+    n, m = Z.shape[-2:]
+    return np.where(np.tril(np.ones((n, m), dtype=bool), k=-1), Z, -np.inf)
+
+
+def _heads(X, n_heads, interleaved=False):
+    d = X.shape[-1] // n_heads
+    cols = [list(range(h, X.shape[-1], n_heads)) if interleaved else list(range(h * d, (h + 1) * d))
+            for h in range(n_heads)]
+    return [X[..., c] for c in cols], cols
+
+
+def _mha(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask=None, interleaved=False, project=True):
+    from reference.numpy.attention import scaled_dot_product_attention
+
+    qs, cols = _heads(X_q @ W_q, n_heads, interleaved)
+    ks, _ = _heads(X_kv @ W_k, n_heads, interleaved)
+    vs, _ = _heads(X_kv @ W_v, n_heads, interleaved)
+    outs, ws = zip(*(scaled_dot_product_attention(q, k, v, mask) for q, k, v in zip(qs, ks, vs)))
+    concat = np.zeros(X_q.shape[:-1] + (W_v.shape[-1],))
+    for c, o in zip(cols, outs):
+        concat[..., c] = o
+    return (concat @ W_o if project else concat), np.stack(ws, axis=-3)
+
+
+def _mha_no_output_projection(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask=None):
+    return _mha(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask, project=False)
+
+
+def _mha_interleaved_heads(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask=None):
+    return _mha(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask, interleaved=True)
+
+
+_MHA_PIN = {"X_q": np.array([[1.0, 0.5, -1.0, 2.0], [0.0, 1.0, 1.5, -0.5]]),
+            "X_kv": np.array([[0.5, -1.0, 1.0, 0.0], [1.0, 1.0, -0.5, 0.5], [-1.0, 0.5, 0.0, 1.0]]),
+            "W_q": np.array([[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, -0.5], [0.5, 0.0, 1.0, 0.0], [0.0, 0.5, 0.0, 1.0]]),
+            "W_k": np.array([[0.5, 1.0, 0.0, 0.0], [0.0, 0.5, 1.0, 0.0], [0.0, 0.0, 0.5, 1.0], [1.0, 0.0, 0.0, 0.5]]),
+            "W_v": np.array([[1.0, -1.0, 0.0, 0.5], [0.5, 1.0, -0.5, 0.0], [0.0, 0.5, 1.0, -1.0], [1.0, 0.0, 0.5, 1.0]]),
+            "W_o": np.array([[0.5, 0.0, 1.0, 0.0], [0.0, 1.5, 0.0, 0.5], [1.0, 0.0, -0.5, 0.0], [0.0, 0.5, 0.0, 2.0]]),
+            "n_heads": 2}
+
+
 def _causal_mask_upper(Z):
     n, m = Z.shape[-2:]
     return np.where(np.triu(np.ones((n, m), dtype=bool)), Z, -np.inf)
@@ -215,6 +274,8 @@ EQUATIONS = (
         inputs=_qk_inputs,
         batch_args=("Q", "K"),
         kappa=lambda Q, K: tol.kappa_matmul(Q, np.swapaxes(np.asarray(K), -1, -2)),
+        mistakes=(Mistake("no transpose", "Q K instead of Q K^T (keys must be transposed: e_ij = q_i . k_j)",
+                          _scores_without_transpose),),
         pinned=(Pinned("the page's Q = 2I and K", {"Q": PAGE_Q, "K": PAGE_K}),
                 Pinned("large magnitudes (1e18, within float32)", {"Q": np.array([[1e18, -1e18]]), "K": np.array([[1e18, 3e18]])})),
     ),
@@ -249,6 +310,9 @@ EQUATIONS = (
             Mistake("divided by d_k", "dividing the scores by d_k instead of sqrt(d_k)", _sdpa_divided_by_dk),
             Mistake("softmax over queries", "a softmax over the query axis (columns) instead of over the keys (rows)",
                     _sdpa_softmax_over_queries),
+            Mistake("-1e9 instead of -inf", "masking with -1e9 instead of -inf: the same weights wherever a key is "
+                    "kept, but a fully masked row gets uniform weights instead of zeros (a convention: the suite, like "
+                    "PyTorch's SDPA, gives zeros)", _sdpa_minus_1e9),
         ),
         grad=("Q", "K", "V"),
         grad_at={"Q": [[1.0, 0.5], [0.0, -1.0]], "K": [[0.5, 0.5], [1.0, -0.5]], "V": [[1.0], [2.0]]},
@@ -278,6 +342,8 @@ EQUATIONS = (
         errors=(ErrorInput("tau = 0", {"z": np.zeros((1, 3)), "tau": 0.0}, ValueError, "tau must be > 0"),
                 ErrorInput("tau < 0", {"z": np.zeros((1, 3)), "tau": -1.0}, ValueError, "tau must be > 0")),
         mistakes=(Mistake("z * tau", "multiplying the logits by tau instead of dividing", _softmax_times_tau),
+                  Mistake("no max-shift", "exp(z / tau) without subtracting the row maximum first (overflow: "
+                          "inf / inf = NaN for logits of about 710 and more)", _softmax_no_max_shift),
                   Mistake("temperature ignored", "ignoring the temperature tau", _softmax_no_temperature)),
         grad=("z",),
         grad_at={"z": [[0.5, -1.25, 2.0]], "tau": 2.0},
@@ -290,6 +356,8 @@ EQUATIONS = (
         kappa=lambda Z: 2.0 * float(np.max(np.abs(np.where(np.isfinite(Z), Z, 0.0)), initial=0.0)),
         pinned=(Pinned("the page's Z (4 x 4)", {"Z": PAGE_Q @ PAGE_K.T / 2.0}),),
         mistakes=(Mistake("upper triangle kept", "keeping j >= i (the upper triangle) instead of j <= i", _causal_mask_upper),
+                  Mistake("diagonal masked", "masking j >= i instead of j > i: a token may attend to itself",
+                          _causal_mask_diagonal),
                   Mistake("masked with 0", "masking the future with 0 instead of -inf (0 still gets weight)",
                           _causal_mask_zero)),
     ),
@@ -297,6 +365,11 @@ EQUATIONS = (
     Equation(
         "attention.multi_head",
         inputs=_multi_head_inputs,
+        pinned=(Pinned("two heads, d_model = 4", _MHA_PIN),),
+        mistakes=(Mistake("no output projection", "concat(heads) without the output projection W_O",
+                          _mha_no_output_projection),
+                  Mistake("heads interleaved", "splitting the heads by interleaved columns (h, h + n_heads, ...) "
+                          "instead of contiguous blocks h*d:(h+1)*d", _mha_interleaved_heads)),
         kappa=lambda X_q, X_kv, W_q, W_k, W_v, W_o, n_heads, mask=None: _kappa_multi_head(X_q, X_kv, W_q, W_k, W_v, W_o, n_heads),
         errors=(ErrorInput("d_model not divisible by n_heads",
                            {"X_q": np.ones((1, 3)), "X_kv": np.ones((1, 3)), "W_q": np.eye(3), "W_k": np.eye(3),
