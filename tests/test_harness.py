@@ -461,3 +461,26 @@ def test_impl_student_with_only_the_ngram_perplexity_runs_the_ngram_tests_withou
                     f"--impl={STUDENTS / 'ngram_perplexity_only.py'}", "-rs")
     assert r.returncode == 0, r.stdout[-3000:]
     assert "passed" in r.stdout and "signature" not in r.stdout and "has no parameter" not in r.stdout
+
+
+def test_course_ci_workflow_runs_the_commands_this_project_supports(tmp_path, course_dir, capsys):
+    """docs/course-ci/lmverify.yml: its report step, run here on the course pages with a baseline of the
+    current errata, exits 0; without the baseline the gate fails on the errata."""
+    import shlex
+
+    import yaml
+
+    from lmverify.cli import EXIT_ERRATA, EXIT_OK, main
+
+    flow = yaml.safe_load((ROOT / "docs" / "course-ci" / "lmverify.yml").read_text())
+    steps = {s.get("name"): s for s in flow["jobs"]["verify"]["steps"]}
+    argv = shlex.split(steps["report"]["run"].split(">", 1)[0])
+    assert argv[:2] == ["lmverify", "report"]
+    args = [a.replace("docs", str(course_dir)) if a == "docs" else a for a in argv[2:]]
+    args = [str(tmp_path / a) if a.startswith("lmverify-") else a for a in args]
+    baseline = str(tmp_path / "lmverify-baseline.json")
+    assert main(["report", "--course", str(course_dir), "--write-baseline", baseline]) == EXIT_OK
+    assert main(["report", *args]) == EXIT_OK
+    (tmp_path / "lmverify-baseline.json").write_text('{"lmverify_baseline": 1, "errata": []}')
+    assert main(["report", *args]) == EXIT_ERRATA
+    assert "pytest -n auto --course" in steps["tests against the pages"]["run"]
