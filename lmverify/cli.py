@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     gr.add_argument("--impl-timeout", type=float, default=10.0, help="seconds per call of a student's function")
     gr.add_argument("--memory", type=int, default=4096, help="MiB of address space per student (default 4096)")
     gr.add_argument("-o", "--output", default="grades", help="folder for the results (default grades/)")
+    nw = sub.add_parser("new", help="a worked-example file and a recipe skeleton for an author")
+    nw.add_argument("topic")
+    nw.add_argument("name", help="the example's name (also its recipe's name)")
+    nw.add_argument("--section", default="", help="the section heading or example title as printed")
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report
@@ -106,6 +110,16 @@ def main(argv: list[str] | None = None) -> int:
                 raise _usage(str(exc)) from None
             print((Path(args.output) / "summary.md").read_text(encoding="utf-8"), end="")
             print(f"lmverify: graded {len(runs)} submission(s); results in {args.output}/", file=sys.stderr)
+            return EXIT_OK
+        if args.command == "new":
+            from lmverify.authoring import new_example
+
+            try:
+                yaml_path, recipes = new_example(args.topic, args.name, args.section)
+            except ValueError as exc:
+                raise _usage(str(exc)) from None
+            print(f"wrote {yaml_path} and a recipe {args.name} in {recipes}; next: fill in inputs and the recipe, "
+                  f"then `lmverify trace {yaml_path}`", file=sys.stderr)
             return EXIT_OK
         if args.command == "starter":
             from lmverify.starter import starter

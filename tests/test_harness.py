@@ -484,3 +484,19 @@ def test_course_ci_workflow_runs_the_commands_this_project_supports(tmp_path, co
     (tmp_path / "lmverify-baseline.json").write_text('{"lmverify_baseline": 1, "errata": []}')
     assert main(["report", *args]) == EXIT_ERRATA
     assert "pytest -n auto --course" in steps["tests against the pages"]["run"]
+
+
+def test_new_example_writes_a_valid_draft_and_a_recipe_skeleton(tmp_path):
+    from lmverify.authoring import new_example
+    from lmverify.worked import load_example
+
+    yaml_path, recipes = new_example("attention", "my_demo", section="Softmax and Temperature", root=tmp_path)
+    draft = load_example(yaml_path, allow_no_claims=True)
+    assert draft.id == "attention.my_demo" and draft.page == "attention_math.md" and draft.claims == []
+    ns: dict = {}
+    exec(compile(recipes.read_text(), str(recipes), "exec"), ns)  # the skeleton is valid Python
+    assert ns["my_demo"]({}, None) == {}
+    with pytest.raises(ValueError, match="exists already"):
+        new_example("attention", "my_demo", root=tmp_path)
+    with pytest.raises(ValueError, match="unknown topic"):
+        new_example("atention", "x", root=tmp_path)
