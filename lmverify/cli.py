@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     nw.add_argument("topic")
     nw.add_argument("name", help="the example's name (also its recipe's name)")
     nw.add_argument("--section", default="", help="the section heading or example title as printed")
+    cl = sub.add_parser("claims", help="propose claims for a worked example: the numbers printed in its section "
+                                       "that equal a quantity of its recipe, with line and anchor (YAML)")
+    cl.add_argument("file")
+    cl.add_argument("--course", required=True, help="folder of the course pages")
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report
@@ -110,6 +114,21 @@ def main(argv: list[str] | None = None) -> int:
                 raise _usage(str(exc)) from None
             print((Path(args.output) / "summary.md").read_text(encoding="utf-8"), end="")
             print(f"lmverify: graded {len(runs)} submission(s); results in {args.output}/", file=sys.stderr)
+            return EXIT_OK
+        if args.command == "claims":
+            import yaml
+
+            from lmverify.authoring import propose_claims
+
+            course = Path(args.course)
+            course_pages(course)
+            try:
+                claims = propose_claims(load_example(args.file, allow_no_claims=True), course)
+            except ValueError as exc:
+                raise _usage(str(exc)) from None
+            sys.stdout.write(yaml.safe_dump({"claims": claims}, sort_keys=False, allow_unicode=True, width=120))
+            print(f"lmverify: {len(claims)} claim(s) proposed; check each anchor and add explanations for "
+                  "non-correct verdicts", file=sys.stderr)
             return EXIT_OK
         if args.command == "new":
             from lmverify.authoring import new_example

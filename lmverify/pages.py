@@ -82,31 +82,33 @@ _HEADING = re.compile(r"^(?P<hashes>#{2,6})\s+(?P<title>.*\S)\s*$")
 
 
 def example_blocks(lines: list[str]) -> list[tuple[int, int, str]]:
-    """The worked examples of a page: ``!!! example "…"`` boxes and headings that say "Worked Example",
-    as (first line, last line, title), 1-based; a block ends where the next box or heading begins."""
-    starts: list[tuple[int, str, bool]] = []  # (line, title, is an example)
+    """The worked examples of a page, as (first line, last line, title), 1-based: ``!!! example "…"``
+    boxes (to the end of their indented body) and headings that say "Worked Example" (to the next heading
+    of the same or a higher level). Lines inside code fences are not headings."""
+    out = []
     in_code = False
+    headings: list[tuple[int, int, str]] = []  # (line, level, title)
     for i, line in enumerate(lines, 1):
         if line.lstrip().startswith("```"):
             in_code = not in_code
         if in_code:
             continue
-        m = _EXAMPLE_BOX.match(line)
-        if m:
-            starts.append((i, m.group("title"), True))
-            continue
-        if line.startswith("!!!"):
-            starts.append((i, "", False))
-            continue
         h = _HEADING.match(line)
         if h:
-            starts.append((i, h.group("title"), "worked example" in h.group("title").lower()))
-    out = []
-    for k, (i, title, is_example) in enumerate(starts):
-        if is_example:
-            end = starts[k + 1][0] - 1 if k + 1 < len(starts) else len(lines)
-            out.append((i, end, title))
-    return out
+            headings.append((i, len(h.group("hashes")), h.group("title")))
+        m = _EXAMPLE_BOX.match(line)
+        if m:
+            j = i
+            while j < len(lines) and (not lines[j].strip() or lines[j].startswith((" ", "\t"))):
+                j += 1
+            while j > i and not lines[j - 1].strip():
+                j -= 1
+            out.append((i, j, m.group("title")))
+    for k, (i, level, title) in enumerate(headings):
+        if "worked example" in title.lower():
+            nxt = [j for j, lv, _ in headings[k + 1:] if lv <= level]
+            out.append((i, (nxt[0] - 1) if nxt else len(lines), title))
+    return sorted(out)
 
 
 FENCE = re.compile(r"^```python\s*$")

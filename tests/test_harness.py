@@ -500,3 +500,18 @@ def test_new_example_writes_a_valid_draft_and_a_recipe_skeleton(tmp_path):
         new_example("attention", "my_demo", root=tmp_path)
     with pytest.raises(ValueError, match="unknown topic"):
         new_example("atention", "x", root=tmp_path)
+
+
+def test_claims_are_proposed_from_the_page_for_a_draft(tmp_path, course_dir):
+    """`lmverify claims`: the numbers printed in the example's section that equal a recipe quantity."""
+    from lmverify.authoring import propose_claims
+    from lmverify.worked import load_example
+
+    text = (ROOT / "worked_examples/attention/four_tokens.yaml").read_text()
+    folder = tmp_path / "attention"
+    folder.mkdir()
+    (folder / "draft.yaml").write_text(text[: text.index("claims:")] + "claims: []\n")
+    claims = propose_claims(load_example(folder / "draft.yaml", allow_no_claims=True), course_dir)
+    found = {(c["quantity"], c["claimed"], c["line"]) for c in claims}
+    assert ("weights", "0.366", 172) in found and ("numerators_row0", "2.718", 166) in found
+    assert all(c["verdict"] in ("correct", "rounding") and c["anchor"] for c in claims)
