@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from lmverify import strategies as S
 from lmverify.registry import Equation, ErrorInput, Mistake, Pinned
+from reference.numpy._common import log_softmax as _log_softmax
 
 #: None (nats) or 2 (bits)
 BASES = st.sampled_from([None, 2.0])
@@ -188,12 +189,6 @@ def _mi_swapped(pxy, base=None):
 def _label_smoothing_eps_over_k(target, num_classes, epsilon, convention="page"):
     onehot = (np.asarray(target)[..., None] == np.arange(num_classes)).astype(np.float64)
     return onehot * (1 - epsilon) + (1 - onehot) * epsilon / num_classes
-
-
-def _log_softmax(z):
-    z = np.asarray(z, dtype=np.float64)
-    m = z.max(axis=-1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
 def _rlhf_sign(policy_logits, reference_logits, beta):

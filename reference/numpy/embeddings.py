@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
+from reference.numpy._common import log_softmax as _log_softmax
 
 # -- validation ----------------------------------------------------------------------------------
 
@@ -49,11 +50,6 @@ def window_radius(c) -> int:
     if int(c) != c or c < 1:
         raise ValueError(f"window radius c must be an integer >= 1, got {c!r}")
     return int(c)
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    m = np.max(z, axis=-1, keepdims=True)
-    return z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
 
 
 def _log_sigmoid(x):

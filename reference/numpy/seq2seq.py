@@ -28,6 +28,7 @@ import numpy as np
 
 from reference.numpy.attention import additive_score, softmax
 from reference.numpy.recurrent import rnn_cell, rnn_forward
+from reference.numpy._common import log_softmax as _log_softmax
 
 # -- helpers ----------------------------------------------------------------------------------------
 
@@ -42,12 +43,6 @@ def _tokens(a, name, fn):
     elif a.dtype.kind not in "iu":
         raise TypeError(f"{fn}: {name} must be integer token ids, got dtype {a.dtype}")
     return a
-
-
-def _log_softmax(z):
-    z = np.asarray(z, dtype=np.float64)
-    m = np.max(z, axis=-1, keepdims=True)
-    return z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
 
 
 # -- the encoder-decoder ---------------------------------------------------------------------------
