@@ -94,7 +94,28 @@ class Check:
         __tracebackhide__ = True
         self.inputs = dict(kwargs)
         topic, name = self._split(fn)
-        return self.backend.call(topic, name, **kwargs)
+        return self._student_call(topic, name, kwargs)
+
+    def _student_call(self, topic: str, name: str, kwargs: dict) -> Any:
+        """The backend's result; a student's function that raises is reported like a wrong result (the
+        equation, the input, what was expected), not as a traceback through the harness."""
+        __tracebackhide__ = True
+        if self.backend.name != "impl":
+            return self.backend.call(topic, name, **kwargs)
+        from lmverify.backends import ImplFailure, SkipImpl
+
+        try:
+            return self.backend.call(topic, name, **kwargs)
+        except (SkipImpl, ImplFailure, VerificationError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the student's exception, shown with the input that caused it
+            try:
+                expected = Backend("numpy").call(topic, name, **kwargs)
+            except Exception:  # noqa: BLE001 - the input is bad for the reference too: nothing to compare
+                expected = None
+            raise VerificationError(self._message(
+                None, expected, problem=f"your {name} raised {type(exc).__name__}: {exc}",
+                expected_from="numpy reference")) from None
 
     def reference(self, fn: str | None = None, /, **kwargs: Any) -> Any:
         """The NumPy float64 reference's result (an oracle for laws that compose functions)."""
@@ -108,7 +129,7 @@ class Check:
         topic, name = self._split(fn)
         self.inputs = dict(kwargs)
         expected = oracle.call(topic, name, **kwargs)
-        got = self.backend.call(topic, name, **kwargs)
+        got = self._student_call(topic, name, kwargs)
         expected_from = f"{oracle.label}{' (exact)' if oracle.exact else ''}"
         if isinstance(expected, tuple):
             if not isinstance(got, tuple) or len(got) != len(expected):

@@ -244,6 +244,7 @@ def test_cbow_context_student_sum_fails_with_the_hint_and_missing_functions_skip
     out = r.stdout
     assert r.returncode == 1, out[-3000:]
     assert "embeddings.cbow_context" in out and "Hint: your result equals what the sum of the neighbours" in out, out[-3000:]
-    assert "test_matches_oracle[embeddings.cosine_similarity-impl] PASSED" in out or "1 passed" in out or \
-        "passed" in out, out[-3000:]
+    import re
+
+    assert re.search(r"\b1 failed, [1-9]\d* passed", out), out[-3000:]  # cbow_context fails; the cosine passes
     assert "does not define one_hot" in out, out[-3000:]

@@ -433,11 +433,14 @@ def test_k_prefilter_three_valued_logic():
     assert certainly_unselected("kneser and not slow", words)
     assert not certainly_unselected("kneser or lstm", words)
     assert not certainly_unselected("(broken", words)            # unparsable: keep everything
+    assert not certainly_unselected("lstm_cell-numpy", words)    # parameter ids joined by "-"
+    assert certainly_unselected("lstm_cell-kneser", words)
     assert evaluate("a and (b or not c)", lambda w: w != "a") is False
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("expr", ["lstm or (cosine and not sympy) or (entropy and numpy) or (kneser and not oracle)"])
+@pytest.mark.parametrize("expr", ["lstm or (cosine and not sympy) or (entropy and numpy) or (kneser and not oracle) "
+                                  "or softmax_temperature-impl or numpy-sdpa"])
 def test_k_prefilter_selects_exactly_what_pytest_selects(expr):
     """Leaving files and registry entries out before import must not change which tests -k selects."""
     import re
@@ -515,3 +518,14 @@ def test_claims_are_proposed_from_the_page_for_a_draft(tmp_path, course_dir):
     found = {(c["quantity"], c["claimed"], c["line"]) for c in claims}
     assert ("weights", "0.366", 172) in found and ("numerators_row0", "2.718", 166) in found
     assert all(c["verdict"] in ("correct", "rounding") and c["anchor"] for c in claims)
+
+
+@pytest.mark.slow
+def test_impl_student_function_that_raises_is_reported_with_equation_and_input():
+    r = _run_pytest("tests/test_equations.py", "-k", "matches_oracle and softmax_temperature-",
+                    f"--impl={STUDENTS / 'raises_on_batches.py'}")
+    assert r.returncode == 1, r.stdout[-3000:]
+    out = r.stdout
+    assert "your softmax raised ValueError: I only wrote it for vectors" in out and "Equation attention.softmax_temperature" in out
+    assert "Input (minimal" in out and "z =" in out and "Expected (numpy reference)" in out
+    assert "lmverify/backends.py" not in out
