@@ -17,7 +17,7 @@ from lmverify.catalogue import CatalogueError
 
 #: exit codes of ``lmverify`` (documented in the README; stable)
 EXIT_OK = 0             # the report was written; no errata gate tripped
-EXIT_ERRATA = 1         # --fail-on-errata and the pages have errata
+EXIT_ERRATA = 1         # findings of the --fail-on kinds: errata, changed equations, failing code blocks
 EXIT_USAGE = 2          # bad command line: unknown option or topic, --junit into a missing folder (argparse's code)
 EXIT_COURSE = 3         # the course folder or a page cannot be used: missing, empty, not UTF-8
 EXIT_DATA = 4           # a file of the project is malformed: a worked-example YAML, the catalogue
@@ -46,22 +46,14 @@ def _topic(value: str | None) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lmverify", description=__doc__.splitlines()[0],
-                                     epilog="exit codes: 0 ok, 1 errata (--fail-on-errata), 2 usage, 3 course folder "
+                                     epilog="exit codes: 0 ok, 1 findings of the --fail-on kinds (errata, changed equations, failing code blocks), 2 usage, 3 course folder "
                                             "or page unusable, 4 malformed project data, 5 pages changed")
     sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("report", help="coverage matrix, every claim with its verdict, and the errata (Markdown)")
-    rep.add_argument("--course", help="folder of the course pages: locate every claim in them")
-    rep.add_argument("--junit", help="also write the claims as JUnit XML to this file")
-    rep.add_argument("--topic", help="only this topic's equations and examples")
-    rep.add_argument("--fail-on-errata", action="store_true", help="exit 1 when the pages have errata (= --fail-on any)")
-    rep.add_argument("--fail-on", default=None, metavar="KINDS",
-                     help="exit 1 when there are (new, with --baseline) errata of these kinds: comma-separated "
-                          "error, rounding, convention, or any")
-    rep.add_argument("--baseline", default=None, metavar="FILE",
-                     help="accepted errata (from --write-baseline): only errata not in it trip --fail-on")
-    rep.add_argument("--write-baseline", default=None, metavar="FILE", help="write the current errata as accepted")
-    rep.add_argument("--github", action="store_true",
-                     help="also print the errata as GitHub Actions annotations (::error file=...,line=...::)")
+    from lmverify.report import EPILOG as REPORT_EPILOG, add_arguments as report_arguments
+
+    rep = sub.add_parser("report", help="coverage matrix, every claim with its verdict, the errata, the pages' "
+                                        "equations and code blocks (Markdown)", epilog=REPORT_EPILOG)
+    report_arguments(rep)
     cov = sub.add_parser("coverage", help="the equation catalogue's coverage matrix")
     cov.add_argument("--topic")
     tr = sub.add_parser("trace", help="full-precision trace of one worked example")
@@ -156,43 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "trace":
             print(report.trace(load_example(args.file, allow_no_claims=True), args.backend, args.places), end="")
             return EXIT_OK
-        topic = _topic(args.topic)
-        bad = set(args.fail_on.split(",")) - {"error", "rounding", "convention", "any"} if args.fail_on else set()
-        if bad:
-            raise _usage(f"--fail-on {args.fail_on!r}: unknown kind(s) {', '.join(sorted(bad))}; "
-                         "expected error, rounding, convention or any, comma-separated")
-        if args.junit and not Path(args.junit).resolve().parent.is_dir():
-            raise _usage(f"--junit {args.junit!r}: the folder {str(Path(args.junit).resolve().parent)!r} does not exist")
-        course = Path(args.course) if args.course else None
-        if course is not None:
-            course_pages(course)
-        examples = load_all_examples()
-        if topic:
-            examples = [e for e in examples if e.topic == topic]
-        reports = report.build(course, examples)
-        sys.stdout.write(report.markdown(reports, course, topic))
-        if args.junit:
-            report.junit(reports, Path(args.junit), course)
-        if args.github:
-            sys.stdout.write(report.github_annotations(reports, course))
-        if args.write_baseline:
-            n = report.write_baseline(reports, Path(args.write_baseline))
-            print(f"lmverify: wrote {n} accepted errata to {args.write_baseline}", file=sys.stderr)
-        fail_on = set(args.fail_on.split(",")) if args.fail_on else set()
-        if args.fail_on_errata:
-            fail_on.add("any")
-        baseline = report.read_baseline(Path(args.baseline)) if args.baseline else None
-        new, fixed = report.gate(reports, fail_on, baseline)
-        for f in fixed:
-            print(f"lmverify: fixed since the baseline: {f[0]} {f[2]} (was {f[3]})", file=sys.stderr)
-        if any(r.page_problems or r.mismatches for r in reports) and baseline is None:
-            return EXIT_OUT_OF_DATE
-        if new:
-            for e in new:
-                print(f"lmverify: {'new ' if baseline is not None else ''}{e.kind}: {e.page}:{e.line} {e.what}: "
-                      f"claimed {e.claimed}, correct {e.correct}", file=sys.stderr)
-            return EXIT_ERRATA
-        return EXIT_OK
+        if args.command == "report":
+            return report.command(args)
+        raise AssertionError(f"unhandled command {args.command!r}")
     except CourseError as exc:
         print(f"lmverify: {exc}", file=sys.stderr)
         return EXIT_COURSE

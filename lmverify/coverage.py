@@ -71,17 +71,18 @@ def coverage_markdown(rows: list[dict[str, Any]] | None = None) -> str:
     return "\n".join(lines)
 
 
-def page_examples(course) -> list[dict[str, Any]]:
-    """Every worked example printed in the pages, and the worked-example files that cover it (a file
-    covers a block when its section is the block's title or one of its claims is on the block's lines)."""
+def page_examples(course, examples=None, pages=None) -> list[dict[str, Any]]:
+    """Every worked example printed in the pages (or in ``pages``), and the worked-example files (of
+    ``examples``, default all of ``worked_examples/``) that cover it: a file covers a block when its section
+    is the block's title or one of its claims is on the block's lines."""
     from pathlib import Path
 
     from lmverify.pages import _norm, course_pages, example_blocks, read_page
     from lmverify.worked import load_all_examples
 
-    examples = load_all_examples()
+    examples = load_all_examples() if examples is None else examples
     rows = []
-    for page in course_pages(Path(course)):
+    for page in (course_pages(Path(course)) if pages is None else pages):
         lines = read_page(Path(course), page).splitlines()
         for start, end, title in example_blocks(lines):
             covered = sorted({ex.id for ex in examples if ex.page == page and (

@@ -22,6 +22,9 @@ A worked example is a YAML file ``worked_examples/<topic>/<name>.yaml``::
         alternative: q2                # for convention: the quantity under the other convention
         statistical: {estimate: q, standard_error: se}   # a Monte Carlo claim
         bound: {min: 0.99}             # a qualitative claim ("effectively one-hot")
+      - quantity: ngrams               # a list claim: the recipe returns a list (or set) of members
+        claimed: ["<ru", "run"]        # the members as printed
+        members: set                   # set (order and repeats ignored) | ordered (same members, same order)
 
 Verdicts (computed, never typed in; the YAML records what the suite expects
 so that the suite stays green while reporting errata, and fails when the page
@@ -32,7 +35,12 @@ or an implementation changes):
   intermediates produce);
 * ``convention``: wrong under the page's own convention, right under the
   ``alternative`` one;
-* ``error``: anything else.
+* ``error``: anything else (for a list claim: members missing or extra, or, for
+  ``members: ordered``, out of order; the report names them).
+
+Worked examples outside ``worked_examples/`` (a course repository's own, or the tests'
+mini-course) load with ``load_all_examples(root)``: their recipes are imported from the
+``recipes.py`` beside the YAML file.
 
 YAML is read with ``yaml.safe_load`` (nothing in a data file is executed) and
 validated; a malformed file raises :class:`WorkedExampleError` naming the file,
@@ -85,6 +93,7 @@ class Claim:
     statistical: dict | None = None
     bound: dict | None = None
     name: str | None = None
+    members: str | None = None  # a list claim: "set" or "ordered"
     where: str = ""
 
     @property
@@ -97,7 +106,12 @@ class Claim:
 
     @property
     def is_matrix(self) -> bool:
-        return isinstance(self.claimed, list)
+        return isinstance(self.claimed, list) and self.members is None
+
+    @property
+    def is_list(self) -> bool:
+        """A list claim: members compared as a set or in order (``members``), not numbers cell by cell."""
+        return self.members is not None
 
     @property
     def qualitative(self) -> bool:
@@ -121,8 +135,13 @@ class Example:
     def recipe_function(self):
         mod_name = f"worked_examples.{self.topic}.recipes"
         try:
-            mod = importlib.import_module(mod_name)
-        except ImportError as exc:
+            beside = self.path.resolve().parent / "recipes.py"
+            if self.path.resolve().parent.parent == EXAMPLES_DIR or not beside.is_file():
+                mod = importlib.import_module(mod_name)
+            else:  # a folder of examples elsewhere (a course's own, the tests' mini-course): its recipes.py
+                mod_name = str(beside)
+                mod = _recipes_from_file(beside)
+        except (ImportError, OSError) as exc:
             raise WorkedExampleError(f"{self.path}: key 'recipe': cannot import {mod_name}: {exc}") from exc
         f = getattr(mod, self.recipe, None)
         if f is None or not callable(f):
@@ -130,10 +149,32 @@ class Example:
         return f
 
 
+def _recipes_from_file(path: Path):
+    """The recipes module beside a worked example outside ``worked_examples/`` (imported once per file)."""
+    import hashlib
+    import importlib.util
+    import sys
+
+    name = "lmverify_recipes_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    if name in sys.modules:
+        return sys.modules[name]
+    if not path.is_file():
+        raise ImportError(f"no recipes.py beside the worked example ({path})")
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return mod
+
+
 _EXAMPLE_KEYS = {"id": str, "title": str, "page": str, "section": str, "recipe": str, "equations": list,
                  "inputs": dict, "claims": list}
 _CLAIM_KEYS = {"quantity", "claimed", "line", "anchor", "verdict", "index", "printed", "correct", "explanation",
-               "alternative", "statistical", "bound", "name", "carried"}
+               "alternative", "statistical", "bound", "name", "carried", "members"}
 
 
 def _req(d: dict, key: str, typ: type | tuple, where: str) -> Any:
@@ -172,13 +213,27 @@ def _parse_claim(raw: Any, where: str) -> Claim:
     claim = Claim(quantity=quantity, claimed=raw["claimed"], line=line, anchor=anchor, verdict=verdict,
                   where=where, name=raw.get("name"), printed=raw.get("printed"), correct=raw.get("correct"),
                   explanation=raw.get("explanation"), alternative=raw.get("alternative"), carried=raw.get("carried"),
-                  statistical=raw.get("statistical"), bound=raw.get("bound"))
+                  statistical=raw.get("statistical"), bound=raw.get("bound"), members=raw.get("members"))
     if "index" in raw:
         idx = raw["index"]
         if not (isinstance(idx, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in idx)):
             raise WorkedExampleError(f"{where}: key 'index' must be a list of integers, got {idx!r}")
         claim.index = tuple(idx)
-    if claim.bound is not None:
+    if claim.members is not None:
+        if claim.members not in ("set", "ordered"):
+            raise WorkedExampleError(f"{where}: key 'members' must be 'set' or 'ordered', got {claim.members!r}")
+        for key in ("claimed",) + (("correct",) if claim.correct is not None else ()):
+            value = raw[key]
+            if not isinstance(value, list) or not value or not all(
+                    isinstance(m, (str, int)) and not isinstance(m, bool) for m in value):
+                raise WorkedExampleError(f"{where}: a list claim ('members') needs {key!r} as a non-empty flat list "
+                                         f"of members (strings, or numbers as printed), got {value!r}")
+        if verdict not in ("correct", "error"):
+            raise WorkedExampleError(f"{where}: a list claim's verdict is 'correct' or 'error', got {verdict!r}")
+        if claim.index is not None or claim.bound is not None or claim.statistical is not None or claim.carried:
+            raise WorkedExampleError(f"{where}: a list claim ('members') takes no 'index', 'bound', 'statistical' "
+                                     f"or 'carried'")
+    elif claim.bound is not None:
         if not isinstance(claim.bound, dict) or not set(claim.bound) <= {"min", "max"} or not claim.bound:
             raise WorkedExampleError(f"{where}: key 'bound' must be a mapping with 'min' and/or 'max'")
         for k, v in claim.bound.items():
@@ -252,10 +307,14 @@ def load_example(path: str | Path, *, allow_no_claims: bool = False) -> Example:
 
 
 def example_paths(root: Path = EXAMPLES_DIR) -> list[Path]:
-    return sorted(p for p in root.glob("*/*.yaml"))
+    return sorted(p for p in Path(root).glob("*/*.yaml"))
 
 
-def load_all_examples(root: Path = EXAMPLES_DIR) -> list[Example]:
+def load_all_examples(root: Path | None = None) -> list[Example]:
+    """Every worked example under ``root`` (``<root>/<topic>/<name>.yaml``; default ``worked_examples/``)."""
+    root = EXAMPLES_DIR if root is None else Path(root)
+    if not root.is_dir():
+        raise WorkedExampleError(f"{root}: no such folder of worked examples (expected <folder>/<topic>/<name>.yaml)")
     return [load_example(p) for p in example_paths(root)]
 
 
@@ -274,7 +333,33 @@ def compute(example: Example, backend: Backend | str = "numpy") -> dict[str, Any
     """Run the example's recipe on ``backend``; every quantity comes back as NumPy float64."""
     b = reference_backend(backend) if isinstance(backend, str) else backend
     out = compute_native(example, b)
-    return {k: b.to_numpy(v) if not isinstance(v, (str, bool)) else v for k, v in out.items()}
+    return {k: v if isinstance(v, (str, bool)) else Members.of(v) if _is_members(v) else b.to_numpy(v)
+            for k, v in out.items()}
+
+
+class Members(str):
+    """A quantity that is a list of members (n-grams, nearest neighbours, pairs): a ``str`` (its members
+    joined by ", ", so code that skips text quantities skips it) that keeps the members in ``.items``."""
+
+    items: tuple
+
+    @classmethod
+    def of(cls, values) -> "Members":
+        if isinstance(values, Members):
+            return values
+        items = sorted(values, key=str) if isinstance(values, (set, frozenset)) else list(values)
+        m = cls(", ".join(map(str, items)))
+        m.items = tuple(items)
+        return m
+
+
+def _is_members(v: Any) -> bool:
+    """A list, tuple or set of strings (or tuples of strings, such as pairs): members, not numbers."""
+    if isinstance(v, Members):
+        return True
+    if isinstance(v, (set, frozenset)):
+        return True
+    return isinstance(v, (list, tuple)) and bool(v) and all(isinstance(x, (str, tuple)) for x in v)
 
 
 def compute_native(example: Example, backend: Backend | str = "numpy") -> dict[str, Any]:
@@ -363,6 +448,8 @@ def _judge_cells(claimed: Any, computed: np.ndarray, where: str) -> list[CellRes
 
 def judge(claim: Claim, quantities: dict[str, Any]) -> ClaimResult:
     """The verdict on one claim given the recomputed quantities."""
+    if claim.is_list:
+        return judge_members(claim, quantities)
     value = _value(quantities, claim.quantity, claim.index, claim.where)
     if claim.qualitative:
         v = float(value)
@@ -407,6 +494,70 @@ def judge(claim: Claim, quantities: dict[str, Any]) -> ClaimResult:
     return ClaimResult(claim, verdict, v, format_like(printed, v))
 
 
+def member_text(m: Any) -> str:
+    """A member as compared and shown: strings stripped, pairs as (a,b), numbers as printed."""
+    if isinstance(m, tuple):
+        return "(" + ",".join(member_text(x) for x in m) + ")"
+    return str(m).strip()
+
+
+def _computed_members(claim: Claim, quantities: dict[str, Any]) -> list[str]:
+    if claim.quantity not in quantities:
+        raise WorkedExampleError(f"{claim.where}: the recipe computed no quantity {claim.quantity!r} "
+                                 f"(it has {sorted(quantities)})")
+    v = quantities[claim.quantity]
+    if isinstance(v, Members):
+        return [member_text(m) for m in v.items]
+    arr = np.asarray(v)
+    if arr.ndim != 1:
+        raise WorkedExampleError(f"{claim.where}: a list claim needs a list of members, but {claim.quantity} is "
+                                 f"{type(v).__name__} of shape {arr.shape}")
+    numeric = [m for m in claim.claimed if not isinstance(m, str) or _is_number(m)]
+    like = parse_printed(numeric[0], claim.where) if numeric else None
+    return [format_like(like, float(x)) if like is not None else member_text(x) for x in arr.tolist()]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        parse_printed(text, "")
+        return True
+    except WorkedExampleError:
+        return False
+
+
+def list_difference(claimed: list[str], computed: list[str], ordered: bool) -> tuple[list[str], list[str], str]:
+    """(missing, extra, what else differs): members the page leaves out, members it has that are not right,
+    and, for an ordered list with the same members, where the order first differs."""
+    from collections import Counter
+
+    have, want = Counter(claimed), Counter(computed)
+    missing = [m for m in computed if m in (want - have)]
+    extra = [m for m in claimed if m in (have - want)]
+    missing, extra = list(dict.fromkeys(missing)), list(dict.fromkeys(extra))
+    if not ordered:
+        return [m for m in dict.fromkeys(computed) if m not in set(claimed)], \
+            [m for m in dict.fromkeys(claimed) if m not in set(computed)], ""
+    order = ""
+    if not missing and not extra and claimed != computed:
+        k = next(i for i, (a, b) in enumerate(zip(claimed, computed)) if a != b)
+        order = f"order differs from position {k + 1}: printed {claimed[k]}, should be {computed[k]}"
+    return missing, extra, order
+
+
+def judge_members(claim: Claim, quantities: dict[str, Any]) -> ClaimResult:
+    """A list claim: the printed members against the computed ones, as a set or as an ordered list."""
+    computed = _computed_members(claim, quantities)
+    claimed = [member_text(m) for m in claim.claimed]
+    ordered = claim.members == "ordered"
+    missing, extra, order = list_difference(claimed, computed, ordered)
+    ok = not missing and not extra and not order
+    parts = [f"missing {', '.join(missing)}" if missing else "", f"extra {', '.join(extra)}" if extra else "", order]
+    detail = "; ".join(p for p in parts if p) or f"the same members{' in the same order' if ordered else ''}"
+    shown = computed if ordered else list(dict.fromkeys(computed))
+    return ClaimResult(claim, "correct" if ok else "error", shown, ", ".join(shown),
+                       detail=f"compared as {'an ordered list' if ordered else 'a set'}: {detail}")
+
+
 def evaluate(example: Example, backend: Backend | str = "numpy") -> list[ClaimResult]:
     quantities = compute(example, backend)
     return [judge(c, quantities) for c in example.claims]
@@ -417,6 +568,10 @@ def recorded_correct_matches(result: ClaimResult) -> bool:
     claim = result.claim
     if claim.correct is None:
         return True
+    if claim.is_list:
+        correct = [member_text(m) for m in claim.correct]
+        missing, extra, order = list_difference(correct, list(result.computed), claim.members == "ordered")
+        return not missing and not extra and not order
     if claim.is_matrix:
         correct = np.asarray(claim.correct, dtype=object)
         if correct.shape != np.shape(result.computed):

@@ -235,7 +235,7 @@ def test_report_lists_claims_verdicts_and_errata(capsys, tmp_path):
 def test_report_with_course_locates_claims_on_their_lines(capsys, course_dir):
     from lmverify.cli import main
 
-    assert main(["report", "--course", str(course_dir), "--topic", "attention"]) == 0
+    assert main(["report", "--course", str(course_dir), "--topic", "attention", "--no-code"]) == 0
     out = capsys.readouterr().out
     assert "| attention_math.md | 132 |" in out and "K_T[2, 3] | 0 | 1 | error" in out
     assert "0 claim(s) no longer found in the page" in out
@@ -328,37 +328,13 @@ def test_starter_of_every_topic_is_a_module_the_suite_skips_cleanly(tmp_path):
         assert f"my_{topic}.py: " in r.stdout and "raises NotImplementedError" in r.stdout
 
 
-@pytest.mark.slow
-def test_grade_a_small_class_each_student_contained(tmp_path):
-    """A correct module, one that exits at import, one that kills its process, one that never returns:
-    each is graded in its own process and the run goes on."""
-    import json
-
-    from lmverify.grade import grade
-
-    cls = tmp_path / "class"
-    cls.mkdir()
-    (cls / "ann.py").write_text("from reference.numpy.attention import softmax  # noqa: F401\n")
-    (cls / "eve.py").write_text("import os\nos._exit(3)\n")
-    (cls / "joe.py").write_text((STUDENTS / "infinite_loop.py").read_text())
-    runs = grade(cls, "attention", jobs=2, timeout=120, output=tmp_path / "out", call_timeout=0.5,
-                 keyword="softmax_rows or softmax_shift")
-    by = {r.student: r for r in runs}
-    assert by["ann"].status == "ran" and by["ann"].count("passed") == 2 and by["ann"].count("failed") == 0
-    assert by["eve"].status == "crashed"
-    assert by["joe"].count("failed") == 2
-    rows = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert any("ran past the time limit of 0.5 s" in r.get("hint", "") + str(r) for r in rows if r["student"] == "joe")
-    summary = (tmp_path / "out" / "summary.md").read_text()
-    assert "| eve | crashed |" in summary and "ran past the time limit" in summary
-
-
 def test_report_junit_counts_match_the_errata_and_carry_file_and_line(tmp_path, capsys, course_dir):
     from lmverify import report
     from lmverify.cli import main
 
     junit = tmp_path / "r.xml"
-    assert main(["report", "--course", str(course_dir), "--topic", "attention", "--junit", str(junit), "--github"]) == 0
+    assert main(["report", "--course", str(course_dir), "--topic", "attention", "--junit", str(junit), "--github",
+                 "--no-code"]) == 0
     out = capsys.readouterr().out
     suite = ET.parse(junit).getroot()
     n_errata = len(report.errata(report.build(course_dir, [e for e in report.load_all_examples()
@@ -413,7 +389,7 @@ def test_report_judges_the_number_the_page_prints_now(tmp_path, capsys, course_d
     text = (course_dir / "attention_math.md").read_text(encoding="utf-8")
     assert "7.436" in text and "0.366" in text
     (tmp_path / "attention_math.md").write_text(text.replace("7.436", "7.437"), encoding="utf-8")
-    assert main(["report", "--course", str(tmp_path), "--topic", "attention"]) == EXIT_OK
+    assert main(["report", "--course", str(tmp_path), "--topic", "attention", "--no-code"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "the page now prints 7.437 (recorded '7.436' as carried); judged: **correct**" in out
     assert "| attention_math.md | 169 |" not in out.split("## Errata")[1]
@@ -421,7 +397,7 @@ def test_report_judges_the_number_the_page_prints_now(tmp_path, capsys, course_d
     reports = report.build(tmp_path, [e for e in report.load_all_examples() if e.topic == "attention"])
     wrong = [e for e in report.errata(reports) if e.claimed == "0.466"]
     assert wrong and wrong[0].kind == "error" and wrong[0].correct == "0.366"
-    assert main(["report", "--course", str(tmp_path), "--topic", "attention", "--fail-on", "error"]) == EXIT_ERRATA
+    assert main(["report", "--course", str(tmp_path), "--topic", "attention", "--fail-on", "error", "--no-code"]) == EXIT_ERRATA
 
 
 def test_k_prefilter_three_valued_logic():
@@ -482,10 +458,10 @@ def test_course_ci_workflow_runs_the_commands_this_project_supports(tmp_path, co
     args = [a.replace("docs", str(course_dir)) if a == "docs" else a for a in argv[2:]]
     args = [str(tmp_path / a) if a.startswith("lmverify-") else a for a in args]
     baseline = str(tmp_path / "lmverify-baseline.json")
-    assert main(["report", "--course", str(course_dir), "--write-baseline", baseline]) == EXIT_OK
-    assert main(["report", *args]) == EXIT_OK
+    assert main(["report", "--course", str(course_dir), "--write-baseline", baseline, "--no-code"]) == EXIT_OK
+    assert main(["report", *args, "--no-code"]) == EXIT_OK
     (tmp_path / "lmverify-baseline.json").write_text('{"lmverify_baseline": 1, "errata": []}')
-    assert main(["report", *args]) == EXIT_ERRATA
+    assert main(["report", *args, "--no-code"]) == EXIT_ERRATA
     assert "pytest -n auto --course" in steps["tests against the pages"]["run"]
 
 

@@ -115,7 +115,7 @@ def test_report_missing_page_is_named_once(tmp_path, capsys, course_dir):
     from lmverify.cli import EXIT_COURSE
 
     (tmp_path / "index.md").write_text("# index\n")
-    code, _, err = _run(["report", "--course", str(tmp_path), "--topic", "attention"], capsys)
+    code, _, err = _run(["report", "--course", str(tmp_path), "--topic", "attention", "--no-code"], capsys)
     assert code == EXIT_COURSE and "lacks the page(s) attention_math.md" in err
 
 
@@ -125,7 +125,7 @@ def test_report_page_in_another_encoding_names_the_page(tmp_path, capsys, course
 
     text = (course_dir / "attention_math.md").read_text(encoding="utf-8") + "\nna\u00efve caf\u00e9\n"
     (tmp_path / "attention_math.md").write_bytes(text.encode(encoding, errors="replace"))
-    code, _, err = _run(["report", "--course", str(tmp_path), "--topic", "attention"], capsys)
+    code, _, err = _run(["report", "--course", str(tmp_path), "--topic", "attention", "--no-code"], capsys)
     assert code == EXIT_COURSE and "attention_math.md' is not UTF-8 text" in err
     assert ("UTF-16" if encoding == "utf-16" else "cp1252") in err
 
