@@ -432,6 +432,16 @@ def locate(claim: Claim, page_lines: list[str]) -> tuple[int | None, str]:
     """
     if claim.line > len(page_lines) + 50:
         return None, f"recorded line {claim.line} is far beyond the page's {len(page_lines)} lines"
+    if getattr(claim, "members", None) is not None:
+        # a list claim: the members printed after the anchor, nearest the recorded line
+        found = members_after_anchor(claim, page_lines)
+        if found is None:
+            return None, f"anchor {claim.anchor!r} with a list after it not found in the page"
+        line, members, text = found
+        if members == [str(m).strip() for m in claim.claimed]:
+            return line, ""
+        return None, (f"changed content: after anchor {claim.anchor!r} (line {line}) the page lists {text!r}, "
+                      f"not the claimed {claim.claimed}")
     anchor = _norm(claim.anchor)
     candidates = [i for i, line in enumerate(page_lines) if anchor in _norm(line)]
     if not candidates:

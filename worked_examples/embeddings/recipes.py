@@ -151,8 +151,10 @@ def fasttext_ngrams(inputs: dict, b: Backend) -> dict:
     for word in ("where", "running"):
         g = grams(word, n, n)
         out[f"{word}_ngram_count"] = float(len(set(g)))
+        out[f"{word}_ngrams"] = list(g)                      # a list claim (members: set)
         out[f"{word}_ngrams_match_page"] = _match(g, printed[word])
     shared = set(grams("run", n, n)) & set(grams("running", n, n))
     out["run_running_shared_count"] = float(len(shared))
+    out["run_running_shared"] = shared
     out["run_running_shared_match_page"] = _match(shared, printed["shared_run_running"])
     return out
