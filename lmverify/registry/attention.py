@@ -187,6 +187,23 @@ def _softmax_no_max_shift(z, tau=1.0):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def _sdpa_mask_after_softmax(Q, K, V, mask=None):
+    W = _softmax_np(Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1]))
+    if mask is not None:
+        W = np.where(mask, W, 0.0)  # the kept weights no longer sum to one
+    return W @ V, W
+
+
+def _softmax_axis_0(z, tau=1.0):
+    """The softmax over axis 0 (down the rows: across contexts) instead of the last axis."""
+    z = np.asarray(z, dtype=np.float64) / tau
+    return np.moveaxis(_softmax_np(np.moveaxis(z, 0, -1)), -1, 0)
+
+
+def _additive_no_tanh(h_enc, s, W1, W2, v):
+    return (np.asarray(h_enc) @ np.asarray(W1).T + np.asarray(W2) @ np.asarray(s)) @ np.asarray(v)
+
+
 def _scores_without_transpose(Q, K):
     return np.asarray(Q) @ np.asarray(K)
 
@@ -265,6 +282,8 @@ EQUATIONS = (
                                                 "W1": np.array([[1.0, 1.0]]), "W2": np.array([[1.0]]),
                                                 "v": np.array([1.0])}),
         ),
+        mistakes=(Mistake("no tanh", "v^T (W1 h_j + W2 s) without the tanh (the score is then linear in h_j)",
+                          _additive_no_tanh),),
         kappa=tol.kappa_additive,
         grad=("h_enc", "s", "W1"),
         grad_at={"h_enc": [[0.5, -1.0], [0.25, 0.75]], "s": [1.0], "W1": [[1.0, 0.5]], "W2": [[-0.5]], "v": [2.0]},
@@ -308,6 +327,8 @@ EQUATIONS = (
         mistakes=(
             Mistake("unscaled scores", "softmax(Q K^T) V without dividing by sqrt(d_k)", _sdpa_unscaled),
             Mistake("divided by d_k", "dividing the scores by d_k instead of sqrt(d_k)", _sdpa_divided_by_dk),
+            Mistake("mask after softmax", "zeroing the masked weights AFTER the softmax (the kept weights of a row "
+                    "no longer sum to one; mask the scores with -inf before it)", _sdpa_mask_after_softmax),
             Mistake("softmax over queries", "a softmax over the query axis (columns) instead of over the keys (rows)",
                     _sdpa_softmax_over_queries),
             Mistake("-1e9 instead of -inf", "masking with -1e9 instead of -inf: the same weights wherever a key is "
@@ -344,7 +365,9 @@ EQUATIONS = (
         mistakes=(Mistake("z * tau", "multiplying the logits by tau instead of dividing", _softmax_times_tau),
                   Mistake("no max-shift", "exp(z / tau) without subtracting the row maximum first (overflow: "
                           "inf / inf = NaN for logits of about 710 and more)", _softmax_no_max_shift),
-                  Mistake("temperature ignored", "ignoring the temperature tau", _softmax_no_temperature)),
+                  Mistake("temperature ignored", "ignoring the temperature tau", _softmax_no_temperature),
+                  Mistake("softmax over the wrong axis", "a softmax over axis 0 (down the rows) instead of over the last "
+                          "axis (each row of logits is one distribution)", _softmax_axis_0)),
         grad=("z",),
         grad_at={"z": [[0.5, -1.25, 2.0]], "tau": 2.0},
     ),

@@ -326,6 +326,12 @@ def _pmi_no_normalisation(X):
         return np.log(X) - np.log(X.sum(1))[:, None] - np.log(X.sum(0))[None, :]
 
 
+def _ppmi_not_clipped(X):
+    from reference.numpy.embeddings import pmi
+
+    return pmi(X)
+
+
 def _glove_no_weight(W, W_tilde, b, b_tilde, X, x_max=100.0, alpha=0.75):
     X = np.asarray(X, dtype=np.float64)
     nz = X > 0
@@ -505,6 +511,8 @@ EQUATIONS = (
         "embeddings.ppmi",
         inputs=_pmi_inputs,
         pinned=(Pinned("a symmetric toy table with zeros", {"X": _TOY_X}),),
+        mistakes=(Mistake("not clipped", "the PMI itself, without max(PMI, 0) (negative values and -inf for zero counts "
+                          "stay)", _ppmi_not_clipped),),
     ),
     Equation(
         "embeddings.glove_cooccurrence",

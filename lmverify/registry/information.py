@@ -138,6 +138,47 @@ def _entropy_log2(p, base=None):
     return -np.sum(_xlogy(p, p), axis=-1) / np.log(2.0)
 
 
+def _plogp_naive(x, y):
+    """x log y computed as written, without the convention 0 log 0 = 0 (0 * -inf = NaN)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return x * np.log(y)
+
+
+def _entropy_zero_log_zero_nan(p, base=None):
+    return -np.sum(_plogp_naive(p, p), axis=-1) / _scale(base)
+
+
+def _entropy_base_ignored(p, base=None):
+    return -np.sum(_xlogy(p, p), axis=-1)
+
+
+def _cross_entropy_base_ignored(p, q, base=None):
+    return -np.sum(_xlogy(p, q), axis=-1)
+
+
+def _kl_base_ignored(p, q, base=None):
+    return np.sum(_xlogy(p, p) - _xlogy(p, q), axis=-1)
+
+
+def _kl_zero_log_zero_nan(p, q, base=None):
+    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sum(_plogp_naive(p, p / q), axis=-1) / _scale(base)
+
+
+def _jsd_zero_log_zero_nan(p, q, base=None):
+    m = (np.asarray(p, dtype=np.float64) + np.asarray(q, dtype=np.float64)) / 2
+    return 0.5 * _kl_zero_log_zero_nan(p, m, base) + 0.5 * _kl_zero_log_zero_nan(q, m, base)
+
+
+def _mi_zero_log_zero_nan(pxy, base=None):
+    pxy = np.asarray(pxy, dtype=np.float64)
+    prod = pxy.sum(-1)[..., :, None] * pxy.sum(-2)[..., None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sum(_plogp_naive(pxy, pxy / prod), axis=(-2, -1)) / _scale(base)
+
+
 def _entropy_no_minus(p, base=None):
     return np.sum(_xlogy(p, p), axis=-1) / _scale(base)
 
@@ -191,6 +232,14 @@ def _label_smoothing_eps_over_k(target, num_classes, epsilon, convention="page")
     return onehot * (1 - epsilon) + (1 - onehot) * epsilon / num_classes
 
 
+def _label_smoothing_always(convention_used):
+    def wrong(target, num_classes, epsilon, convention="page"):
+        from reference.numpy.information import label_smoothing_targets
+
+        return label_smoothing_targets(target, num_classes, epsilon, convention_used)
+    return wrong
+
+
 def _rlhf_sign(policy_logits, reference_logits, beta):
     a, r = _log_softmax(policy_logits), _log_softmax(reference_logits)
     return beta * np.mean(np.sum(np.exp(a) * (a - r), axis=-1))
@@ -219,6 +268,10 @@ def _dpo_swapped(policy_chosen_logp, policy_rejected_logp, reference_chosen_logp
 def _ce_gradient_p_minus_q(p, logits):
     return np.asarray(p) - np.exp(_log_softmax(logits))
 
+
+ZERO_LOG_ZERO = ("p log p computed as written (a zero probability gives 0 * log 0 = 0 * (-inf) = NaN; the convention "
+                 "is 0 log 0 = 0, a zero mass adds nothing, as scipy.special.xlogy computes it)")
+BASE_IGNORED = "ignoring the log base (nats where base=2, bits, is asked: divide by ln(base))"
 
 # -- pinned inputs (float32-representable) ------------------------------------------------------------
 
@@ -275,7 +328,9 @@ EQUATIONS = (
         errors=_distribution_errors("entropy", ("p",)),
         mistakes=(Mistake("bits instead of nats", "entropy in the wrong log base (log2, bits, where nats are asked)",
                           _entropy_log2),
-                  Mistake("no minus sign", "sum p log p without the minus sign (a negative entropy)", _entropy_no_minus)),
+                  Mistake("no minus sign", "sum p log p without the minus sign (a negative entropy)", _entropy_no_minus),
+                  Mistake("0 log 0 as NaN", ZERO_LOG_ZERO, _entropy_zero_log_zero_nan),
+                  Mistake("base ignored", BASE_IGNORED, _entropy_base_ignored)),
         grad=("p",),
         grad_at={"p": [0.25, 0.5, 0.25]},
     ),
@@ -286,7 +341,8 @@ EQUATIONS = (
         pinned=_PQ_PINNED,
         errors=_distribution_errors("cross_entropy", ("p", "q")),
         mistakes=(Mistake("arguments swapped", "H(q, p) = -sum q log p: the arguments of the cross-entropy swapped",
-                          _cross_entropy_swapped),),
+                          _cross_entropy_swapped),
+                  Mistake("base ignored", BASE_IGNORED, _cross_entropy_base_ignored)),
         grad=("p", "q"),
         grad_at={"p": [0.25, 0.5, 0.25], "q": [0.5, 0.25, 0.25]},
     ),
@@ -310,7 +366,9 @@ EQUATIONS = (
         errors=_distribution_errors("kl_divergence", ("p", "q")),
         mistakes=(Mistake("arguments swapped", "KL(q || p): the arguments of the KL divergence swapped", _kl_swapped),
                   Mistake("bits instead of nats", "KL in the wrong log base (log2, bits, where nats are asked)",
-                          _kl_log2)),
+                          _kl_log2),
+                  Mistake("0 log 0 as NaN", ZERO_LOG_ZERO, _kl_zero_log_zero_nan),
+                  Mistake("base ignored", BASE_IGNORED, _kl_base_ignored)),
         grad=("p", "q"),
         grad_at={"p": [0.25, 0.5, 0.25], "q": [0.5, 0.25, 0.25]},
     ),
@@ -423,7 +481,8 @@ EQUATIONS = (
                 Pinned("independent", {"pxy": np.outer([0.25, 0.75], [0.5, 0.5])}),
                 Pinned("a tiny cell (1e-30)", {"pxy": np.array([[0.5, TINY], [0.25, 0.25]])})),
         errors=_distribution_errors("mutual_information", ("pxy",), joint=True),
-        mistakes=(Mistake("arguments swapped", "KL(p(x)p(y) || p(x, y)): the KL arguments swapped", _mi_swapped),),
+        mistakes=(Mistake("arguments swapped", "KL(p(x)p(y) || p(x, y)): the KL arguments swapped", _mi_swapped),
+                  Mistake("0 log 0 as NaN", ZERO_LOG_ZERO, _mi_zero_log_zero_nan)),
     ),
     Equation(
         "information.bradley_terry",
@@ -479,7 +538,8 @@ EQUATIONS = (
         errors=_distribution_errors("jensen_shannon_divergence", ("p", "q")),
         mistakes=(Mistake("symmetrised KL", "(KL(p || q) + KL(q || p)) / 2, the symmetrised KL, instead of the JSD",
                           _jsd_symmetrised_kl),
-                  Mistake("no halves", "KL(p || m) + KL(q || m) without the factors 1/2", _jsd_without_halves)),
+                  Mistake("no halves", "KL(p || m) + KL(q || m) without the factors 1/2", _jsd_without_halves),
+                  Mistake("0 log 0 as NaN", ZERO_LOG_ZERO, _jsd_zero_log_zero_nan)),
         grad=("p", "q"),
         grad_at={"p": [0.25, 0.5, 0.25], "q": [0.5, 0.25, 0.25]},
     ),
@@ -501,7 +561,15 @@ EQUATIONS = (
                            ValueError, "convention must be 'page'")),
         mistakes=(Mistake("eps/K off-target in the page convention",
                           "eps/K on the other classes where the page's convention puts eps/(K-1) (the targets no longer "
-                          "sum to one)", _label_smoothing_eps_over_k),),
+                          "sum to one)", _label_smoothing_eps_over_k),
+                  Mistake("torch's convention for the page's",
+                          "torch's convention (1 - eps + eps/K on the target, eps/K elsewhere) where the page's is asked "
+                          "(convention='page': 1 - eps on the target, eps/(K-1) on each other class)",
+                          _label_smoothing_always("torch")),
+                  Mistake("the page's convention for torch's",
+                          "the page's convention (1 - eps on the target, eps/(K-1) elsewhere) where torch's is asked "
+                          "(convention='torch': 1 - eps + eps/K on the target, eps/K on each other class)",
+                          _label_smoothing_always("page"))),
     ),
     Equation(
         "information.kl_nonnegativity",

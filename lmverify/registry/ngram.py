@@ -175,6 +175,17 @@ def _kn_no_gamma(counts, lower, discounts):
     return np.where(total > 0, (a - d) / np.where(total > 0, total, 1.0), 0.0) + np.asarray(lower)
 
 
+def _kn_single_discount(counts, lower, discounts):
+    """D1 for every count (one discount), with gamma built from that same discount."""
+    a = np.asarray(counts, dtype=np.float64)
+    D1 = np.asarray(discounts, dtype=np.float64)[0]
+    d = np.where(a > 0, D1, 0.0)
+    total = a.sum(axis=-1, keepdims=True)
+    safe = np.where(total > 0, total, 1.0)
+    gamma = np.where(total > 0, d.sum(axis=-1, keepdims=True) / safe, 1.0)
+    return (a - d) / safe + gamma * np.asarray(lower, dtype=np.float64)
+
+
 def _discounts_y_over_n1_n2(counts_of_counts):
     n = np.asarray(counts_of_counts, dtype=np.float64)
     n1, n2, n3, n4 = n[..., 0], n[..., 1], n[..., 2], n[..., 3]
@@ -337,7 +348,9 @@ EQUATIONS = (
                 Pinned("large counts (1e6)", {"counts": np.array([[1e6, 1.0, 0.0]]), "lower": np.array([[0.5, 0.25, 0.25]]),
                                               "discounts": np.array([0.75, 1.0, 1.25])})),
         mistakes=(Mistake("no back-off weight", "adding the lower order without its back-off weight gamma(h)",
-                          _kn_no_gamma),),
+                          _kn_no_gamma),
+                  Mistake("a single discount", "one discount D1 for every count (modified Kneser-Ney takes D1 for "
+                          "count 1, D2 for count 2 and D3+ for counts of 3 and more)", _kn_single_discount)),
         grad=("lower",),
         grad_at={"counts": [[1.0, 2.0, 0.0], [0.0, 0.0, 0.0]], "lower": [[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]],
                  "discounts": [0.5, 1.0, 1.5]},

@@ -294,6 +294,10 @@ def _candidate_sigmoid(x, h_prev, W_c, b_c):
     return _sig(R.concat_hx(h_prev, x) @ W_c.T + b_c)
 
 
+def _cell_update_f_i_exchanged(f, c_prev, i, c_tilde):
+    return np.asarray(i) * c_prev + np.asarray(f) * c_tilde
+
+
 def _hidden_no_tanh(o, c):
     return o * c
 
@@ -601,6 +605,8 @@ _ALL = (
         batch_args=("f", "c_prev", "i", "c_tilde"),
         pinned=(Pinned("the page's cat step", {"f": np.array([0.5]), "c_prev": np.array([0.8]), "i": np.array([0.731]),
                                                "c_tilde": np.array([0.462])}),),
+        mistakes=(Mistake("f and i exchanged", "i * c_prev + f * c_tilde (the forget gate f keeps the old cell c_prev; "
+                          "the input gate i admits the candidate)", _cell_update_f_i_exchanged),),
         grad=("f", "c_prev", "i", "c_tilde"),
         grad_at={"f": [0.5, 0.25], "c_prev": [0.8, -1.0], "i": [0.75, 0.125], "c_tilde": [0.5, -0.25]},
     ),

@@ -416,6 +416,11 @@ def _tf_shifted_wrong(targets, h0, E, W_hh, W_xh, b, W_out, b_out, bos=0):
     return hs @ np.asarray(W_out).T + b_out
 
 
+def _log_likelihood_raw_logits(logits, targets):
+    t = np.asarray(targets).astype(np.int64)
+    return np.sum(np.take_along_axis(np.asarray(logits, dtype=np.float64), t[..., None], axis=-1)[..., 0], axis=-1)
+
+
 def _inverse_sigmoid_no_scale(i, k):
     return k / (k + np.exp(np.float64(i)))
 
@@ -597,6 +602,8 @@ EQUATIONS = (
         kappa=_kappa_log_likelihood,
         batch_args=("logits", "targets"),
         pinned=(Pinned("logits of +-1e4", {"logits": np.array([[1e4, -1e4], [0.0, 1e4]]), "targets": np.array([1, 0])}),),
+        mistakes=(Mistake("logits not normalised", "summing the raw logits of the targets, without the log-softmax "
+                          "(log P(y_t) = z_{y_t} - log sum_v exp(z_v))", _log_likelihood_raw_logits),),
     ),
     Equation(
         "seq2seq.teacher_forcing_free_running",

@@ -1,0 +1,21 @@
+"""A student's entropy without the minus sign."""
+
+import numpy as np
+
+#: the registry mistakes (equation id, mistake name) this module makes, for tests/test_student_mistakes.py
+MISTAKES = [('information.entropy', 'no minus sign')]
+
+
+def _xlogy(x, y):
+    """x log y with 0 log y = 0 (a zero mass adds nothing, even where y = 0)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(x > 0, x * np.log(np.where(x > 0, y, 1.0)), 0.0)
+
+
+def _ln(base):
+    return 1.0 if base is None else np.log(base)
+
+
+def entropy(p, base=None):
+    return np.sum(_xlogy(p, p), axis=-1) / _ln(base)  # wrong: H = -sum p log p
