@@ -201,6 +201,7 @@ def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int 
             return False
         return True
 
+    explaining = []
     for m in mistakes:
         try:
             with np.errstate(all="ignore"):
@@ -213,8 +214,13 @@ def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int 
             continue
         if expected is not None and same(wrong, expected):
             continue  # the mistake gives the right answer here: it cannot be what went wrong
-        return f"Hint: your result equals what {m.hint} gives ({m.name})."
-    return ""
+        explaining.append(m)
+    if not explaining:
+        return ""
+    # on a small input several mistakes can give the same numbers: name each, the student knows which applies
+    first, *others = explaining
+    return (f"Hint: your result equals what {first.hint} gives ({first.name})."
+            + "".join(f" It also equals what {m.hint} gives ({m.name})." for m in others))
 
 
 def bind(equation: str, backend: Backend, oracle: Backend | None = None) -> Check:

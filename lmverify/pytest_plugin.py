@@ -33,6 +33,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from lmverify.backends import BACKEND_NAMES, TOPICS, Backend, ImplError, Students
+from lmverify.compare import VerificationError
 
 # -- hypothesis profiles (registered at import, before hypothesis loads --hypothesis-profile) ----
 # The suite's fixtures (backend, oracle, check, entry) are stateless per example, so hypothesis'
@@ -209,6 +210,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     not at the line of pytest's or the harness's code that raised it."""
     rep = yield
     if rep.failed and rep.when == "call":
+        if (item.config.getoption("--impl") and call.excinfo is not None
+                and call.excinfo.errisinstance(VerificationError)):
+            # a student sees the suite's message (equation, input, expected, got, hint), not the test's code
+            rep.longrepr = f"{item.nodeid}\n{call.excinfo.value}"
         rep.sections.append(("To rerun this exact case", _rerun_command(item)))
     if rep.skipped and isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
         path, _, msg = rep.longrepr

@@ -70,7 +70,8 @@ def test_pinned_inputs_match_exact(entry, backend):
         try:
             check.agree(**pin.kwargs)
         except VerificationError as exc:
-            raise VerificationError(f"[pinned input {pin.label!r}]\n{exc}") from None
+            text = str(exc).replace("Input (minimal: hypothesis shrinks failing inputs):", f"Input (pinned: {pin.label}):")
+            raise VerificationError(f"[pinned input {pin.label!r}]\n{text}") from None
 
 
 @pytest.mark.numeric

@@ -295,8 +295,11 @@ def _cbow_always_2c(E, words, c):
 
 
 def _softmax_wrong_axis(v_I, E_out):
-    s = np.asarray(E_out) @ np.asarray(v_I)
-    return np.exp(s) / np.sum(np.exp(s), axis=0, keepdims=True) if s.ndim == 1 else np.exp(s) / np.exp(s).sum(0)
+    """A max-shifted softmax over axis 0 of the scores (..., V): right for one input vector (axis 0 is then
+    the vocabulary), wrong for a batch of them (it normalises over the batch)."""
+    s = np.asarray(v_I, dtype=np.float64) @ np.asarray(E_out, dtype=np.float64).T
+    e = np.exp(s - s.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
 
 
 def _hs_codes_flipped(v_I, node_vectors, codes, points):
@@ -433,8 +436,10 @@ EQUATIONS = (
         inputs=_skipgram_softmax_inputs,
         batch_args=("v_I",),
         pinned=(Pinned("the page's king step", {"v_I": PAGE_SKIPGRAM_V, "E_out": PAGE_SKIPGRAM_OUT}),
-                Pinned("scores of +-1e3 (no overflow)", {"v_I": np.array([1e3]), "E_out": np.array([[1.0], [-1.0], [0.999]])})),
-        mistakes=(Mistake("softmax over the wrong axis", "normalising over the embedding dimension, not the vocabulary",
+                Pinned("scores of +-1e3 (no overflow)", {"v_I": np.array([1e3]), "E_out": np.array([[1.0], [-1.0], [0.999]])}),
+                Pinned("a batch of two input vectors", {"v_I": np.array([[1.0, 0.0], [0.0, 1.0]]),
+                                                         "E_out": np.array([[0.5, 0.1], [0.4, 0.2], [0.1, -0.3]])})),
+        mistakes=(Mistake("softmax over the wrong axis", "normalising over the batch (axis 0), not the vocabulary (the last axis)",
                           _softmax_wrong_axis),),
         grad=("v_I", "E_out"),
         grad_at={"v_I": [1.0, 0.0], "E_out": [[0.5, 0.1], [0.4, 0.2], [0.1, 0.0]]},
