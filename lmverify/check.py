@@ -113,9 +113,26 @@ class Check:
                 expected = Backend("numpy").call(topic, name, **kwargs)
             except Exception:  # noqa: BLE001 - the input is bad for the reference too: nothing to compare
                 expected = None
-            raise VerificationError(self._message(
-                None, expected, problem=f"your {name} raised {type(exc).__name__}: {exc}",
-                expected_from="numpy reference")) from None
+            message = self._message(None, expected, problem=f"your {name} raised {type(exc).__name__}: {exc}",
+                                    expected_from="numpy reference")
+            hint = self._raising_mistake_hint(topic, name, kwargs, exc) if expected is not None else ""
+            raise VerificationError(message + (f"\n{hint}" if hint else "")) from None
+
+    def _raising_mistake_hint(self, topic: str, name: str, kwargs: dict, exc: Exception) -> str:
+        """A known mistake that raises the same kind of error on this input (where the reference does not):
+        ``Q @ K`` without the transpose fails on shapes that are not square, as the student's code did."""
+        if self.entry is None or not self.entry.mistakes or (topic, name) != (self.topic, self.name):
+            return ""
+        for m in self.entry.mistakes:
+            try:
+                with np.errstate(all="ignore"):
+                    m.fn(**kwargs)
+            except type(exc):
+                return (f"Hint: {m.hint} raises the same {type(exc).__name__} on this input ({m.name}); "
+                        "the reference does not.")
+            except Exception:  # noqa: BLE001 - another kind of error: not this mistake
+                continue
+        return ""
 
     def reference(self, fn: str | None = None, /, **kwargs: Any) -> Any:
         """The NumPy float64 reference's result (an oracle for laws that compose functions)."""
