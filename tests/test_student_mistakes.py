@@ -138,3 +138,22 @@ def test_student_module_without_the_function_is_skipped_not_failed():
     outcomes = check_equation(path, "attention.scaled_dot_product")
     assert [o.status for o in outcomes] == ["skipped"], outcomes
     assert "does not define scaled_dot_product_attention(Q, K, V, mask=None)" in outcomes[0].message
+
+
+@pytest.mark.equation("attention.dot_product_score")
+def test_student_function_that_raises_gets_the_hint_of_the_mistake_that_raises_alike():
+    """Q K without the transpose raises on keys that are not square, as the mistake does: the message names it."""
+    import numpy as np
+
+    from lmverify.check import Check
+    from lmverify.compare import VerificationError
+    from lmverify.students_check import student_backend
+
+    check = Check("attention.dot_product_score", student_backend(MISTAKES_DIR / "attention" / "dot_product_scores__no_transpose.py"))
+    with pytest.raises(VerificationError) as info:
+        check.agree(Q=np.ones((2, 3)), K=np.ones((4, 3)))
+    text = str(info.value)
+    assert "your dot_product_scores raised ValueError" in text
+    assert "raises the same ValueError on this input (no transpose); the reference does not." in text
+    correct = Check("attention.dot_product_score", student_backend(MISTAKES_DIR / "attention" / "_correct.py"))
+    correct.agree(Q=np.ones((2, 3)), K=np.ones((4, 3)))
