@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                                        "that equal a quantity of its recipe, with line and anchor (YAML)")
     cl.add_argument("file")
     cl.add_argument("--course", required=True, help="folder of the course pages")
+    from lmverify import notebooks
+
+    notebooks.register(sub)
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report
@@ -150,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "report":
             return report.command(args)
+        if hasattr(args, "func"):  # subcommands that register themselves: notebooks
+            return args.func(args)
         raise AssertionError(f"unhandled command {args.command!r}")
     except CourseError as exc:
         print(f"lmverify: {exc}", file=sys.stderr)
