@@ -702,20 +702,9 @@ def command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``lmverify report`` on its own (the arguments after ``report``), with the CLI's exit codes."""
-    from lmverify.catalogue import CatalogueError
-    from lmverify.cli import EXIT_COURSE, EXIT_DATA
+    from lmverify.cli import main as cli_main
 
-    parser = argparse.ArgumentParser(prog="lmverify report", epilog=EPILOG)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return command(args)
-    except CourseError as exc:
-        print(f"lmverify: {exc}", file=sys.stderr)
-        return EXIT_COURSE
-    except (WorkedExampleError, CatalogueError) as exc:
-        print(f"lmverify: {exc}", file=sys.stderr)
-        return EXIT_DATA
+    return cli_main(["report", *(sys.argv[1:] if argv is None else argv)])
 
 
 def trace(example: Example, backend: str = "numpy", places: int = 4) -> str:
