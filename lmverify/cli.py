@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from lmverify import coverage, report
     from lmverify.pages import CourseError, course_pages
-    from lmverify.worked import WorkedExampleError, load_all_examples, load_example
+    from lmverify.worked import WorkedExampleError, load_example
 
     try:
         if args.command == "coverage":
