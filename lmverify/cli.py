@@ -64,16 +64,9 @@ def main(argv: list[str] | None = None) -> int:
                                         "with its equation, shapes and expected errors, raising NotImplementedError")
     st.add_argument("words", nargs="+", help="a topic (attention, recurrent, ...) or equation words (lstm, softmax)")
     st.add_argument("-o", "--output", help="write to this file (default: stdout)")
-    gr = sub.add_parser("grade", help="run a class's submissions against a topic's tests, each in its own "
-                                      "process with limits; write results.csv/json and summary.md")
-    gr.add_argument("submissions", help="folder: one .py file per student, or one folder per student")
-    gr.add_argument("--topic", required=True)
-    gr.add_argument("--jobs", type=int, default=None, help="parallel runs (default: the number of cores)")
-    gr.add_argument("--timeout", type=float, default=600.0, help="seconds per student (default 600)")
-    gr.add_argument("-k", dest="keyword", default=None, help="only the topic's tests that also match this -k expression")
-    gr.add_argument("--impl-timeout", type=float, default=10.0, help="seconds per call of a student's function")
-    gr.add_argument("--memory", type=int, default=4096, help="MiB of address space per student (default 4096)")
-    gr.add_argument("-o", "--output", default="grades", help="folder for the results (default grades/)")
+    from lmverify import grade as _grade
+
+    _grade.register(sub)
     nw = sub.add_parser("new", help="a worked-example file and a recipe skeleton for an author")
     nw.add_argument("topic")
     nw.add_argument("name", help="the example's name (also its recipe's name)")
@@ -100,16 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             print(coverage.coverage_markdown(rows))
             return EXIT_OK
         if args.command == "grade":
-            from lmverify.grade import grade
-
-            try:
-                runs = grade(Path(args.submissions), args.topic, jobs=args.jobs, timeout=args.timeout,
-                             memory_mib=args.memory, output=Path(args.output), call_timeout=args.impl_timeout, keyword=args.keyword)
-            except ValueError as exc:
-                raise _usage(str(exc)) from None
-            print((Path(args.output) / "summary.md").read_text(encoding="utf-8"), end="")
-            print(f"lmverify: graded {len(runs)} submission(s); results in {args.output}/", file=sys.stderr)
-            return EXIT_OK
+            return args.func(args)
         if args.command == "claims":
             import yaml
 

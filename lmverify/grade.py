@@ -1,16 +1,52 @@
-"""``lmverify grade``: a class's submissions against the suite, each in its own process, with limits.
+"""``lmverify grade``: a class's submissions against the suite, each student in a process of its own, with limits.
 
-Each submission (a ``.py`` file, or a folder with ``<topic>.py`` files or a single module) runs as
-``pytest -k <topic> --impl ...`` in a subprocess of its own, under a wall-clock limit and an address
-space limit, so an infinite loop, a module that calls ``os._exit`` at import or one that eats memory
-takes down only its own run, which is recorded as such. Runs go in parallel (``--jobs``, default the
-number of cores) on the ``ci`` hypothesis profile (derandomized: every student gets the same inputs).
+How a student is run
+  Each submission (a ``.py`` file, or a folder with ``<topic>.py`` files or a single module) is graded by
+  ``pytest.main(["-k", topic, "-m", topic, "--impl", ...])`` in a process of its own. The process is forked
+  from Python's ``multiprocessing`` *forkserver*, started once per grading run with the heavy modules
+  (NumPy, SciPy, SymPy, torch, hypothesis, pytest and its plugins, the project, the topic's references)
+  already imported (``set_forkserver_preload``): a student costs a fork (milliseconds), pytest's
+  configuration and collection, and the topic's tests, instead of a new interpreter that imports all of
+  it again (about 2.5 s of the 6 to 11 s a student took as ``python -m pytest`` on this 2-core machine).
+  Where the forkserver is not available (not POSIX), each student runs the same child code in a new
+  interpreter (``isolation="subprocess"``, the slow path).
 
-Outputs in ``--output`` (default ``grades/``): ``results.csv`` and ``results.json`` (one row per student
-and test: equation, outcome, hint), and ``summary.md`` (per student: passed / failed / skipped, the
-equations failed, the hints). To spread a large class over several machines, split the submissions
-folder and run one ``lmverify grade`` per machine (a job array), then concatenate the CSVs: each
-student's run is independent.
+Containment (each limit ends only that student's run, which is recorded as such)
+  - wall clock: the parent kills the student's process group after ``timeout`` seconds (``status="timeout"``);
+  - one call of a student function: ``--impl-timeout`` (the harness's per-call limit; the test fails naming it);
+  - the import of the student's module: the same limit, so an endless loop at import fails once and the
+    other tests skip, instead of each test waiting for the wall clock;
+  - memory: ``RLIMIT_AS`` (address space, ``memory_mib``): a hog gets a ``MemoryError`` in its own code;
+  - output: stdout and stderr of the student's process go to a file, and ``RLIMIT_FSIZE`` (``output_mib``) caps
+    every file it writes: megabytes of printing end in ``OSError: File too large`` in the student's code;
+  - ``sys.exit`` anywhere is reported by the harness as a failure naming the module; ``os._exit`` or a fatal
+    signal ends the student's process: ``status="crashed"``, saying whether it happened while importing the
+    module or in which test.
+  These are limits against mistakes, not a security sandbox: student code runs with the grader's user rights.
+
+The tests run on the ``grade`` hypothesis profile: derandomized (every student gets the same inputs, and a
+rerun gives the same grades), ``GRADE_EXAMPLES`` examples per property test instead of the ``ci`` profile's
+40, and no shrinking (a failure shows the first input that failed, not a minimal one: shrinking took most of
+a wrong student's time). On the deliberately wrong modules of ``tests/data/students/mistakes/`` (one known
+mistake each) it fails the same equations with the same hints as ``ci``; see docs/grading.md.
+``profile="grade-shrink"`` shrinks failures; ``profile="ci"`` is the suite's own profile.
+
+Outputs in ``output`` (default ``grades/``)
+  - ``results.csv`` / ``results.json``: one row per student and test (student, status, test, equations,
+    outcome passed/failed/skipped, hint, message), or one row per student whose run did not complete;
+  - ``equations.csv`` / ``equations.json``: one row per student and equation (passed, failed, skipped, hints);
+  - ``summary.md``: the class table and a section per student; ``students/<student>.md``: the same section,
+    one file per student, to hand back.
+
+  - ``runs.json``: every run as a whole (for :func:`merge`).
+
+Every student's process has ``PYTHONHASHSEED=0`` (the same set and dict orders everywhere) and the code
+of the project as it was when the forkserver started (a change made during a run reaches the next run).
+A script that calls :func:`grade` needs the ``if __name__ == "__main__":`` guard of every
+``multiprocessing`` program: each child imports the main module again.
+
+Spreading a class over several machines: ``shard=(k, n)`` in each task of a job array, then :func:`merge`
+(see ``docs/grading.md``); every student's run is independent.
 """
 
 from __future__ import annotations
@@ -18,15 +54,34 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lmverify.catalogue import PROJECT_ROOT, topics
+
+# Under `python -m lmverify.grade`, each forkserver child runs this module again as its main module
+# (multiprocessing's rule) although the forkserver has imported it: runpy's warning about that tells a user nothing.
+warnings.filterwarnings("ignore", message=r"'lmverify\.grade' found in sys\.modules", category=RuntimeWarning)
+
+#: examples per hypothesis property test in the ``grade`` profile (the ``ci`` profile runs 40)
+GRADE_EXAMPLES = 10
+
+#: the modules every student's process needs, imported once in the forkserver (plus the topic's own)
+PRELOAD = (
+    "numpy", "scipy", "scipy.special", "scipy.stats", "sympy", "torch", "torch.nn", "torch.nn.functional", "yaml",
+    "hypothesis", "hypothesis.strategies", "hypothesis.extra.numpy", "_hypothesis_pytestplugin",
+    "pytest", "_pytest.python", "xdist.plugin", "xdist.looponfail", "nbmake.pytest_plugin",
+    "pytest_regressions.plugin", "pytest_datadir.plugin", "platformdirs",
+    "lmverify.pytest_plugin", "lmverify.backends", "lmverify.check", "lmverify.compare", "lmverify.convert",
+    "lmverify.strategies", "lmverify.tolerance", "lmverify.registry", "lmverify.selection", "lmverify.grade",
+)
 
 
 @dataclass
@@ -72,92 +127,517 @@ def submissions(folder: Path, topic: str) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _limits(memory_mib: int):
-    def apply() -> None:
-        import resource
+# -- the student's process ---------------------------------------------------------------------------
 
-        limit = memory_mib * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        os.setsid()
+def _register_profile() -> None:
+    """``grade``: the ``ci`` profile (derandomized) with ``GRADE_EXAMPLES`` examples and no shrinking (a failure
+    is reported on the first input that fails); ``grade-shrink``: the same, shrinking failures to a small input."""
+    from hypothesis import Phase, settings
 
-    return apply
+    from lmverify import pytest_plugin  # noqa: F401 - registers the suite's profiles ('ci' is the parent)
+
+    ci = settings.get_profile("ci")
+    settings.register_profile("grade-shrink", parent=ci, max_examples=GRADE_EXAMPLES)
+    settings.register_profile("grade", parent=ci, max_examples=GRADE_EXAMPLES,
+                              phases=tuple(p for p in ci.phases if p is not Phase.shrink))
+
+
+def pytest_args(job: dict) -> list[str]:
+    """The pytest command line of one student (also what a student can run to reproduce a grade)."""
+    topic, keyword = job["topic"], job.get("keyword")
+    return ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--show-capture=no",
+            "-k", f"{topic} and ({keyword})" if keyword else topic, "-m", topic,
+            f"--hypothesis-profile={job['profile']}", f"--impl-timeout={job['call_timeout']:g}",
+            f"--lmverify-results={job['results']}", str(PROJECT_ROOT / "tests"), *[f"--impl={i}" for i in job["impl"]]]
+
+
+class _Progress:
+    """A pytest plugin of the student's process: which test started and ended, and the student module's import,
+    one line each as it happens, so that a process that dies says where."""
+
+    def __init__(self, path: str) -> None:
+        self.file = open(path, "a", buffering=1, encoding="utf-8")
+
+    def note(self, **what: str) -> None:
+        try:
+            self.file.write(json.dumps(what) + "\n")
+        except OSError:
+            pass
+
+    def pytest_runtest_logstart(self, nodeid: str, location) -> None:  # noqa: ANN001
+        self.note(start=nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str, location) -> None:  # noqa: ANN001
+        self.note(end=nodeid)
+
+
+class _ImportTimeLimit(BaseException):
+    pass
+
+
+def _guard_imports(progress: _Progress, seconds: float) -> None:
+    """Wrap the harness's import of a student module: noted in the progress file, and limited in time (an
+    endless loop at import becomes one ImplError, reported once, instead of a hang until the wall clock)."""
+    from lmverify import backends
+
+    original = backends.load_student_module
+
+    def load(spec: str):  # noqa: ANN202
+        progress.note(importing=spec)
+        timer = signal.getitimer(signal.ITIMER_REAL)[0] == 0 and seconds > 0
+
+        def fire(signum, frame):  # noqa: ANN001
+            raise _ImportTimeLimit
+
+        previous = signal.signal(signal.SIGALRM, fire) if timer else None
+        if timer:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return original(spec)
+        except _ImportTimeLimit:
+            raise backends.ImplError(
+                f"--impl {spec!r}: importing the module took longer than {seconds:g} s (an endless loop or a long "
+                "computation at import; put script code under `if __name__ == '__main__':`)") from None
+        finally:
+            if timer:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+            progress.note(imported=spec)
+
+    backends.load_student_module = load
+
+
+def _child(job: dict) -> None:
+    """One student's run, in its own process (forked from the forkserver, or a new interpreter). Never returns."""
+    import gc
+    import resource
+
+    code = 70
+    try:
+        os.setsid()  # its own process group: the parent's kill on the wall clock reaches what it started
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the file-size cap, a write fails (EFBIG) instead
+        fsize = job["output_mib"] * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        if job["memory_mib"]:
+            mem = job["memory_mib"] * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        fd = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        os.chdir(PROJECT_ROOT)
+        sys.dont_write_bytecode = False  # pytest caches its rewritten test modules for the next student
+        if str(PROJECT_ROOT) not in sys.path:
+            sys.path.insert(0, str(PROJECT_ROOT))
+        gc.freeze()  # the preloaded modules: not scanned again by this process's collections
+        import pytest
+
+        _register_profile()
+        progress = _Progress(job["progress"])
+        _guard_imports(progress, job["call_timeout"])
+        code = int(pytest.main(pytest_args(job), plugins=[progress]))
+    except BaseException as exc:  # noqa: BLE001 - reported through the log; the exit code says it failed
+        try:
+            print(f"lmverify grade: the student's process failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        except BaseException:  # noqa: BLE001
+            pass
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+        os._exit(code)
+
+
+# -- the parent ----------------------------------------------------------------------------------------
+
+def _preload(topic: str) -> list[str]:
+    mods = list(PRELOAD)
+    for t in topics():  # every topic's: the generic tests' collection reads every registry
+        for form in ("reference.numpy", "reference.torch", "specs", "lmverify.registry"):
+            mods.append(f"{form}.{t}")
+    if topic == "embeddings":
+        mods.append("gensim")
+    return mods
+
+
+def _child_env() -> dict[str, str]:
+    # no PYTEST_* variable (PYTEST_ADDOPTS=-x, an xdist worker's): every student runs the project's configuration
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("PYTEST_")}
+    # PYTHONHASHSEED: the same set and dict orders in every student's process, in every run, on every machine
+    env.update(CI="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0")
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    return env
+
+
+def _forkserver(topic: str):
+    """The multiprocessing forkserver context, started (once per process) with the heavy modules imported
+    and the children's environment; None where it is not available."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    ctx = multiprocessing.get_context("forkserver")
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(_child_env())
+        ctx.set_forkserver_preload(_preload(topic))  # only the first start of the forkserver reads it
+        forkserver.ensure_running()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    ready = ctx.Process(target=_ready)  # returns once the preloading is done: not counted in a student's time
+    ready.start()
+    ready.join()
+    return ctx
+
+
+def _ready() -> None:
+    pass
+
+
+def _start(job: dict, ctx):  # noqa: ANN001, ANN202
+    """Start the student's process; return (pid, wait(timeout) -> exit code or None)."""
+    if ctx is not None:
+        proc = ctx.Process(target=_child, args=(job,), name=f"grade-{job['student']}", daemon=False)
+        proc.start()
+
+        def wait(timeout: float | None):  # noqa: ANN202
+            proc.join(timeout)
+            return proc.exitcode
+
+        return proc.pid, wait
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import json, sys; from lmverify.grade import _child; _child(json.loads(sys.argv[1]))",
+         json.dumps(job)], cwd=PROJECT_ROOT, env=_child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+
+    def wait_sub(timeout: float | None):  # noqa: ANN202
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    return proc.pid, wait_sub
+
+
+def _kill(pid: int) -> None:
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+            return
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def _where(progress: Path) -> str:
+    """Where the student's process was when it ended, from its progress file."""
+    importing, running = None, None
+    try:
+        lines = progress.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            note = json.loads(line)
+        except ValueError:
+            continue
+        if "importing" in note:
+            importing = note["importing"]
+        elif "imported" in note:
+            importing = None
+        elif "start" in note:
+            running = note["start"]
+        elif "end" in note:
+            running = None
+    if importing:
+        return f"while importing {importing}"
+    if running:
+        return f"in test {running}"
+    return "before any test ran" if not lines else "after the tests ran"
+
+
+def _tail(log: Path, n: int = 3) -> str:
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 4000))
+            lines = f.read().decode("utf-8", "replace").strip().splitlines()[-n:]
+    except OSError:
+        return ""
+    return " | ".join(line.strip()[:200] for line in lines)
 
 
 def run_one(student: str, impl: list[str], topic: str, timeout: float, memory_mib: int, workdir: Path,
-            call_timeout: float = 10.0, keyword: str | None = None) -> StudentRun:
+            call_timeout: float = 10.0, keyword: str | None = None, *, ctx=None, profile: str = "grade",  # noqa: ANN001
+            output_mib: int = 16) -> StudentRun:
+    """Grade one student in a process of its own (forked from ``ctx``, a forkserver context, or a new
+    interpreter when ``ctx`` is None) and read back its results."""
     run = StudentRun(student, impl)
     if not impl:
         run.status, run.detail = "no module", "no .py file (or several without <topic>.py names) in the folder"
         return run
-    results = workdir / f"{student}.json"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-k", f"{topic} and ({keyword})" if keyword else topic,
-           f"--lmverify-results={results}", f"--impl-timeout={call_timeout}", "tests",
-           *[f"--impl={i}" for i in impl]]
-    env = dict(os.environ, CI="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # let pytest cache its rewritten test modules between students
+    stem = f"{abs(hash(student)):x}-{len(student)}"
+    job = {"student": student, "impl": impl, "topic": topic, "keyword": keyword, "profile": profile,
+           "call_timeout": call_timeout, "memory_mib": memory_mib, "output_mib": output_mib,
+           "results": str(workdir / f"{stem}.json"), "progress": str(workdir / f"{stem}.progress"),
+           "log": str(workdir / f"{stem}.log")}
+    results = Path(job["results"])
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-                              preexec_fn=_limits(memory_mib))
-    except subprocess.TimeoutExpired:
-        run.status, run.detail = "timeout", f"the run took longer than {timeout:g} s and was stopped"
+        pid, wait = _start(job, ctx)
+    except Exception:  # noqa: BLE001 - the forkserver is gone (a student killed it?): this one in a new interpreter
+        pid, wait = _start(job, None)
+    code = wait(timeout)
+    if code is None:
+        _kill(pid)
+        code = wait(None)
         run.seconds = time.perf_counter() - start
+        run.status = "timeout"
+        run.detail = (f"the run took longer than {timeout:g} s and was stopped "
+                      f"({_where(Path(job['progress']))})")
         return run
     run.seconds = time.perf_counter() - start
     if results.is_file():
-        run.tests = json.loads(results.read_text())
-    if not results.is_file() or proc.returncode not in (0, 1, 5):
+        try:
+            run.tests = json.loads(results.read_text(encoding="utf-8"))
+        except ValueError:
+            run.tests = []
+    if not results.is_file() or code not in (0, 1, 5):
         run.status = "crashed"
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-        run.detail = f"pytest exited with {proc.returncode}" + (f": {' | '.join(tail)}" if tail else "")
+        how = f"was killed by {_signal_name(code)}" if code < 0 else f"exited with code {code}"
+        if code == -signal.SIGKILL:
+            how += " (out of memory?)"
+        where = _where(Path(job["progress"]))
+        if code > 0 and where.startswith("while importing"):
+            how += " (os._exit at import?)"
+        tail = _tail(Path(job["log"])) if code in (2, 3, 4, 70) else ""
+        run.detail = f"the student's process {how} {where}" + (f": {tail}" if tail else "")
     return run
 
 
 def grade(folder: Path, topic: str, *, jobs: int | None = None, timeout: float = 600.0, memory_mib: int = 4096,
-          output: Path = Path("grades"), call_timeout: float = 10.0, keyword: str | None = None) -> list[StudentRun]:
+          output: Path = Path("grades"), call_timeout: float = 10.0, keyword: str | None = None,
+          isolation: str = "forkserver", profile: str = "grade", output_mib: int = 16,
+          shard: tuple[int, int] | None = None) -> list[StudentRun]:
+    """Grade every submission of ``folder`` on ``topic``'s tests; write the tables and summaries to ``output``.
+
+    ``isolation``: ``"forkserver"`` (a fork of a preloaded process per student; falls back to ``"subprocess"``
+    where not available) or ``"subprocess"`` (a new interpreter per student). ``profile``: the hypothesis profile
+    (``grade``: derandomized, ``GRADE_EXAMPLES`` examples, no shrinking; ``grade-shrink``; ``ci``: 40).
+    ``shard=(k, n)``: only the students whose place in the sorted folder is k modulo n (task k of a job array
+    of n; :func:`merge` joins the outputs).
+    """
     if topic not in topics():
         raise ValueError(f"--topic {topic!r}: unknown topic; expected one of {', '.join(topics())}")
     if not Path(folder).is_dir():
         raise ValueError(f"{folder}: no such folder of submissions")
+    if isolation not in ("forkserver", "subprocess"):
+        raise ValueError(f"isolation {isolation!r}: expected 'forkserver' or 'subprocess'")
     subs = submissions(Path(folder), topic)
+    if shard is not None:
+        k, n = shard
+        if not (n >= 1 and 0 <= k < n):
+            raise ValueError(f"shard {k}/{n}: expected K/N with 0 <= K < N")
+        subs = subs[k::n]
     jobs = jobs or os.cpu_count() or 1
+    output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
-        runs = list(pool.map(lambda s: run_one(s[0], s[1], topic, timeout, memory_mib, Path(tmp), call_timeout, keyword), subs))
+    ctx = _forkserver(topic) if isolation == "forkserver" and any(impl for _, impl in subs) else None
+    with tempfile.TemporaryDirectory(prefix="lmverify-grade-") as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
+        runs = list(pool.map(lambda s: run_one(s[0], s[1], topic, timeout, memory_mib, Path(tmp), call_timeout,
+                                               keyword, ctx=ctx, profile=profile, output_mib=output_mib), subs))
     write(runs, output)
     return runs
 
 
-def write(runs: list[StudentRun], output: Path) -> None:
+# -- the tables --------------------------------------------------------------------------------------
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def equation_rows(runs: list[StudentRun]) -> list[dict]:
+    """One row per student and equation: passed, failed, skipped, and the hints of its failures."""
     rows = []
     for r in runs:
         if not r.tests:
-            rows.append({"student": r.student, "test": "", "equations": "", "outcome": r.status, "hint": "",
-                         "message": r.detail})
+            rows.append({"student": r.student, "status": r.status, "equation": "", "passed": 0, "failed": 0,
+                         "skipped": 0, "hints": r.detail})
+            continue
+        per: dict[str, dict] = {}
         for t in r.tests:
-            rows.append({"student": r.student, "test": t["nodeid"], "equations": " ".join(t["equations"]),
-                         "outcome": t["outcome"], "hint": t.get("hint", ""), "message": t.get("message", "")})
+            for eq in t["equations"] or [""]:
+                row = per.setdefault(eq, {"student": r.student, "status": r.status, "equation": eq, "passed": 0,
+                                          "failed": 0, "skipped": 0, "hints": []})
+                row[t["outcome"]] = row.get(t["outcome"], 0) + 1
+                if t.get("hint") and t["hint"] not in row["hints"]:
+                    row["hints"].append(t["hint"])
+        for eq in sorted(per):
+            rows.append({**per[eq], "hints": " ; ".join(per[eq]["hints"])})
+    return rows
+
+
+def student_markdown(r: StudentRun) -> list[str]:
+    md = [f"## {r.student}", ""]
+    if r.detail:
+        md.append(f"- {r.status}: {r.detail}")
+    if r.tests:
+        md.append(f"- {r.count('passed')} passed, {r.count('failed')} failed, {r.count('skipped')} skipped")
+    failed = sorted({e for t in r.tests if t["outcome"] == "failed" for e in t["equations"]})
+    if failed:
+        md.append(f"- equations failed: {', '.join(failed)}")
+    for hint in sorted({t["hint"] for t in r.tests if t.get("hint")}):
+        md.append(f"- {hint}")
+    for msg in sorted({f"{' '.join(t['equations']) or t['nodeid']}: {t['message']}" for t in r.tests
+                       if t["outcome"] == "failed" and t.get("message")})[:12]:
+        md.append(f"- {msg}")
+    skipped = sorted({e for t in r.tests if t["outcome"] == "skipped" for e in t["equations"]} - set(failed))
+    if skipped:
+        md.append(f"- not implemented (skipped): {', '.join(skipped)}")
+    if not r.detail and not failed:
+        md.append(f"- every test that ran passed ({r.count('passed')}); {r.count('skipped')} skipped")
+    return md
+
+
+def _safe_name(student: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student).lstrip(".") or "_"
+
+
+def merge(parts: list[Path], output: Path) -> list[StudentRun]:
+    """Join the outputs of several ``grade`` runs (the tasks of a job array) into one set of tables."""
+    runs: dict[str, StudentRun] = {}
+    for part in parts:
+        path = Path(part) / "runs.json"
+        if not path.is_file():
+            raise ValueError(f"{part}: no runs.json (not the output folder of `lmverify grade`)")
+        for r in json.loads(path.read_text(encoding="utf-8")):
+            if r["student"] in runs:
+                raise ValueError(f"{part}: student {r['student']!r} is also in another part (overlapping shards?)")
+            runs[r["student"]] = StudentRun(**r)
+    merged = [runs[s] for s in sorted(runs)]
+    Path(output).mkdir(parents=True, exist_ok=True)
+    write(merged, Path(output))
+    return merged
+
+
+def write(runs: list[StudentRun], output: Path) -> None:
+    output = Path(output)
+    (output / "runs.json").write_text(json.dumps([r.__dict__ for r in runs], indent=1), encoding="utf-8")
+    rows = []
+    for r in runs:
+        if not r.tests:
+            rows.append({"student": r.student, "status": r.status, "test": "", "equations": "", "outcome": r.status,
+                         "hint": "", "message": r.detail})
+        for t in r.tests:
+            rows.append({"student": r.student, "status": r.status, "test": t["nodeid"],
+                         "equations": " ".join(t["equations"]), "outcome": t["outcome"], "hint": t.get("hint", ""),
+                         "message": t.get("message", "")})
     with open(output / "results.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=["student", "test", "equations", "outcome", "hint", "message"])
+        w = csv.DictWriter(f, fieldnames=["student", "status", "test", "equations", "outcome", "hint", "message"])
         w.writeheader()
         w.writerows(rows)
     (output / "results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    eq_rows = equation_rows(runs)
+    with open(output / "equations.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["student", "status", "equation", "passed", "failed", "skipped", "hints"])
+        w.writeheader()
+        w.writerows(eq_rows)
+    (output / "equations.json").write_text(json.dumps(eq_rows, indent=1), encoding="utf-8")
     md = ["# Grades", "", "| student | status | passed | failed | skipped | seconds |", "|---|---|---|---|---|---|"]
     for r in runs:
-        md.append(f"| {r.student} | {r.status} | {r.count('passed')} | {r.count('failed')} | {r.count('skipped')} "
-                  f"| {r.seconds:.1f} |")
+        md.append(f"| {_cell(r.student)} | {r.status} | {r.count('passed')} | {r.count('failed')} "
+                  f"| {r.count('skipped')} | {r.seconds:.1f} |")
+    per_student = output / "students"
+    per_student.mkdir(exist_ok=True)
     for r in runs:
-        md += ["", f"## {r.student}", ""]
-        if r.detail:
-            md.append(f"- {r.status}: {r.detail}")
-        failed = sorted({e for t in r.tests if t["outcome"] == "failed" for e in t["equations"]})
-        if failed:
-            md.append(f"- equations failed: {', '.join(failed)}")
-        for hint in sorted({t["hint"] for t in r.tests if t.get("hint")}):
-            md.append(f"- {hint}")
-        for msg in sorted({f"{' '.join(t['equations']) or t['nodeid']}: {t['message']}" for t in r.tests
-                           if t["outcome"] == "failed" and t.get("message")})[:12]:
-            md.append(f"- {msg}")
-        if not r.detail and not failed:
-            md.append(f"- every test that ran passed ({r.count('passed')}); {r.count('skipped')} skipped")
+        section = student_markdown(r)
+        md += [""] + section
+        (per_student / f"{_safe_name(r.student)}.md").write_text("\n".join([section[0][1:]] + section[1:]) + "\n",
+                                                                 encoding="utf-8")
     (output / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+
+
+# -- command line (``lmverify grade``; also ``python -m lmverify.grade``) -------------------------------
+
+def add_arguments(gr) -> None:  # noqa: ANN001 - an argparse parser
+    """The options of ``lmverify grade``."""
+    gr.add_argument("submissions", nargs="?", help="folder: one .py file per student, or one folder per student")
+    gr.add_argument("--topic", help="the topic whose tests grade the submissions")
+    gr.add_argument("--jobs", type=int, default=None, help="students graded at once (default: the number of cores)")
+    gr.add_argument("--timeout", type=float, default=600.0, help="wall-clock seconds per student (default 600)")
+    gr.add_argument("-k", dest="keyword", default=None,
+                    help="only the topic's tests that also match this -k expression")
+    gr.add_argument("--impl-timeout", type=float, default=10.0, help="seconds per call of a student's function "
+                                                                     "(and for importing the module; default 10)")
+    gr.add_argument("--memory", type=int, default=4096, help="MiB of address space per student (default 4096)")
+    gr.add_argument("--output-mib", type=int, default=16, help="MiB per file a student's process may write, "
+                                                               "its printing included (default 16)")
+    gr.add_argument("--isolation", choices=("forkserver", "subprocess"), default="forkserver",
+                    help="forkserver: fork a preloaded process per student (default); subprocess: a new interpreter")
+    gr.add_argument("--profile", default="grade", help=f"hypothesis profile (default grade: derandomized, "
+                                                       f"{GRADE_EXAMPLES} examples per property test, no shrinking; "
+                                                       "grade-shrink: shrinks failures; ci: 40 examples, shrinks)")
+    gr.add_argument("--shard", default=None, metavar="K/N",
+                    help="grade only every N-th student from the K-th (0-based): task K of a job array of N")
+    gr.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                    help="join the output folders of several runs (shards) into --output; grades nothing")
+    gr.add_argument("-o", "--output", default="grades", help="folder for the results (default grades/)")
+
+
+def run(args) -> int:  # noqa: ANN001 - argparse namespace
+    """``lmverify grade``: prints the summary; returns 0, or 2 on a usage error (message on stderr)."""
+    try:
+        if args.merge:
+            runs = merge([Path(p) for p in args.merge], Path(args.output))
+        else:
+            if not args.submissions or not args.topic:
+                raise ValueError("give the submissions folder and --topic (or --merge DIR...)")
+            shard = None
+            if args.shard:
+                k, sep, n = args.shard.partition("/")
+                if not (sep and k.isdigit() and n.isdigit()):
+                    raise ValueError(f"--shard {args.shard!r}: expected K/N, e.g. 0/4")
+                shard = (int(k), int(n))
+            runs = grade(Path(args.submissions), args.topic, jobs=args.jobs, timeout=args.timeout,
+                         memory_mib=args.memory, output=Path(args.output), call_timeout=args.impl_timeout,
+                         keyword=args.keyword, isolation=args.isolation, profile=args.profile,
+                         output_mib=args.output_mib, shard=shard)
+    except ValueError as exc:
+        print(f"lmverify grade: {exc}", file=sys.stderr)
+        return 2
+    print((Path(args.output) / "summary.md").read_text(encoding="utf-8"), end="")
+    print(f"lmverify: graded {len(runs)} submission(s); results in {args.output}/", file=sys.stderr)
+    return 0
+
+
+def register(subparsers) -> None:  # noqa: ANN001
+    """Add the ``grade`` subcommand to the CLI's subparsers (``set_defaults(func=run)``)."""
+    gr = subparsers.add_parser("grade", help="run a class's submissions against a topic's tests, each in a process "
+                                             "of its own with limits; write results.csv/json, equations.csv/json, "
+                                             "summary.md and students/<student>.md")
+    add_arguments(gr)
+    gr.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m lmverify.grade", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    from lmverify.grade import main as _main  # the importable module: its _child is what the forkserver unpickles
+
+    sys.exit(_main())
