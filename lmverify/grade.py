@@ -98,13 +98,70 @@ class StudentRun:
 
 
 def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 300.0) -> subprocess.CompletedProcess:
-    """``pytest ARGS`` in a subprocess at the project root (quiet, no cache), as a student would run it;
-    bytecode is written so pytest's rewritten test modules are cached between runs."""
-    full_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
-                           "-p", "no:randomly", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          env=full_env, timeout=timeout)
+    """``pytest ARGS`` in a process of its own at the project root (quiet, no cache), as a student would run it.
+
+    The process is forked from the forkserver preloaded with the project (as the grader's students are), so a
+    run costs its collection and tests, not an interpreter start and the imports of torch and SymPy (about
+    2 s each); its stdout and stderr come back together in ``stdout``. Where the forkserver is unavailable,
+    or ``LMVERIFY_RUN_PYTEST=subprocess``, it is a new interpreter, with stdout and stderr apart.
+    """
+    argv = ["-p", "no:cacheprovider", "-q", "--no-header", "-p", "no:randomly", *args]
+    ctx = _forkserver("all") if os.environ.get("LMVERIFY_RUN_PYTEST", "fork") != "subprocess" else None
+    if ctx is None:
+        full_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        full_env.update(env or {})
+        return subprocess.run([sys.executable, "-m", "pytest", *argv], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, env=full_env, timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="lmverify-pytest-") as tmp:
+        job = {"args": argv, "log": str(Path(tmp) / "log"), "env": dict(env or {}),
+               "environ": {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}}
+        proc = ctx.Process(target=_pytest_child, args=(job,), name="lmverify-pytest")
+        proc.start()
+        proc.join(timeout)
+        if proc.exitcode is None:
+            _kill(proc.pid)
+            proc.join()
+            raise subprocess.TimeoutExpired(["pytest", *argv], timeout)
+        out = Path(job["log"]).read_text(encoding="utf-8", errors="replace") if Path(job["log"]).exists() else ""
+        return subprocess.CompletedProcess(["pytest", *argv], proc.exitcode, out, "")
+
+
+def _pytest_child(job: dict) -> None:
+    """``run_pytest``'s process: the caller's environment (less pytest's own variables), the project root,
+    output to a log; never returns."""
+    import gc
+
+    code = 70
+    try:
+        os.setsid()
+        fd = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        os.environ.clear()
+        os.environ.update(job["environ"])
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ.update(job["env"])
+        os.chdir(PROJECT_ROOT)
+        sys.dont_write_bytecode = False
+        if str(PROJECT_ROOT) not in sys.path:
+            sys.path.insert(0, str(PROJECT_ROOT))
+        gc.freeze()
+        import pytest
+
+        code = int(pytest.main(job["args"]))
+    except BaseException as exc:  # noqa: BLE001 - reported in the log; the exit code says it failed
+        try:
+            print(f"lmverify: the pytest process failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        except BaseException:  # noqa: BLE001
+            pass
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+        os._exit(code)
 
 
 def submissions(folder: Path, topic: str) -> list[tuple[str, list[str]]]:
