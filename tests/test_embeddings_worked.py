@@ -61,8 +61,8 @@ def _list_claims():
     n = int(ft.inputs["n"])
     grams = Backend("numpy").fn(T, "character_ngrams")
     for word in ("where", "running"):
-        out.append((ft, f"3-grams of {word} (as a set)", set(grams(word, n, n)), set(ft.inputs["printed"][word])))
-    out.append((ft, "3-grams shared by run and running (as a set)",
+        out.append((ft, f"3-grams of {word}", set(grams(word, n, n)), set(ft.inputs["printed"][word])))
+    out.append((ft, "3-grams shared by run and running",
                 set(grams("run", n, n)) & set(grams("running", n, n)), set(ft.inputs["printed"]["shared_run_running"])))
     return out
 
@@ -112,9 +112,9 @@ def test_embeddings_list_claims_transcribed_as_printed(course_dir):
     c = _claim(co, "the unordered pairs (as a set)")
     items = [tuple(x.split(":")[0].strip("()").split(",")) for x in _printed_items(lines[c.line - 1], "")]
     checks.append((c, items, [tuple(p) for p in co.inputs["printed"]["aggregate"]]))
-    for name, key, after in (("3-grams of where (as a set)", "where", "3-grams include"),
-                             ("3-grams of running (as a set)", "running", "boundaries:"),
-                             ("3-grams shared by run and running (as a set)", "shared_run_running", "share")):
+    for name, key, after in (("3-grams of where", "where", "3-grams include"),
+                             ("3-grams of running", "running", "boundaries:"),
+                             ("3-grams shared by run and running", "shared_run_running", "share")):
         c = _claim(ft, name)
         line = lines[c.line - 1].split("their sum")[0]  # line 201 goes on to name `rocket`, not an n-gram
         checks.append((c, _printed_items(line, after), list(ft.inputs["printed"][key])))
