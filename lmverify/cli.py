@@ -3,6 +3,8 @@
     lmverify report [--course PATH] [--junit FILE] [--topic T] [--fail-on-errata]
     lmverify coverage [--topic T]
     lmverify trace worked_examples/<topic>/<file>.yaml [--backend numpy|torch64|sympy]
+    lmverify starter|grade|new|claims|notebooks ...  (see README)
+    lmverify ngram estimate CORPUS -o N > model.arpa;  lmverify ngram score model.arpa < text
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from lmverify.backends import BACKEND_NAMES
 from lmverify.catalogue import CatalogueError
 
 
@@ -45,6 +46,14 @@ def _topic(value: str | None) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["ngram"]:  # NumPy only: answer without importing torch and SymPy (seconds per call)
+        from lmverify import ngram_cmd
+
+        return ngram_cmd.main(argv)
+    from lmverify import ngram_cmd
+    from lmverify.backends import BACKEND_NAMES
+
     parser = argparse.ArgumentParser(prog="lmverify", description=__doc__.splitlines()[0],
                                      epilog="exit codes: 0 ok, 1 findings of the --fail-on kinds (errata, changed equations, failing code blocks), 2 usage, 3 course folder "
                                             "or page unusable, 4 malformed project data, 5 pages changed")
@@ -78,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     from lmverify import notebooks
 
     notebooks.register(sub)
+    ngram_cmd.register(sub)  # for --help; `lmverify ngram ...` is answered above
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report

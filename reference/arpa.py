@@ -29,6 +29,7 @@ import gc
 import os
 import re
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -43,6 +44,60 @@ __all__ = ["BOS", "EOS", "UNK", "ArpaError", "BackoffModel", "read_arpa", "write
 
 class ArpaError(ValueError):
     """A malformed ARPA file; the message names the file and line."""
+
+
+#: the bytes str.split() treats as whitespace in ASCII (\t \n \v \f \r, \x1c-\x1f, space)
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_PACK = 8  # tokens of up to 8 UTF-8 bytes are packed into one uint64 key, exactly
+
+
+def _has_other_whitespace(b: np.ndarray) -> bool:
+    """Whether the bytes may hold a character that str.split() treats as whitespace beyond ASCII
+    (U+0085, U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000) or a NUL byte."""
+    if not len(b):
+        return False
+    if not (b >= 0xC2).any():  # pure ASCII (or without the lead bytes of those characters)
+        return bool((b == 0).any())
+    if (b == 0).any():
+        return True
+    bb = np.append(b, [0, 0])
+    lead = np.flatnonzero((b >= 0xC2) & (b <= 0xE3))
+    c, n1, n2 = bb[lead], bb[lead + 1], bb[lead + 2]
+    c2 = (c == 0xC2) & ((n1 == 0x85) | (n1 == 0xA0))
+    e1 = (c == 0xE1) & (n1 == 0x9A) & (n2 == 0x80)
+    e2 = (c == 0xE2) & (((n1 == 0x80) & ((n2 <= 0x8A) | (n2 == 0xA8) | (n2 == 0xA9) | (n2 == 0xAF)))
+                       | ((n1 == 0x81) & (n2 == 0x9F)))
+    e3 = (c == 0xE3) & (n1 == 0x80) & (n2 == 0x80)
+    return bool((c2 | e1 | e2 | e3).any())
+
+
+def _pack(words: list[bytes]) -> np.ndarray:
+    return np.frombuffer(b"".join(w.ljust(_PACK, b"\0") for w in words), dtype=">u8").astype(np.uint64)
+
+
+def _tokenize(b: np.ndarray, n_lines: int):
+    """Tokens of UTF-8 text split on ASCII whitespace (the caller checked _has_other_whitespace):
+    (starts, ends, tokens per line, indices of the tokens of at most 8 bytes, their packed keys: the
+    bytes big-endian in a uint64, zero-padded; exact since no NUL byte occurs)."""
+    ws = np.take(_ASCII_SPACE, b)
+    inside = ~ws
+    starts = np.flatnonzero(inside & np.concatenate([[True], ws[:-1]]))
+    ends = np.flatnonzero(inside & np.concatenate([ws[1:], [True]]))
+    ends += 1
+    del ws, inside
+    newlines = np.flatnonzero(b == 10)
+    lens = np.bincount(np.searchsorted(newlines, starts), minlength=n_lines)
+    tl = ends - starts
+    short = np.flatnonzero(tl <= _PACK)
+    s = starts[short]
+    cols = np.arange(_PACK)
+    idx = s[:, None] + cols
+    np.minimum(idx, max(len(b) - 1, 0), out=idx)
+    mat = np.take(b, idx) if len(b) else np.zeros((0, _PACK), np.uint8)
+    mat[cols >= tl[short][:, None]] = 0
+    keys = mat.view(">u8").ravel().astype(np.uint64)
+    return starts, ends, lens, short, keys
 
 
 @dataclass
@@ -82,9 +137,7 @@ class BackoffModel:
 
     def ids(self, tokens: Sequence[str]) -> np.ndarray:
         """Word ids; unknown words map to ``<unk>``."""
-        unk = self.index[UNK]
-        get = self.index.get
-        return np.fromiter((get(t, unk) for t in tokens), dtype=np.int64, count=len(tokens))
+        return np.fromiter(map(self.index.get, tokens, repeat(self.index[UNK])), dtype=np.int64, count=len(tokens))
 
     def lookup(self, grams: np.ndarray) -> np.ndarray:
         """Row index of each k-gram (rows of ``grams``, word ids) in its order's table, or -1."""
@@ -94,14 +147,7 @@ class BackoffModel:
         V = self.vocab_size
         rank = np.where((grams[:, 0] >= 0) & (grams[:, 0] < V), grams[:, 0], -1)
         for j in range(1, grams.shape[1]):
-            keys = self.keys[j]
-            if len(keys) == 0:
-                return np.full(len(grams), -1, dtype=np.int64)
-            key = rank * V + grams[:, j]
-            pos = np.searchsorted(keys, key)
-            pos_c = np.minimum(pos, len(keys) - 1)
-            ok = (rank >= 0) & (len(keys) > 0) & (keys[pos_c] == key)
-            rank = np.where(ok, pos_c, -1)
+            rank = self._extend(j + 1, rank, grams[:, j])
         return rank
 
     def entries(self, k: int) -> np.ndarray:
@@ -113,11 +159,16 @@ class BackoffModel:
         return grams
 
     # -- scoring --------------------------------------------------------------
-    def score_ngrams(self, histories: np.ndarray, words: np.ndarray) -> np.ndarray:
+    def score_ngrams(self, histories: np.ndarray, words: np.ndarray, return_length: bool = False,
+                     float32: bool = False):
         """log10 p(w | h) by back-off for each row: ``histories`` (n, N-1) ids (-1 = none), ``words`` (n,).
 
         ``histories[:, -1]`` is the word right before ``w``. A -1 entry means
-        "no word there" (the history is shorter, e.g. at a sentence start).
+        "no word there" (the history is shorter, e.g. at a sentence start). With
+        ``return_length``, also the length of the longest n-gram matched (KenLM's
+        ``ngram_length``). With ``float32``, the stored values are rounded to float32 and added in
+        float32 in KenLM's order (the n-gram's log10 p, then the back-off weights from the shortest
+        context up), so that the result is KenLM's bit for bit.
         """
         words = np.asarray(words, dtype=np.int64)
         n = len(words)
@@ -128,57 +179,140 @@ class BackoffModel:
         h = h[:, h.shape[1] - (N - 1):] if N > 1 else h[:, :0]
         # longest matching n-gram ending in w, and the back-off weights of longer contexts
         result = self.logprob[0][words].astype(np.float64)
-        matched = np.ones(n, dtype=bool)  # the current order k still matches
+        length = np.ones(n, dtype=np.int64)
         bow_sum = np.zeros(n)
+        matched = np.ones(n, dtype=bool)  # the current order k still matches
+        bows = []
+        # rows that continue the previous row (as in a text): their context of k-1 words is the previous
+        # row's (k-1)-gram, already looked up
+        follows = np.zeros(n, dtype=bool)
+        if N > 2 and n > 1:
+            follows[1:] = (h[1:, -1] == words[:-1]) & (h[1:, :-1] == h[:-1, 1:]).all(axis=1)
+        after = np.flatnonzero(follows)
+        rest = np.flatnonzero(~follows)
+        gram_idx = None
         for k in range(2, N + 1):
-            ctx = h[:, N - k:]  # the last k-1 history words
-            ctx_idx = self.lookup(ctx)
-            valid_ctx = (ctx >= 0).all(axis=1)
-            ctx_idx = np.where(valid_ctx, ctx_idx, -1)
-            gram_idx = np.where(ctx_idx >= 0, self._extend(k, ctx_idx, words), -1)
+            if k == 2 or not len(after):
+                ctx_idx = self.lookup(h[:, N - k:])  # the last k-1 history words (-1 anywhere: not found)
+            else:
+                ctx_idx = np.empty(n, dtype=np.int64)
+                ctx_idx[after] = gram_idx[after - 1]
+                ctx_idx[rest] = self.lookup(h[rest, N - k:])
+            gram_idx = self._extend(k, ctx_idx, words)
             found = matched & (gram_idx >= 0)
             # contexts present but w not found after them: back-off weight applies
             bo_table, lp_table = self.backoff[k - 2], self.logprob[k - 1]
             bow = np.where(ctx_idx >= 0, bo_table[np.maximum(ctx_idx, 0)], 0.0) if len(bo_table) else np.zeros(n)
+            bows.append(bow)
             # reset the bow sum where a longer gram matches; otherwise accumulate
             bow_sum = np.where(found, 0.0, bow_sum + bow)
             if len(lp_table):
                 result = np.where(found, lp_table[np.maximum(gram_idx, 0)], result)
+            length = np.where(found, k, length)
             matched = found
-        return result + bow_sum
+        if float32:
+            out = result.astype(np.float32)
+            for k, bow in enumerate(bows, start=2):  # the context of the k-grams has k-1 words
+                out = np.where(k > length, out + bow.astype(np.float32), out)
+        else:
+            out = result + bow_sum
+        return (out, length) if return_length else out
 
     def _extend(self, k: int, ctx_idx: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Row of the k-gram (context row ``ctx_idx`` among the (k-1)-grams, then ``words``), or -1."""
         keys = self.keys[k - 1]
         if len(keys) == 0:
             return np.full(len(words), -1, dtype=np.int64)
         key = ctx_idx * self.vocab_size + words
-        pos_c = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-        return np.where((ctx_idx >= 0) & (keys[pos_c] == key), pos_c, -1)
+        if len(key) >= 256:  # a batch: hash probes, about one random memory access each
+            pos = _HashIndex.of(self, k).find(key)
+            return np.where((ctx_idx >= 0) & (words >= 0), pos, -1)
+        pos = np.searchsorted(keys, key)
+        np.minimum(pos, len(keys) - 1, out=pos)
+        return np.where((ctx_idx >= 0) & (words >= 0) & (keys[pos] == key), pos, -1)
 
-    def sentence_ngrams(self, sentences: Iterable[str | Sequence[str]], bos: bool = True, eos: bool = True):
-        """(histories, words) arrays for every predicted token of the sentences (the ``</s>`` included)."""
+    def sentence_ngrams(self, sentences: Iterable[str | Sequence[str]], bos: bool = True, eos: bool = True,
+                        return_sentences: bool = False):
+        """(histories, words) arrays for every predicted token of the sentences (the ``</s>`` included).
+
+        With ``return_sentences``, also the number of predictions of each sentence and the tokens
+        (strings) in order. Vectorised over the whole batch: one dictionary lookup per token.
+        """
         N = self.order
-        hist_rows, word_rows = [], []
-        b = self.index[BOS]
-        e = self.index[EOS]
-        for s in sentences:
-            toks = s.split() if isinstance(s, str) else list(s)
-            ids = self.ids(toks)
-            seq = np.concatenate([[b] if bos else np.full(1, -1), ids, [e] if eos else []]).astype(np.int64)
-            padded = np.concatenate([np.full(max(N - 2, 0), -1, dtype=np.int64), seq])
-            T = len(seq) - 1
-            if T <= 0:
-                continue
-            if N > 1:
-                win = np.lib.stride_tricks.sliding_window_view(padded, N)[:T]
-                hist_rows.append(win[:, :-1])
-                word_rows.append(win[:, -1])
-            else:
-                hist_rows.append(np.zeros((T, 0), dtype=np.int64))
-                word_rows.append(seq[1:])
-        if not word_rows:
-            return np.zeros((0, max(N - 1, 0)), dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.concatenate(hist_rows), np.concatenate(word_rows)
+        sentences = sentences if isinstance(sentences, list) else list(sentences)
+        fast = None if return_sentences else self._ids_of_lines(sentences)
+        if fast is not None:
+            ids, n = fast
+        else:
+            split = [s.split() if isinstance(s, str) else list(s) for s in sentences]
+            n = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+            tokens = list(chain.from_iterable(split))
+            del split
+            ids = self.ids(tokens)
+        # one row per sentence: [<s> or -1] w1 .. wn [</s>]; predictions are every element but the first
+        seg = n + 1 + int(eos)
+        ends = np.cumsum(seg)
+        starts = ends - seg
+        total = int(ends[-1]) if len(seg) else 0
+        seq = np.empty(total, dtype=np.int64)
+        first = np.zeros(total, dtype=bool)
+        first[starts] = True
+        if eos:
+            last = np.zeros(total, dtype=bool)
+            last[ends - 1] = True
+            seq[last] = self.index[EOS]
+            inner = ~(first | last)
+        else:
+            inner = ~first
+        seq[starts] = self.index[BOS] if bos else -1
+        seq[inner] = ids
+        pred = np.flatnonzero(~first)
+        sent_start = np.repeat(starts, seg - 1)
+        hist = np.full((len(pred), max(N - 1, 0)), -1, dtype=np.int64)
+        for j in range(1, N):
+            p = pred - j
+            ok = p >= sent_start
+            hist[:, N - 1 - j] = np.where(ok, seq[np.maximum(p, 0)], -1)
+        words = seq[pred]
+        if return_sentences:
+            return hist, words, seg - 1, tokens
+        return hist, words
+
+    def _ids_of_lines(self, sentences: list):
+        """(ids of all tokens, tokens per sentence) without a Python step per token, or None where the
+        text needs the str path (token lists, a sentence holding a newline, Unicode whitespace).
+
+        The batch is joined into bytes and split by array operations; tokens of up to 8 bytes are
+        looked up as packed integer keys in a hash index of the vocabulary, longer ones in the dict.
+        """
+        if len(sentences) < 64 or not all(type(s) is str for s in sentences):
+            return None
+        text = "\n".join(sentences)
+        if text.count("\n") != len(sentences) - 1:
+            return None
+        b = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        if _has_other_whitespace(b):
+            return None
+        starts, ends, lens, short, keys = _tokenize(b, len(sentences))
+        unk = self.index[UNK]
+        ids = np.full(len(starts), unk, dtype=np.int64)
+        vocab = self.__dict__.get("_packed_vocab")
+        if vocab is None:
+            enc = [w.encode("utf-8") for w in self.words]
+            fits = np.array([len(e) <= _PACK and b"\0" not in e for e in enc], dtype=bool)
+            packed = _pack([e for e, f in zip(enc, fits) if f]).view(np.int64)
+            order = np.argsort(packed)
+            vocab = self.__dict__["_packed_vocab"] = (_HashIndex(packed[order]), np.flatnonzero(fits)[order])
+        index, word_ids = vocab
+        row = index.find(keys.view(np.int64))
+        ids[short] = np.where(row >= 0, word_ids[np.maximum(row, 0)], unk)
+        long_ = np.flatnonzero(ends - starts > _PACK)
+        if len(long_):
+            get = self.index.get
+            raw = b.tobytes()
+            ids[long_] = [get(raw[x:y].decode("utf-8"), unk) for x, y in zip(starts[long_].tolist(),
+                                                                             ends[long_].tolist())]
+        return ids, lens
 
     def score_sentence(self, sentence: str | Sequence[str], bos: bool = True, eos: bool = True) -> float:
         """Total log10 probability of a sentence, as ``kenlm.Model.score`` computes it."""
@@ -207,37 +341,319 @@ class BackoffModel:
         return p
 
 
+class _HashIndex:
+    """Open addressing (linear probing, load <= 1/2) over the sorted keys of one order: row of a key or -1.
+
+    Built once per model and order, on the first batch lookup, with whole-array rounds (each round
+    places one key per free slot); a lookup is a few whole-array probe rounds. Binary search needs
+    about log2(n) scattered reads per key; this needs about one.
+    """
+
+    _MULT = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, keys: np.ndarray) -> None:
+        n = len(keys)
+        self.keys = keys
+        self.bits = max(4, int(np.ceil(np.log2(2 * n + 1))))
+        self.mask = (1 << self.bits) - 1
+        table = np.full(1 << self.bits, -1, dtype=np.int64)
+        slot = self._hash(keys)
+        pending = np.arange(n, dtype=np.int64)
+        while len(pending):
+            s = slot[pending]
+            free = table[s] < 0
+            cand, cs = pending[free], s[free]
+            cs_u, first = np.unique(cs, return_index=True)
+            table[cs_u] = cand[first]
+            placed = np.zeros(n, dtype=bool)
+            placed[cand[first]] = True
+            pending = pending[~placed[pending]]
+            slot[pending] = (slot[pending] + 1) & self.mask
+        # (key, row) side by side: one cache line per probe
+        pairs = np.empty((len(table), 2), dtype=np.int64)
+        pairs[:, 0] = keys[np.maximum(table, 0)] if n else 0
+        pairs[:, 1] = table
+        self.table = pairs.view(np.complex128).ravel()  # 16-byte items: a one-dimensional gather
+
+    def _hash(self, key: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            h = key.astype(np.uint64) * self._MULT
+        return (h >> np.uint64(64 - self.bits)).astype(np.int64)
+
+    @classmethod
+    def of(cls, model: "BackoffModel", k: int) -> "_HashIndex":
+        cache = model.__dict__.setdefault("_hash_index", {})
+        index = cache.get(k)
+        if index is None or index.keys is not model.keys[k - 1]:
+            index = cache[k] = cls(model.keys[k - 1])
+        return index
+
+    def find(self, key: np.ndarray) -> np.ndarray:
+        out = np.full(len(key), -1, dtype=np.int64)
+        slot = self._hash(key)
+        active = np.arange(len(key), dtype=np.int64)
+        while len(active) > 64:  # whole-array probe rounds while they pay; the few left: binary search
+            entry = self.table[slot[active]].view(np.int64).reshape(-1, 2)
+            row = entry[:, 1]
+            hit = (row >= 0) & (entry[:, 0] == key[active])
+            out[active[hit]] = row[hit]
+            go_on = (row >= 0) & ~hit  # an occupied slot holding another key: probe the next
+            active = active[go_on]
+            slot[active] = (slot[active] + 1) & self.mask
+        if len(active) and len(self.keys):
+            pos = np.minimum(np.searchsorted(self.keys, key[active]), len(self.keys) - 1)
+            out[active] = np.where(self.keys[pos] == key[active], pos, -1)
+        return out
+
+
 # -- writer ----------------------------------------------------------------------
 
-def write_arpa(model: BackoffModel, path: str | os.PathLike) -> None:
-    """Write ``model`` as an ARPA file. Back-off weights are written for every order but the highest."""
+_POW10F = 10.0 ** np.arange(16)
+_POW10I = 10 ** np.arange(16, dtype=np.int64)
+_POW10_FROM_M4 = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0])
+_PAIRS = np.array([[48 + i // 10, 48 + i % 10] for i in range(100)], dtype=np.uint8)
+_FW = 17  # width of a formatted number: sign, 3 integer digits, point, 12 decimals
+
+
+def _format_numbers(x: np.ndarray, out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``'%.9g' % v`` for every v of ``x``, as an (n, 17) uint8 matrix and the mask of its kept bytes.
+
+    Vectorised for 1e-99 <= |v| < 1000 and 0 (fixed and, below 1e-4, scientific notation); the rest,
+    and values whose 9th digit is within 1e-6 of a rounding tie, are formatted by Python one by
+    one, so the result is the C library's exactly.
+    """
+    n = len(x)
+    if out is None:
+        mat = np.zeros((n, _FW), dtype=np.uint8)
+        keep = np.zeros((n, _FW), dtype=bool)
+    else:  # (n, 17) views to fill (every byte and flag is written below)
+        mat, keep = out
+    v = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        fast = (v >= 1e-4) & (v < 999.9999) | (x == 0)
+        # X = floor(log10 v), exactly, from the powers of ten (1e-4 <= v < 1000 on the fast path)
+        X = np.searchsorted(_POW10_FROM_M4, v, side="right") - 5
+        np.clip(X, -4, 2, out=X)
+        d = 8 - X
+        scaled = v * _POW10F[d]
+        m = np.rint(scaled)
+        up = m >= 1e9  # rounding carried into a new digit: one digit fewer after the point
+        if up.any():
+            d -= up
+            scaled = np.where(up, v * _POW10F[d], scaled)
+            m = np.rint(scaled)
+        fast &= (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6) & (d >= 6) & (d <= 12)
+    m = np.where(fast, m, 0).astype(np.int64)
+    d = np.where(fast, d, 12)
+    ip, frac = np.divmod(m, _POW10I[d])
+    frac12 = frac * _POW10I[12 - d]
+    mat[:, 0] = ord("-")
+    keep[:, 0] = np.signbit(x)
+    ip = ip.astype(np.int32)
+    mat[:, 1] = 48 + ip // 100
+    mat[:, 2:4] = np.take(_PAIRS, ip % 100, axis=0)
+    keep[:, 1] = ip >= 100
+    keep[:, 2] = ip >= 10
+    keep[:, 3] = True
+    mat[:, 4] = ord(".")
+    hi, lo = np.divmod(frac12, 1_000_000)
+    for half, col in ((hi.astype(np.int32), 5), (lo.astype(np.int32), 11)):
+        q, r = np.divmod(half, 100)
+        mat[:, col + 4: col + 6] = np.take(_PAIRS, r, axis=0)
+        q, r = np.divmod(q, 100)
+        mat[:, col + 2: col + 4] = np.take(_PAIRS, r, axis=0)
+        mat[:, col: col + 2] = np.take(_PAIRS, q, axis=0)
+    # significant decimals: 12 minus the trailing zeros of frac12 (0 when it is 0)
+    tz = np.zeros(n, dtype=np.int64)
+    f = frac12
+    for p in (8, 4, 2, 1):
+        div = f % _POW10I[p] == 0
+        f = np.where(div, f // _POW10I[p], f)
+        tz += div * p
+    nd = np.where(frac12 == 0, 0, 12 - tz)
+    keep[:, 4] = nd > 0
+    keep[:, 5:] = np.arange(12) < nd[:, None]
+    rest = np.flatnonzero(~fast)
+    if len(rest):
+        smat, skeep, ok = _format_scientific(x[rest])  # 1e-99 <= |v| < 1e-4: %.9g writes d.dddddddde-XX
+        mat[rest[ok]] = smat[ok]
+        keep[rest[ok]] = skeep[ok]
+        rest = rest[~ok]
+        for i in rest.tolist():
+            s = ("%.9g" % x[i]).encode()
+            mat[i] = 0
+            mat[i, : len(s)] = np.frombuffer(s, dtype=np.uint8)
+            keep[i] = np.arange(_FW) < len(s)
+    return mat, keep
+
+
+def _format_scientific(x: np.ndarray):
+    """``'%.9g'`` for 1e-99 <= |v| < 1e-4 (d.dddddddde-XX), vectorised: (matrix, keep mask, which rows
+    it formatted); the others (and near-ties of the 9th digit) are left to the caller."""
+    n = len(x)
+    v = np.abs(x)
+    ok = (v >= 1e-99) & (v < 1e-4)
+    vv = np.where(ok, v, 1e-5)
+    X = np.floor(np.log10(vv)).astype(np.int64)
+    for _ in range(2):  # make 1e8 <= m < 1e9 whatever log10's rounding at the powers of ten
+        scaled = vv * 10.0 ** (8 - X)
+        m = np.rint(scaled)
+        X += (m >= 1e9).astype(np.int64) - (m < 1e8).astype(np.int64)
+    scaled = vv * 10.0 ** (8 - X)
+    m = np.rint(scaled)
+    ok &= (m >= 1e8) & (m < 1e9) & (X <= -5) & (X >= -99)
+    ok &= np.abs(scaled - np.floor(scaled) - 0.5) > 1e-5
+    m = np.where(ok, m, 1e8).astype(np.int64)
+    mat = np.zeros((n, _FW), dtype=np.uint8)
+    keep = np.zeros((n, _FW), dtype=bool)
+    mat[:, 0] = ord("-")
+    keep[:, 0] = np.signbit(x)
+    lead, frac = np.divmod(m, 10**8)
+    mat[:, 1] = 48 + lead
+    keep[:, 1] = True
+    mat[:, 2] = ord(".")
+    digits = np.empty((n, 8), dtype=np.int64)
+    f = frac
+    for j in range(7, -1, -1):
+        f, digits[:, j] = np.divmod(f, 10)
+    nz = digits != 0
+    nd = np.where(nz.any(axis=1), 8 - np.argmax(nz[:, ::-1], axis=1), 0)
+    keep[:, 2] = nd > 0
+    # digits after the point, then e-XX right after the last kept digit: build per row by shifting
+    body = np.zeros((n, 14), dtype=np.uint8)  # up to 8 digits + "e-" + 2 exponent digits (+ slack)
+    bkeep = np.zeros((n, 14), dtype=bool)
+    body[:, :8] = 48 + digits
+    bkeep[:, :8] = np.arange(8) < nd[:, None]
+    body[:, 8] = ord("e")
+    body[:, 9] = ord("-")
+    e = -X
+    body[:, 10] = 48 + e // 10
+    body[:, 11] = 48 + e % 10
+    bkeep[:, 8:12] = True
+    mat[:, 3:17] = body
+    keep[:, 3:17] = bkeep
+    return mat, keep, ok
+
+
+def _check_words(words: list, path: str) -> None:
+    bad = None
+    try:
+        joined = "\n".join(words)
+    except TypeError:
+        bad = next(w for w in words if not isinstance(w, str))
+    else:
+        if len(joined.split()) != len(words):  # a word that is empty or holds whitespace
+            bad = next(w for w in words if not w or any(c.isspace() for c in w))
+    if bad is not None:  # a token with whitespace would become two fields: the file could not be read back
+        raise ArpaError(f"{path}: cannot write the word {bad!r}: ARPA words are non-empty strings "
+                        "without whitespace")
+
+
+def write_arpa(model: BackoffModel, path) -> None:
+    """Write ``model`` as an ARPA file (``path``: a file name or a binary file object, e.g.
+    ``sys.stdout.buffer``). Back-off weights are written for every order but the highest; numbers
+    with 9 significant digits (``%.9g``: float32 values survive exactly); log10 0 as -99.
+
+    The lines are built as byte matrices (number fields, words gathered from one byte pool), a
+    block of n-grams at a time: no Python step per line.
+    """
+    name = os.fspath(path) if not hasattr(path, "write") else getattr(path, "name", "<stream>")
     N = model.order
-    for w in model.words:  # a token with whitespace would become two fields: the file could not be read back
-        if not isinstance(w, str) or not w or any(c.isspace() for c in w):
-            raise ArpaError(f"{os.fspath(path)}: cannot write the word {w!r}: ARPA words are non-empty strings "
-                            "without whitespace")
-    words = np.asarray(model.words, dtype=object)
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write("\\data\\\n")
-        for k, c in enumerate(model.counts(), start=1):
-            f.write(f"ngram {k}={c}\n")
-        for k in range(1, N + 1):
-            f.write(f"\n\\{k}-grams:\n")
-            grams = model.entries(k)
-            text = words[grams[:, 0]]
-            for j in range(1, k):
-                text = text + " " + words[grams[:, j]]
-            # log10 0 = -inf is not ARPA: written as -99, the usual convention (SRILM, KenLM read it)
-            lp = np.maximum(model.logprob[k - 1], LOG10_ZERO)
-            fmt = "{:.9g}".format
-            lp_s = list(map(fmt, lp.tolist()))
+    _check_words(model.words, str(name))
+    enc = [w.encode("utf-8") for w in model.words]
+    vlen = np.fromiter(map(len, enc), dtype=np.int64, count=len(enc))
+    voff = np.concatenate([[0], np.cumsum(vlen)[:-1]]).astype(np.int64)
+    pool = np.frombuffer(b"".join(enc) + b"\0" * (int(vlen.max()) + 1), dtype=np.uint8)
+    del enc
+    V = model.vocab_size
+    if hasattr(path, "write"):
+        _write_arpa_to(model, path, N, V, vlen, voff, pool)
+    else:
+        with open(path, "wb") as f:
+            _write_arpa_to(model, f, N, V, vlen, voff, pool)
+
+
+def _write_arpa_to(model, f, N, V, vlen, voff, pool) -> None:
+    head = "\\data\\\n" + "".join(f"ngram {k}={c}\n" for k, c in enumerate(model.counts(), start=1))
+    f.write(head.encode())
+    wmax = int(vlen.max())
+    table = table_keep = None
+    if V * wmax <= 64 << 20:
+        cols = np.arange(wmax)
+        table = pool[np.minimum(voff[:, None] + cols, len(pool) - 1)]
+        table_keep = cols < vlen[:, None]
+    tab = np.full((1, 1), 9, dtype=np.uint8)
+    space = np.full((1, 1), 32, dtype=np.uint8)
+    newline = np.full((1, 1), 10, dtype=np.uint8)
+    for k in range(1, N + 1):
+        f.write(f"\n\\{k}-grams:\n".encode())
+        keys = model.keys[k - 1]
+        n = len(keys)
+        width = 2 * _FW + 3 + k * (wmax + 1)
+        step = max(1024, (24 << 20) // (2 * width))
+        if table is not None:
+            # one line = [log10 p][tab][w1][space]...[wk][tab][back-off][newline], fixed columns
+            M = np.empty((min(step, max(n, 1)), width), dtype=np.uint8)
+            K = np.ones(M.shape, dtype=bool)
+            col = {"lp": 0, "words": [], "bo": None}
+            c = _FW
+            M[:, c] = 9
+            c += 1
+            for j in range(k):
+                col["words"].append(c)
+                c += wmax
+                M[:, c] = 32 if j < k - 1 else 9
+                K[:, c] = j < k - 1 or k < N
+                c += 1
             if k < N:
-                bo_s = list(map(fmt, np.maximum(model.backoff[k - 1], LOG10_ZERO).tolist()))
-                lines = [f"{a}\t{b}\t{c}\n" for a, b, c in zip(lp_s, text.tolist(), bo_s)]
-            else:
-                lines = [f"{a}\t{b}\n" for a, b in zip(lp_s, text.tolist())]
-            f.writelines(lines)
-        f.write("\n\\end\\\n")
+                col["bo"] = c
+                c += _FW
+            M[:, c] = 10
+            c += 1
+            M, K = M[:, :c], K[:, :c]
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            m = b - a
+            # the words of each n-gram, last first, by walking the keys down the orders
+            grams = np.empty((m, k), dtype=np.int64)
+            key = keys[a:b]
+            for j in range(k - 1, 0, -1):
+                grams[:, j] = key % V
+                key = model.keys[j - 1][key // V]
+            grams[:, 0] = key
+            # log10 0 = -inf is not ARPA: written as -99, the usual convention (SRILM, KenLM read it)
+            lp_values = np.maximum(model.logprob[k - 1][a:b], LOG10_ZERO)
+            bo_values = np.maximum(model.backoff[k - 1][a:b], LOG10_ZERO) if k < N else None
+            if table is not None:
+                Mm, Km = M[:m], K[:m]
+                _format_numbers(lp_values, out=(Mm[:, :_FW], Km[:, :_FW]))
+                for j, c0 in enumerate(col["words"]):
+                    Mm[:, c0: c0 + wmax] = np.take(table, grams[:, j], axis=0)  # faster than table[g]
+                    Km[:, c0: c0 + wmax] = np.take(table_keep, grams[:, j], axis=0)
+                if k < N:
+                    c0 = col["bo"]
+                    _format_numbers(bo_values, out=(Mm[:, c0: c0 + _FW], Km[:, c0: c0 + _FW]))
+                f.write(Mm[Km])
+                continue
+            lp, lp_keep = _format_numbers(lp_values)
+            blocks, keeps = [lp, np.broadcast_to(tab, (m, 1))], [lp_keep, np.ones((m, 1), dtype=bool)]
+            for j in range(k):
+                g = grams[:, j]
+                wl = vlen[g]
+                cols = np.arange(int(wl.max()))
+                blocks.append(pool[voff[g][:, None] + cols])
+                keeps.append(cols < wl[:, None])
+                if j < k - 1:
+                    blocks.append(np.broadcast_to(space, (m, 1)))
+                    keeps.append(np.ones((m, 1), dtype=bool))
+            if k < N:
+                bo, bo_keep = _format_numbers(bo_values)
+                blocks += [np.broadcast_to(tab, (m, 1)), bo]
+                keeps += [np.ones((m, 1), dtype=bool), bo_keep]
+            blocks.append(np.broadcast_to(newline, (m, 1)))
+            keeps.append(np.ones((m, 1), dtype=bool))
+            f.write(np.concatenate(blocks, axis=1)[np.concatenate(keeps, axis=1)].tobytes())
+    f.write(b"\n\\end\\\n")
 
 
 # -- reader ----------------------------------------------------------------------

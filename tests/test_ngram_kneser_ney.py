@@ -541,3 +541,132 @@ def test_kneser_ney_arpa_reads_gzip_and_names_a_file_that_is_not_utf8(tmp_path):
     plain.words[3] = "new york"
     with pytest.raises(ArpaError, match=r"cannot write the word 'new york'"):
         write_arpa(plain, tmp_path / "out.arpa")
+
+
+# ---------------------------------------------------------------- the paths at scale give the same model
+
+#: tokens (short, packed into one integer; long; non-ASCII; with a NUL byte) and separators (ASCII
+#: whitespace, the information separators and Unicode spaces str.split() also splits on, a dash it does not)
+_TOKENS = ["a", "b", "ab", "abcdefgh", "abcdefghi", "longer-than-eight", "é", "日本語", "x\x00y", "<unk>"]
+_SEPARATORS = [" ", " ", "\t", "  ", "\r", "\x1c", "\u00a0", "\u2003", "\u3000", "\u2014"]
+
+
+@st.composite
+def _raw_texts(draw) -> str:
+    lines = draw(st.lists(st.lists(st.tuples(st.sampled_from(_TOKENS), st.sampled_from(_SEPARATORS)), max_size=6),
+                          min_size=1, max_size=8))
+    text = "\n".join("".join(t + s for t, s in line) for line in lines)
+    return text + ("\n" if draw(st.booleans()) else "")
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@given(text=_raw_texts(), block=st.integers(1, 40))
+def test_kneser_ney_read_corpus_equals_encode_corpus(text, block, monkeypatch):
+    """The bytes reader (packed short tokens, read in blocks) and the str path give the same ids, the
+    same vocabulary order (first appearance) and the same errors, whatever the block boundaries."""
+    import io
+
+    import reference.numpy.ngram as ngram
+
+    monkeypatch.setattr(ngram, "_READ_BYTES", block)
+    try:
+        want = encode_corpus(text.split("\n"))
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=re.escape(str(exc))):
+            ngram.read_corpus(io.BytesIO(text.encode()))
+        return
+    got = ngram.read_corpus(io.BytesIO(text.encode()))
+    assert got.words == want.words
+    np.testing.assert_array_equal(got.stream, want.stream)
+
+
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@given(corpus=S.corpora(max_sentences=10, max_len=8), order=st.integers(2, 5))
+def test_kneser_ney_counting_paths_agree(corpus, order, monkeypatch):
+    """n-grams as one mixed-radix integer (V^order < 2^63) and as successive (prefix rank, word) keys
+    (any V and order) give the same model."""
+    import reference.numpy.ngram as ngram
+
+    mixed = estimate_kneser_ney(corpus, order, discount_fallback=True)
+    monkeypatch.setattr(ngram, "_count_ngrams_mixed_radix", ngram._count_ngrams_successive)
+    successive = estimate_kneser_ney(corpus, order, discount_fallback=True)
+    for k in range(order):
+        np.testing.assert_array_equal(mixed.keys[k], successive.keys[k])
+        np.testing.assert_array_equal(mixed.logprob[k], successive.logprob[k])
+        np.testing.assert_array_equal(mixed.backoff[k], successive.backoff[k])
+
+
+def _write_arpa_line_by_line(model, path) -> None:
+    """The ARPA writer in its plainest form: one formatted line per n-gram (the oracle of the fast one)."""
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("\\data\\\n" + "".join(f"ngram {k}={c}\n" for k, c in enumerate(model.counts(), start=1)))
+        for k in range(1, model.order + 1):
+            f.write(f"\n\\{k}-grams:\n")
+            for g, lp, bo in zip(model.entries(k), model.logprob[k - 1], model.backoff[k - 1]):
+                line = "%.9g\t%s" % (max(lp, -99.0), " ".join(model.words[i] for i in g))
+                f.write(line + ("\t%.9g\n" % max(bo, -99.0) if k < model.order else "\n"))
+        f.write("\n\\end\\\n")
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[r["arpa"] for r in RUNS])
+def test_arpa_writer_equals_line_by_line_formatting(run, tmp_path):
+    """Byte for byte the file of the plainest writer, for KenLM's models and for ours."""
+    for name, model in (("kenlm", read_arpa(DATA / run["arpa"])), ("ours", _estimate(run))):
+        write_arpa(model, tmp_path / f"{name}.arpa")
+        _write_arpa_line_by_line(model, tmp_path / f"{name}.plain.arpa")
+        assert (tmp_path / f"{name}.arpa").read_bytes() == (tmp_path / f"{name}.plain.arpa").read_bytes(), name
+
+
+@given(x=st.lists(st.one_of(st.floats(-1e4, 0.0), st.floats(-2e-4, 0.0), st.sampled_from(
+    [0.0, -0.0, -99.0, -1.0, -1e-4, -9.99999999e-5, -999.9999995, -0.5, -1e-300, float("-inf")])), max_size=40))
+def test_arpa_number_formatting_is_printf_9g(x):
+    from reference.arpa import _format_numbers
+
+    mat, keep = _format_numbers(np.asarray(x, dtype=np.float64))
+    got = [bytes(row[k]).decode() for row, k in zip(mat, keep)]
+    assert got == ["%.9g" % v for v in x]
+
+
+@given(keys=st.lists(st.integers(0, 2**40), unique=True, max_size=300), probes=st.lists(st.integers(0, 2**40),
+                                                                                      max_size=300))
+def test_arpa_hash_index_finds_exactly_the_stored_keys(keys, probes):
+    from reference.arpa import _HashIndex
+
+    keys = np.sort(np.asarray(keys, dtype=np.int64))
+    needles = np.asarray(probes + keys[::3].tolist(), dtype=np.int64)
+    got = _HashIndex(keys).find(needles)
+    pos = np.minimum(np.searchsorted(keys, needles), max(len(keys) - 1, 0))
+    want = np.where((len(keys) > 0) & (keys[pos] == needles) if len(keys) else np.zeros(len(needles), bool), pos, -1)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("extra", [[], ["\u00a0the house", "a\u2003b"]], ids=["bytes-path", "unicode-spaces"])
+def test_arpa_batch_and_sentence_scoring_agree(extra):
+    """A batch (words as packed keys in a hash index, n-grams in hash tables) and sentence by sentence
+    scoring (dictionary, binary search) give the same numbers, with long and non-ASCII words too."""
+    unusual = ["the", "extraordinarily", "日本語", "é", "house", "noun17"]  # 15, 9 and 2 UTF-8 bytes
+    model = estimate_kneser_ney([s for s in _lines("corpus.txt")[:300]] + [" ".join(unusual)] * 3, 3)
+    lines = [s for s in _lines("corpus.txt")[:300:2]] + ["zzz the", "", "house house house",
+                                                           "the extraordinarily 日本語 é house", "longunknownword é"]
+    lines += extra
+    h, w = model.sentence_ngrams(lines)
+    batch = model.score_ngrams(h, w)
+    one_by_one = np.concatenate([model.full_scores(s) for s in lines])
+    np.testing.assert_array_equal(batch, one_by_one)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("arpa", ["corpus.o3.arpa", "tiny.o3.arpa", "corpus.o2.arpa"])
+def test_arpa_scores_do_not_depend_on_the_order_of_the_rows(arpa):
+    """Rows that continue the previous one reuse its n-gram lookup; shuffled rows (none continues
+    another) must give the same numbers, KenLM-style float32 sums and matched lengths included."""
+    model = read_arpa(DATA / arpa)
+    lines = _lines("corpus.txt")[:200] + ["zzz the house", "", "the"]
+    h, w = model.sentence_ngrams(lines)
+    perm = np.random.default_rng(0).permutation(len(w))
+    for kw in ({}, {"float32": True, "return_length": True}):
+        in_order = model.score_ngrams(h, w, **kw)
+        shuffled = model.score_ngrams(h[perm], w[perm], **kw)
+        for a, b in zip(*(x if isinstance(x, tuple) else (x,) for x in (in_order, shuffled))):
+            np.testing.assert_array_equal(a[perm], b)

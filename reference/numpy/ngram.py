@@ -8,20 +8,23 @@ Two parts:
 2. A vectorised, sparse Kneser-Ney estimator (:func:`estimate_kneser_ney`) that
    follows KenLM's ``lmplz`` conventions exactly (see ``docs/ngram.md`` and
    ``tests/data/kenlm/PROVENANCE.md``) and returns a
-   :class:`reference.arpa.BackoffModel`. n-grams are integer keys; counting is
-   ``np.unique`` / ``np.bincount``; nothing loops over n-grams in Python.
+   :class:`reference.arpa.BackoffModel`. n-grams are integer keys, counted by sorting
+   (``np.sort``) and runs; :func:`read_corpus` turns a text file into ids without a Python
+   object per token; nothing loops over n-grams or tokens in Python.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from itertools import chain, islice
 from dataclasses import dataclass
+import os
 import re
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from reference.arpa import BOS, EOS, UNK, BackoffModel
+from reference.arpa import _PACK, BOS, EOS, UNK, BackoffModel, _has_other_whitespace, _pack, _tokenize
 from reference.numpy.information import PROBABILITY_SUM_TOL
 
 # =====================================================================================
@@ -219,15 +222,32 @@ class DiscountError(ValueError):
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
 
 
+#: sentences encoded per chunk: the Python strings of one chunk at a time are alive, never the corpus's
+_CHUNK_SENTENCES = 1 << 14
+
+
 @dataclass
 class Corpus:
-    """A corpus as integer ids: ``words[0..2]`` are <unk>, <s>, </s>; ``stream`` is the padded id sequence."""
+    """A corpus as integer ids: ``words[0..2]`` are <unk>, <s>, </s>; ``stream`` is the padded id sequence
+    ``<s> w .. </s> <s> ... </s>`` (int32)."""
 
     words: list[str]
     index: dict[str, int]
-    stream: np.ndarray  # <s> w .. </s> <s> ... </s>
-    offset: np.ndarray  # position of each stream element within its padded sentence
-    length: np.ndarray  # padded length of the sentence each stream element belongs to
+    stream: np.ndarray
+
+    @property
+    def length(self) -> np.ndarray:
+        """Padded length of the sentence each stream element belongs to (computed on demand)."""
+        ends = np.flatnonzero(self.stream == 2) + 1
+        plen = np.diff(ends, prepend=0)
+        return np.repeat(plen, plen)
+
+    @property
+    def offset(self) -> np.ndarray:
+        """Position of each stream element within its padded sentence (computed on demand)."""
+        ends = np.flatnonzero(self.stream == 2) + 1
+        plen = np.diff(ends, prepend=0)
+        return np.arange(len(self.stream), dtype=np.int64) - np.repeat(ends - plen, plen)
 
 
 _WHITESPACE = re.compile(r"\s")
@@ -247,48 +267,298 @@ def _check_tokens(toks: list, n: int) -> None:
 def encode_corpus(sentences: Iterable[str | Sequence[str]]) -> Corpus:
     """Ids for a corpus: one sentence per item (a string is split on whitespace); empty ones are skipped.
 
-    Ids follow first appearance after ``<unk>``=0, ``<s>``=1, ``</s>``=2 (KenLM's order).
+    Ids follow first appearance after ``<unk>``=0, ``<s>``=1, ``</s>``=2 (KenLM's order). The
+    sentences are consumed in chunks (an open text file works: one line per sentence), so only
+    one chunk's Python strings are alive at a time; the corpus itself is kept as int32 ids.
     """
     if isinstance(sentences, (str, bytes)):
         raise ValueError("sentences: got one string, expected a collection of sentences (a list of strings or of "
                          "token lists); a string would be read one character per sentence - use text.splitlines()")
     index = {UNK: 0, BOS: 1, EOS: 2}
-    flat: list[str] = []
-    lengths: list[int] = []
-    for n, s in enumerate(sentences):
-        if isinstance(s, str):
-            toks = s.split()
+    id_parts: list[np.ndarray] = []
+    len_parts: list[np.ndarray] = []
+    it = iter(sentences)
+    base = 0
+    while True:
+        chunk = list(islice(it, _CHUNK_SENTENCES))
+        if not chunk:
+            break
+        if all(type(s) is str for s in chunk):
+            split = list(map(str.split, chunk))
         else:
-            toks = list(s)
-            _check_tokens(toks, n)
-        if not toks:
-            continue
-        flat.extend(toks)
-        lengths.append(len(toks))
-    if not lengths:
+            split = []
+            for n, s in enumerate(chunk, start=base):
+                if isinstance(s, str):
+                    split.append(s.split())
+                else:
+                    toks = list(s)
+                    _check_tokens(toks, n)
+                    split.append(toks)
+        base += len(chunk)
+        del chunk
+        lens = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        flat = list(chain.from_iterable(split))
+        del split
+        get = index.get
+        new = [w for w in dict.fromkeys(flat) if get(w) is None]  # one Python step per new type, not per token
+        index.update(zip(new, range(len(index), len(index) + len(new))))
+        ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat))
+        del flat
+        id_parts.append(ids)
+        len_parts.append(lens[lens > 0])
+    return _assemble(index, id_parts, len_parts)
+
+
+def _assemble(index: dict[str, int], id_parts: list[np.ndarray], len_parts: list[np.ndarray]) -> Corpus:
+    """The padded int32 stream from the ids of the tokens and the lengths of the non-empty sentences."""
+    lengths = np.concatenate(len_parts) if len_parts else np.zeros(0, dtype=np.int64)
+    if not len(lengths):
         raise ValueError("sentences: the corpus has no non-empty sentence")
-    setdefault = index.setdefault
-    ids = np.fromiter((setdefault(w, len(index)) for w in flat), dtype=np.int64, count=len(flat))
-    if (ids == 1).any() or (ids == 2).any():
+    ids = np.concatenate(id_parts)
+    del id_parts[:]
+    if len(index) >= 2**31 - 1:
+        raise ValueError(f"sentences: {len(index)} word types exceed the int32 ids of the encoded corpus")
+    if ((ids == 1) | (ids == 2)).any():
         raise ValueError(f"sentences: the words {BOS!r} and {EOS!r} are added by padding and must not "
                          "appear inside a sentence")
-    lengths_a = np.asarray(lengths, dtype=np.int64)
-    plen = lengths_a + 2
-    total = int(plen.sum())
-    starts = np.concatenate([[0], np.cumsum(plen)[:-1]])
-    stream = np.empty(total, dtype=np.int64)
+    plen = lengths + 2
+    ends = np.cumsum(plen)
+    total = int(ends[-1])
+    stream = np.empty(total, dtype=np.int32)
     inner = np.ones(total, dtype=bool)
-    inner[starts] = False
-    inner[starts + plen - 1] = False
-    stream[starts] = 1
-    stream[starts + plen - 1] = 2
+    inner[ends - plen] = False
+    inner[ends - 1] = False
     stream[inner] = ids
-    length = np.repeat(plen, plen)
-    offset = np.arange(total, dtype=np.int64) - np.repeat(starts, plen)
-    words = [None] * len(index)
-    for w, i in index.items():
-        words[i] = w
-    return Corpus(words=words, index=index, stream=stream, offset=offset, length=length)
+    del inner, ids
+    stream[ends - plen] = 1
+    stream[ends - 1] = 2
+    words = list(index)  # dicts keep insertion order: words[i] has id i
+    return Corpus(words=words, index=index, stream=stream)
+
+
+# -- reading a corpus file as bytes: no Python object per token ------------------------------------
+
+_READ_BYTES = 1 << 22
+
+
+class _Vocabulary:
+    """Word ids in first-appearance order, shared by the str and the bytes paths of one corpus."""
+
+    def __init__(self) -> None:
+        self.index = {UNK: 0, BOS: 1, EOS: 2}
+        # sorted packed keys (and ids) of the short words seen by the bytes path, the three specials first
+        keys = _pack([w.encode() for w in self.index])
+        o = np.argsort(keys)
+        self.packed, self.packed_ids = keys[o], np.arange(3, dtype=np.int64)[o]
+        self.str_path_used = False
+
+    def encode_lines(self, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        self.str_path_used = True
+        split = list(map(str.split, lines))
+        lens = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        flat = list(chain.from_iterable(split))
+        del split
+        index = self.index
+        get = index.get
+        new = [w for w in dict.fromkeys(flat) if get(w) is None]
+        index.update(zip(new, range(len(index), len(index) + len(new))))
+        ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat))
+        return ids, lens
+
+    def encode_bytes(self, c: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of the tokens and token count of each line of ``c`` (lines end at b'\\n')."""
+        b = np.frombuffer(c, dtype=np.uint8)
+        if _has_other_whitespace(b):
+            return self.encode_lines(c.decode("utf-8").split("\n"))
+        n_lines = int(np.count_nonzero(b == 10)) + (1 if not len(b) or b[-1] != 10 else 0)
+        starts, ends, lens, short, keys = _tokenize(b, n_lines)
+        tl = ends - starts
+        ids = np.empty(len(starts), dtype=np.int32)
+        perm = np.argsort(keys)
+        sk = keys[perm]
+        del keys
+        run_starts, run_len = _sorted_runs(sk)
+        uk = sk[run_starts]
+        del sk
+        first = np.minimum.reduceat(perm, run_starts) if len(perm) else np.zeros(0, dtype=np.int64)
+        # known words: a merge against the sorted keys seen before
+        pos = np.minimum(np.searchsorted(self.packed, uk), len(self.packed) - 1)
+        known = self.packed[pos] == uk
+        gid = np.where(known, self.packed_ids[pos], -1)
+        fresh = np.flatnonzero(~known)
+        fresh_words = [w.decode("utf-8") for w in uk[fresh].astype(">u8").view("S8").tolist()]
+        fresh_pos = starts[short[first[fresh]]]
+        index = self.index
+        get = index.get
+        if self.str_path_used:  # a word new to the packed table may have been seen as a str
+            seen = np.fromiter((get(w, -1) for w in fresh_words), dtype=np.int64, count=len(fresh_words))
+        else:
+            seen = np.full(len(fresh_words), -1, dtype=np.int64)
+        # the long tokens: one Python step each (rare in most text)
+        long_ = np.flatnonzero(tl > _PACK)
+        long_words = [c[x:y].decode("utf-8") for x, y in zip(starts[long_].tolist(), ends[long_].tolist())]
+        long_new: dict[str, int] = {}
+        for p, w in zip(starts[long_].tolist(), long_words):
+            if w not in long_new and get(w) is None:
+                long_new[w] = p
+        # new words get ids in order of first appearance
+        new_short = np.flatnonzero(seen < 0)
+        order_pos = np.concatenate([fresh_pos[new_short], np.fromiter(long_new.values(), dtype=np.int64,
+                                                                      count=len(long_new))])
+        o = np.argsort(order_pos, kind="stable")
+        new_ids = np.empty(len(o), dtype=np.int64)
+        new_ids[o] = np.arange(len(index), len(index) + len(o))
+        all_new = [fresh_words[j] for j in new_short.tolist()] + list(long_new)
+        index.update(zip([all_new[j] for j in o.tolist()], range(len(index), len(index) + len(o))))
+        seen[new_short] = new_ids[: len(new_short)]
+        gid[fresh] = seen
+        if len(fresh):
+            self.packed = np.concatenate([self.packed, uk[fresh]])
+            self.packed_ids = np.concatenate([self.packed_ids, seen])
+            o = np.argsort(self.packed)
+            self.packed, self.packed_ids = self.packed[o], self.packed_ids[o]
+        ids[short[perm]] = np.repeat(gid, run_len)
+        ids[long_] = np.fromiter(map(index.__getitem__, long_words), dtype=np.int32, count=len(long_words))
+        return ids, lens
+
+
+def read_corpus(source) -> Corpus:
+    """A corpus from a text file (a path, ``"-"`` for standard input, or a binary file object): one
+    sentence per line (lines end at ``\\n``, as lmplz reads them), UTF-8, tokens separated by whitespace.
+
+    Equal to ``encode_corpus(lines)``; the file is read 4 MiB at a time and tokens of up to 8 bytes
+    are turned into ids without a Python object each (packed into integer keys, sorted, merged with
+    the vocabulary seen so far), so time and memory grow linearly with the corpus.
+    """
+    import sys
+
+    if isinstance(source, (str, os.PathLike)):
+        if os.fspath(source) == "-":
+            return read_corpus(sys.stdin.buffer)
+        with open(source, "rb") as f:
+            return read_corpus(f)
+    vocab = _Vocabulary()
+    id_parts: list[np.ndarray] = []
+    len_parts: list[np.ndarray] = []
+    pending: list[bytes] = []  # the start of a line longer than the blocks read so far
+    while True:
+        block = source.read(_READ_BYTES)
+        if isinstance(block, str):
+            raise ValueError("read_corpus: the file is open in text mode; open it with 'rb'")
+        if not block:
+            cut, pending = b"".join(pending), []
+        else:
+            nl = block.rfind(b"\n")
+            if nl < 0:
+                pending.append(block)
+                continue
+            cut = b"".join(pending + [block[: nl + 1]]) if pending else block[: nl + 1]
+            pending = [block[nl + 1:]] if nl + 1 < len(block) else []
+        if cut:
+            try:
+                ids, lens = vocab.encode_bytes(cut)
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"the corpus is not UTF-8 text ({exc.reason} in {exc.object[exc.start:exc.end]!r});"
+                                 " convert it (e.g. iconv -f latin1 -t utf-8)") from None
+            id_parts.append(ids)
+            len_parts.append(lens[lens > 0])
+        if not block:
+            break
+    return _assemble(vocab.index, id_parts, len_parts)
+
+
+def _sorted_runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start of each run of equal values in a sorted array, and each run's length."""
+    n = len(sorted_keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1])
+    starts += 1
+    starts = np.concatenate([np.zeros(1, dtype=np.int64), starts])
+    return starts, np.diff(starts, append=n)
+
+
+def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
+    """Per order k >= 2: (keys, raw counts, prefix index, suffix index, starts with <s>) of the distinct
+    k-grams, keys in the BackoffModel form ``prefix index * V + last word``, sorted.
+
+    Each k-gram at a position is one int64 ``w1 V^(k-1) + ... + wk`` (requires V^order < 2^63); the
+    keys of all positions are sorted once (SIMD sort) and counted by runs; everything after that
+    works on the distinct k-grams only.
+    """
+    L = len(stream)
+    full = stream.astype(np.int64)  # w1 V^(k-1) + ... + wk of the k-gram starting at each position
+    valid = np.ones(L, dtype=bool)
+    prev = np.arange(V, dtype=np.int64)  # mixed-radix keys of the distinct (k-1)-grams, sorted
+    out = []
+    for k in range(2, order + 1):
+        n = L - k + 1
+        valid = valid[:n]
+        valid &= stream[k - 2: k - 2 + n] != 2
+        full = full[:n]
+        full *= V
+        full += stream[k - 1: k - 1 + n]
+        grams = full[valid]
+        if k == order:
+            del full, valid
+        grams.sort()
+        starts, raw = _sorted_runs(grams)
+        uniq = grams[starts]
+        del grams, starts
+        raw = raw.astype(np.int32) if len(raw) and raw.max() < 2**31 else raw
+        radix = V ** (k - 1)
+        bos = (uniq >= radix) & (uniq < 2 * radix)  # the first word is <s> (id 1)
+        prefix = np.searchsorted(prev, uniq // V)  # sorted needles: a merge, not random probes
+        key = prefix * V
+        key += uniq % V
+        if k == 2:
+            suffix = uniq % V
+        else:
+            suf = uniq % radix
+            perm = np.argsort(suf)
+            suf = suf[perm]
+            found = np.searchsorted(prev, suf)
+            del suf
+            suffix = np.empty(len(uniq), dtype=np.int64)
+            suffix[perm] = found
+            del perm, found
+        out.append((key, raw, prefix, suffix, bos))
+        prev = uniq
+        del uniq
+    return out
+
+
+def _count_ngrams_successive(stream: np.ndarray, V: int, order: int):
+    """As :func:`_count_ngrams_mixed_radix`, for any V and order: the k-gram at a position is
+    ``rank of its (k-1)-gram prefix * V + last word``, so every position keeps its rank per order."""
+    L = len(stream)
+    rank_prev = stream.astype(np.int64)
+    valid = np.ones(L, dtype=bool)
+    bos_prev = np.arange(V) == 1
+    out = []
+    for k in range(2, order + 1):
+        n = L - k + 1
+        valid = valid[:n]
+        valid &= stream[k - 2: k - 2 + n] != 2
+        pos = np.flatnonzero(valid)
+        keyp = rank_prev[pos] * V + stream[pos + k - 1]
+        perm = np.argsort(keyp)
+        grams = keyp[perm]
+        del keyp
+        starts, raw = _sorted_runs(grams)
+        key = grams[starts]
+        flags = np.zeros(len(grams), dtype=np.int64)
+        flags[starts[1:]] = 1
+        rank = np.full(L, -1, dtype=np.int64)
+        rank[pos[perm]] = np.cumsum(flags)
+        del flags, grams
+        prefix = key // V
+        suffix = rank_prev[pos[perm[starts]] + 1]  # every occurrence of a k-gram has the same suffix
+        del perm, pos, starts
+        bos = bos_prev[prefix]
+        out.append((key, raw, prefix, suffix, bos))
+        rank_prev, bos_prev = rank, bos
+    return out
 
 
 @dataclass
@@ -317,39 +587,32 @@ def estimate_kneser_ney(sentences: Iterable[str | Sequence[str]] | Corpus, order
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ValueError(f"order must be an integer >= 1, got {order!r}")
     corpus = sentences if isinstance(sentences, Corpus) else encode_corpus(sentences)
-    stream, offset, length = corpus.stream, corpus.offset, corpus.length
+    stream = corpus.stream
     V = len(corpus.words)
-    L = len(stream)
 
-    # --- n-gram tables per order: keys (sorted), prefix/suffix rank, raw counts ----------
-    rank_prev = stream  # rank of the 1-gram at each position = its id (unigram keys are 0..V-1)
-    keys = [np.arange(V, dtype=np.int64)]
-    raw = [np.bincount(stream, minlength=V).astype(np.float64)]
-    prefix = [None]
-    suffix = [None]
-    bos_start = [np.arange(V) == 1]
-    for k in range(2, order + 1):
-        pos = np.nonzero(offset[: L - k + 1] <= length[: L - k + 1] - k)[0]
-        key = rank_prev[pos] * V + stream[pos + k - 1]
-        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
-        rank = np.full(L, -1, dtype=np.int64)
-        rank[pos] = inv
-        keys.append(uniq)
-        raw.append(np.bincount(inv, minlength=len(uniq)).astype(np.float64))
-        prefix.append(uniq // V)
-        suffix.append(rank_prev[pos[first] + 1])
-        bos_start.append(bos_start[-1][uniq // V])
-        rank_prev = rank
+    # --- n-gram tables per order: keys (sorted), raw counts, prefix/suffix index, <s>-initial ------
+    if V ** order < 2**63:
+        tables = _count_ngrams_mixed_radix(stream, V, order)
+    else:
+        tables = _count_ngrams_successive(stream, V, order)
+    keys = [np.arange(V, dtype=np.int64)] + [t[0] for t in tables]
+    raw = [np.bincount(stream, minlength=V)] + [t[1] for t in tables]
+    prefix = [None] + [t[2] for t in tables]
+    suffix = [None] + [t[3] for t in tables]
+    bos_start = [np.arange(V) == 1] + [t[4] for t in tables]
+    del tables
 
     # --- adjusted counts: distinct left extensions, raw for the highest order and <s>-initial
     adjusted = []
     for k in range(1, order + 1):
         if k == order:
-            a = raw[k - 1].copy()
+            a = raw[k - 1].astype(np.float64)
         else:
             a = np.bincount(suffix[k], minlength=len(keys[k - 1])).astype(np.float64)
-            a = np.where(bos_start[k - 1], raw[k - 1], a)
+            a[bos_start[k - 1]] = raw[k - 1][bos_start[k - 1]]
+        raw[k - 1] = None
         adjusted.append(a)
+    del raw, bos_start
     adjusted[0][1] = 0.0  # <s> is never predicted
     adjusted[0][0] = 0.0  # <unk> has count zero
 
@@ -391,7 +654,8 @@ def estimate_kneser_ney(sentences: Iterable[str | Sequence[str]] | Corpus, order
 
     # --- interpolate, lowest order first ----------------------------------------------------------
     def discount_of(a, D):
-        return np.where(a <= 0, 0.0, np.where(a < 2, D[0], np.where(a < 3, D[1], D[2])))
+        # a holds whole counts >= 0: 0 -> 0, 1 -> D1, 2 -> D2, 3+ -> D3+
+        return np.array([0.0, D[0], D[1], D[2]])[np.minimum(a, 3.0).astype(np.intp)]
 
     n_ctx_types = V - 1  # |V| excludes <s>
     probs: list[np.ndarray] = []
@@ -409,6 +673,7 @@ def estimate_kneser_ney(sentences: Iterable[str | Sequence[str]] | Corpus, order
     probs.append(p)
     for k in range(2, order + 1):
         a = adjusted[k - 1]
+        adjusted[k - 1] = None
         d = discount_of(a, stats_d[k - 1])
         ctx = prefix[k - 1]
         m = len(keys[k - 2])
@@ -416,14 +681,20 @@ def estimate_kneser_ney(sentences: Iterable[str | Sequence[str]] | Corpus, order
         dsum = np.bincount(ctx, weights=d, minlength=m)
         safe = np.where(total > 0, total, 1.0)
         gamma = np.where(total > 0, dsum / safe, 1.0)
+        del total, dsum
         gammas.append(gamma)
-        p = (a - d) / safe[ctx] + gamma[ctx] * probs[k - 2][suffix[k - 1]]
+        p = a
+        p -= d
+        del d
+        p /= safe[ctx]
+        p += gamma[ctx] * probs[k - 2][suffix[k - 1]]
+        prefix[k - 1] = suffix[k - 1] = ctx = None
         probs.append(p)
 
     # discounts of exactly 0 or D = a can give p = 0 or gamma = 0: log10 0 = -inf is intended
     with np.errstate(divide="ignore"):
-        logprob = [np.log10(p) for p in probs]
-        backoff = [np.log10(gammas[k - 1]) if k < order else np.zeros(len(keys[k - 1]))
+        logprob = [np.log10(p, out=p) for p in probs]
+        backoff = [np.log10(gammas[k - 1], out=gammas[k - 1]) if k < order else np.zeros(len(keys[k - 1]))
                    for k in range(1, order + 1)]
     # n-grams that are never a context (<unk>, those ending in </s>) have gamma 1 -> log10 0
     model = BackoffModel(words=list(corpus.words), keys=keys, logprob=logprob, backoff=backoff,
