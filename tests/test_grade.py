@@ -24,8 +24,8 @@ KEYWORD = "softmax_rows or softmax_shift"  # two of the topic's tests: enough to
 @pytest.mark.slow
 def test_grade_a_small_class_each_student_contained(tmp_path):
     """A correct module, and modules that exit at import (sys.exit, os._exit), loop (in a function, at import),
-    print 64 MB, fill memory, or block the time-limit signal and sleep: each is graded in its own process,
-    recorded as what it did, and the run goes on."""
+    print 8 MB (past a 1 MiB cap), fill memory, or block the time-limit signal and sleep: each is graded in its
+    own process, recorded as what it did, and the run goes on."""
     cls = tmp_path / "class"
     cls.mkdir()
     (cls / "ann.py").write_text(CORRECT)
@@ -33,9 +33,10 @@ def test_grade_a_small_class_each_student_contained(tmp_path):
     (cls / "sam.py").write_text("import sys\nsys.exit(3)\n")
     (cls / "joe.py").write_text((STUDENTS / "infinite_loop.py").read_text())
     (cls / "lou.py").write_text("while True:\n    pass\n")
-    (cls / "pat.py").write_text("print('x' * (64 * 1024 * 1024))\n")
+    (cls / "pat.py").write_text("print('x' * (8 * 1024 * 1024))\n")  # past the 1 MiB cap below
     (cls / "hog.py").write_text("import numpy as np\nhoard = [np.empty(1 << 27) for _ in range(10**4)]\n")
-    runs = grade(cls, "attention", jobs=2, timeout=120, output=tmp_path / "out", call_timeout=0.5, keyword=KEYWORD)
+    runs = grade(cls, "attention", jobs=2, timeout=120, output=tmp_path / "out", call_timeout=0.5, keyword=KEYWORD,
+                 output_mib=1)
     by = {r.student: r for r in runs}
     messages = {r.student: " ".join(t["message"] for t in r.tests) for r in runs}
     assert by["ann"].status == "ran" and by["ann"].count("passed") == 2 and by["ann"].count("failed") == 0
