@@ -172,6 +172,9 @@ class BackoffModel:
         """
         words = np.asarray(words, dtype=np.int64)
         n = len(words)
+        if n == 0:  # nothing to predict (an empty sentence without </s>)
+            empty = np.zeros(0, dtype=np.float32 if float32 else np.float64)
+            return (empty, np.zeros(0, dtype=np.int64)) if return_length else empty
         h = np.asarray(histories, dtype=np.int64).reshape(n, -1)
         N = self.order
         if h.shape[1] < N - 1:
@@ -315,9 +318,57 @@ class BackoffModel:
         return ids, lens
 
     def score_sentence(self, sentence: str | Sequence[str], bos: bool = True, eos: bool = True) -> float:
-        """Total log10 probability of a sentence, as ``kenlm.Model.score`` computes it."""
-        h, w = self.sentence_ngrams([sentence], bos=bos, eos=eos)
-        return float(self.score_ngrams(h, w).sum())
+        """Total log10 probability of a sentence, as ``kenlm.Model.score`` computes it.
+
+        One sentence is too short for array operations (their fixed cost, some 70 µs, would be most of
+        the time): this walks the tokens in Python with one dictionary probe per order, the same back-off
+        as :meth:`score_ngrams`. The dictionaries are built on the first call (about 0.4 s and 100 bytes
+        per n-gram for a model of two million n-grams); batches should use :meth:`score_ngrams`.
+        """
+        tabs, lp, bo = self._python_tables()
+        V, N = self.vocab_size, self.order
+        get, unk = self.index.get, self.index[UNK]
+        tokens = sentence.split() if isinstance(sentence, str) else list(sentence)
+        ids = [get(t, unk) for t in tokens]
+        if eos:
+            ids.append(self.index[EOS])
+        # ctx[j]: the row of the j-gram that ends at the previous word (-1: not in the model); ctx[1] is its id
+        ctx = [-1] * max(N, 2)
+        if bos:
+            ctx[1] = self.index[BOS]
+        total = 0.0
+        for w in ids:
+            back = 0.0
+            for k in range(N, 1, -1):  # the longest k-gram (context ctx[k-1], then w) in the model
+                c = ctx[k - 1]
+                if c < 0:
+                    continue
+                r = tabs[k].get(c * V + w, -1)
+                if r >= 0:
+                    total += lp[k][r] + back
+                    break
+                back += bo[k - 1][c]  # the context is there but not w after it: its back-off weight
+            else:
+                total += lp[1][w] + back
+            new = [-1] * len(ctx)
+            new[1] = w
+            for j in range(2, N):
+                c = ctx[j - 1]
+                new[j] = tabs[j].get(c * V + w, -1) if c >= 0 else -1
+            ctx = new
+        return total
+
+    def _python_tables(self):
+        """Per order k >= 2 a dict {context row * V + word: row}, and log10 p and back-off as lists
+        (index k for the k-grams), for :meth:`score_sentence`; built once."""
+        tables = self.__dict__.get("_py_tables")
+        if tables is None:
+            tabs = [None, None] + [dict(zip(self.keys[k - 1].tolist(), range(len(self.keys[k - 1]))))
+                                   for k in range(2, self.order + 1)]
+            lp = [None] + [x.tolist() for x in self.logprob]
+            bo = [None] + [x.tolist() for x in self.backoff]
+            tables = self.__dict__["_py_tables"] = (tabs, lp, bo)
+        return tables
 
     def full_scores(self, sentence: str | Sequence[str], bos: bool = True, eos: bool = True) -> np.ndarray:
         """log10 p of each predicted token (words, then ``</s>``)."""

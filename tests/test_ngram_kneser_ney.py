@@ -670,3 +670,21 @@ def test_arpa_scores_do_not_depend_on_the_order_of_the_rows(arpa):
         shuffled = model.score_ngrams(h[perm], w[perm], **kw)
         for a, b in zip(*(x if isinstance(x, tuple) else (x,) for x in (in_order, shuffled))):
             np.testing.assert_array_equal(a[perm], b)
+
+
+@pytest.mark.oracle
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@given(corpus=S.corpora(), order=st.integers(1, 5), bos=st.booleans(), eos=st.booleans())
+def test_arpa_sentence_walk_equals_the_batch_sum(corpus, order, bos, eos):
+    """score_sentence walks one sentence in Python (dictionaries); it must give the batch's numbers, summed,
+    for every order, with and without <s> and </s>, unknown words and token lists included."""
+    model = estimate_kneser_ney(corpus, order, discount_fallback=True)
+    for s in corpus + ["a z b", "z", "", ["a", "<s>", "b"]]:
+        h, w = model.sentence_ngrams([s], bos=bos, eos=eos)
+        want = float(model.score_ngrams(h, w).sum())
+        got = model.score_sentence(s, bos=bos, eos=eos)
+        n = len(w) + 1
+        if np.isfinite(want):
+            assert abs(got - want) <= 1e-12 * n * max(1.0, abs(want)), (s, order, bos, eos, got, want)
+        else:
+            assert got == want, (s, order, bos, eos, got, want)
