@@ -332,30 +332,56 @@ class BackoffModel:
         ids = [get(t, unk) for t in tokens]
         if eos:
             ids.append(self.index[EOS])
+        if N == 3:  # the common order, unrolled (twice as fast as the loop below)
+            return self._walk_trigrams(ids, self.index[BOS] if bos else -1, tabs, lp, bo)
         # ctx[j]: the row of the j-gram that ends at the previous word (-1: not in the model); ctx[1] is its id
         ctx = [-1] * max(N, 2)
         if bos:
             ctx[1] = self.index[BOS]
+        lp1, bo_, lp_ = lp[1], bo, lp
         total = 0.0
         for w in ids:
             back = 0.0
-            for k in range(N, 1, -1):  # the longest k-gram (context ctx[k-1], then w) in the model
+            k, r = N, -1
+            while k > 1:  # the longest k-gram (context ctx[k-1], then w) in the model
                 c = ctx[k - 1]
-                if c < 0:
-                    continue
-                r = tabs[k].get(c * V + w, -1)
-                if r >= 0:
-                    total += lp[k][r] + back
-                    break
-                back += bo[k - 1][c]  # the context is there but not w after it: its back-off weight
+                if c >= 0:
+                    r = tabs[k].get(c * V + w, -1)
+                    if r >= 0:
+                        break
+                    back += bo_[k - 1][c]  # the context is there but not w after it: its back-off weight
+                k -= 1
+            total += (lp_[k][r] if k > 1 else lp1[w]) + back
+            # the contexts of the next word, longest first (each from the old, shorter one): the matched
+            # k-gram's row; -1 above it (those were probed and are absent); probed below it
+            for j in range(N - 1, 1, -1):
+                if j >= k:
+                    ctx[j] = r if j == k else -1
+                else:
+                    c = ctx[j - 1]
+                    ctx[j] = tabs[j].get(c * V + w, -1) if c >= 0 else -1
+            ctx[1] = w
+        return total
+
+    def _walk_trigrams(self, ids: list[int], prev: int, tabs, lp, bo) -> float:
+        """:meth:`score_sentence` for a trigram model: the loop of the general case with N = 3 written out."""
+        V = self.vocab_size
+        t2, t3 = tabs[2], tabs[3]
+        lp1, lp2, lp3, bo1, bo2 = lp[1], lp[2], lp[3], bo[1], bo[2]
+        ctx2 = -1  # the row of the bigram (the word before prev, prev), -1: none
+        total = 0.0
+        for w in ids:
+            r3 = t3.get(ctx2 * V + w, -1) if ctx2 >= 0 else -1
+            r2 = t2.get(prev * V + w, -1) if prev >= 0 else -1
+            if r3 >= 0:
+                total += lp3[r3]
             else:
-                total += lp[1][w] + back
-            new = [-1] * len(ctx)
-            new[1] = w
-            for j in range(2, N):
-                c = ctx[j - 1]
-                new[j] = tabs[j].get(c * V + w, -1) if c >= 0 else -1
-            ctx = new
+                back = bo2[ctx2] if ctx2 >= 0 else 0.0
+                if r2 >= 0:
+                    total += lp2[r2] + back
+                else:
+                    total += lp1[w] + (bo1[prev] if prev >= 0 else 0.0) + back
+            ctx2, prev = r2, w
         return total
 
     def _python_tables(self):
