@@ -189,3 +189,27 @@ def test_notebooks_command_refuses_bad_requests_before_running(tmp_path, capsys,
     assert notebooks.run(_parse("--html", str(tmp_path / "html"))) == 2
     err = capsys.readouterr().err
     assert notebooks.NBCONVERT_PIN in err and "--ipynb" in err
+
+
+@pytest.mark.slow
+def test_notebooks_command_renders_html_with_pictures_and_names_a_failing_cell(tmp_path, capsys):
+    """The render command end to end on two tiny notebooks (one kernel each): the HTML holds the picture,
+    and a notebook whose cell raises exits 1 naming the cell, with what ran still written."""
+    import nbformat
+
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    picture = ("import base64\nfrom IPython.display import Image, display\n"  # a PNG without importing matplotlib
+               "display(Image(base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
+               "z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==')))")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hands-on: tiny"),
+                                                   nbformat.v4.new_code_cell(picture)]), str(good))
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                                   nbformat.v4.new_code_cell("1 / 0")]), str(bad))
+    assert notebooks.run(_parse(str(good), "--html", str(tmp_path / "html"))) == 0
+    html = (tmp_path / "html" / "good.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64" in html
+    assert "1 picture(s)" in capsys.readouterr().err
+    assert notebooks.run(_parse(str(bad), "--ipynb", str(tmp_path / "run"))) == 1
+    err = capsys.readouterr().err
+    assert "FAILED" in err and "cell 1 ('1 / 0') raised ZeroDivisionError" in err
+    assert (tmp_path / "run" / "bad.ipynb").is_file()
