@@ -126,18 +126,35 @@ def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 3
         return subprocess.CompletedProcess(["pytest", *argv], proc.exitcode, out, "")
 
 
+def _output_to(log: str) -> None:
+    """The process's stdout and stderr (file descriptors 1 and 2) into the log file."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _exit_after(what: str, code: int, exc: BaseException | None) -> None:
+    """End a child process: the exception (if any) in its log, the streams flushed, then ``os._exit``."""
+    try:
+        if exc is not None:
+            print(f"{what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    except BaseException:  # noqa: BLE001 - nothing more can be said; the exit code says it failed
+        pass
+    os._exit(code)
+
+
 def _pytest_child(job: dict) -> None:
     """``run_pytest``'s process: the caller's environment (less pytest's own variables), the project root,
     output to a log; never returns."""
     import gc
 
-    code = 70
+    code, failure = 70, None
     try:
         os.setsid()
-        fd = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.close(fd)
+        _output_to(job["log"])
         os.environ.clear()
         os.environ.update(job["environ"])
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -151,17 +168,9 @@ def _pytest_child(job: dict) -> None:
 
         code = int(pytest.main(job["args"]))
     except BaseException as exc:  # noqa: BLE001 - reported in the log; the exit code says it failed
-        try:
-            print(f"lmverify: the pytest process failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        except BaseException:  # noqa: BLE001
-            pass
+        failure = exc
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except BaseException:  # noqa: BLE001
-                pass
-        os._exit(code)
+        _exit_after("lmverify: the pytest process", code, failure)
 
 
 def submissions(folder: Path, topic: str) -> list[tuple[str, list[str]]]:
@@ -269,7 +278,7 @@ def _child(job: dict) -> None:
     import gc
     import resource
 
-    code = 70
+    code, failure = 70, None
     try:
         os.setsid()  # its own process group: the parent's kill on the wall clock reaches what it started
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the file-size cap, a write fails (EFBIG) instead
@@ -278,10 +287,7 @@ def _child(job: dict) -> None:
         if job["memory_mib"]:
             mem = job["memory_mib"] * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        fd = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.close(fd)
+        _output_to(job["log"])
         os.chdir(PROJECT_ROOT)
         sys.dont_write_bytecode = False  # pytest caches its rewritten test modules for the next student
         if str(PROJECT_ROOT) not in sys.path:
@@ -294,17 +300,9 @@ def _child(job: dict) -> None:
         _guard_imports(progress, job["call_timeout"])
         code = int(pytest.main(pytest_args(job), plugins=[progress]))
     except BaseException as exc:  # noqa: BLE001 - reported through the log; the exit code says it failed
-        try:
-            print(f"lmverify grade: the student's process failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        except BaseException:  # noqa: BLE001
-            pass
+        failure = exc
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except BaseException:  # noqa: BLE001
-                pass
-        os._exit(code)
+        _exit_after("lmverify grade: the student's process", code, failure)
 
 
 # -- the parent ----------------------------------------------------------------------------------------
