@@ -130,6 +130,17 @@ def _best(f, repeat: int = 5) -> float:
     return best
 
 
+def _numba_version() -> str:
+    """The Numba that compiles our scoring (the fast extra), or why none does."""
+    from reference import arpa_walk
+
+    if arpa_walk.compiled() is None:
+        return "not used (not installed, or LMVERIFY_NO_NUMBA=1)"
+    import numba
+
+    return f"numba {numba.__version__}"
+
+
 def scoring(corpus_path: str, held_out: list[str], arpa_for_kenlm: str) -> dict:
     """Per n-gram (batch) and per sentence times, ours and kenlm's (best of 5 each), and the largest
     difference of the n-gram log10 p."""
@@ -137,6 +148,7 @@ def scoring(corpus_path: str, held_out: list[str], arpa_for_kenlm: str) -> dict:
     out = {}
     h, w = model.sentence_ngrams(held_out[:100])
     model.score_ngrams(h, w)  # builds the hash indexes of words and n-grams (loading, as kenlm.Model's): not timed
+    model.score_sentence(held_out[0])  # loads the compiled scorer where the fast extra is installed: not timed
     h, w = model.sentence_ngrams(held_out)
     ours_scores = model.score_ngrams(h, w)
     out["n_grams"] = n = len(w)
@@ -202,7 +214,8 @@ def main(argv=None) -> int:
     plan = [(n, 3) for n in sizes] + ([(1_000_000, 5)] if 1_000_000 in sizes and not args.no_order5 else [])
     held_out = zipf_corpus(args.held_out, seed=12345)
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs; python {platform.python_version()}, "
-          f"numpy {np.__version__}; lmplz: {lmplz or 'not found'}; load before: {os.getloadavg()[0]:.2f}", flush=True)
+          f"numpy {np.__version__}; lmplz: {lmplz or 'not found'}; fast extra (Numba): {_numba_version()}; "
+          f"load before: {os.getloadavg()[0]:.2f}", flush=True)
     rows = []
     nltk_per_token = None
     with tempfile.TemporaryDirectory() as tmp:

@@ -42,6 +42,10 @@ LOG10_ZERO = -99.0
 __all__ = ["BOS", "EOS", "UNK", "ArpaError", "BackoffModel", "read_arpa", "write_arpa"]
 
 
+#: a batch of this many n-grams loads the compiled scorer (its ~1 s load is then less than what it saves)
+_COMPILE_AT_ROWS = 2_000_000
+
+
 class ArpaError(ValueError):
     """A malformed ARPA file; the message names the file and line."""
 
@@ -180,6 +184,25 @@ class BackoffModel:
         if h.shape[1] < N - 1:
             h = np.concatenate([np.full((n, N - 1 - h.shape[1]), -1, dtype=np.int64), h], axis=1)
         h = h[:, h.shape[1] - (N - 1):] if N > 1 else h[:, :0]
+        V = self.vocab_size
+        if words.min() < 0 or words.max() >= V:
+            raise ValueError(f"words must be word ids in 0..{V - 1}, got {words.min()}..{words.max()}")
+        if h.size and (h.min() < -1 or h.max() >= V):
+            raise ValueError(f"histories must be word ids in 0..{V - 1} or -1 (no word), got {h.min()}..{h.max()}")
+        # the fast extra: the rows one by one in machine code (reference/arpa_walk.py). Loading it costs about
+        # 1 s (Numba, the hash tables), which saves ~0.14 µs per n-gram: used once loaded (score_sentence
+        # loads it), or for a batch large enough to repay the load
+        compiled = self._compiled_walk() if "_walk" in self.__dict__ or n >= _COMPILE_AT_ROWS else None
+        if compiled is not None:
+            (_, rows), arrays = compiled
+            out, length = rows(np.ascontiguousarray(h), words, N, self.vocab_size, *arrays, float32)
+            out = out.astype(np.float32) if float32 else out
+            return (out, length) if return_length else out
+        return self._score_arrays(h, words, return_length, float32)
+
+    def _score_arrays(self, h: np.ndarray, words: np.ndarray, return_length: bool, float32: bool):
+        """:meth:`score_ngrams` with whole-array operations (without Numba); ``h`` has ``order - 1`` columns."""
+        n, N = len(words), self.order
         # longest matching n-gram ending in w, and the back-off weights of longer contexts
         result = self.logprob[0][words].astype(np.float64)
         length = np.ones(n, dtype=np.int64)
@@ -321,17 +344,38 @@ class BackoffModel:
         """Total log10 probability of a sentence, as ``kenlm.Model.score`` computes it.
 
         One sentence is too short for array operations (their fixed cost, some 70 µs, would be most of
-        the time): this walks the tokens in Python with one dictionary probe per order, the same back-off
-        as :meth:`score_ngrams`. The dictionaries are built on the first call (about 0.4 s and 100 bytes
-        per n-gram for a model of two million n-grams); batches should use :meth:`score_ngrams`.
+        the time): this walks the tokens one by one, the same back-off as :meth:`score_ngrams`, compiled
+        by Numba over the batch scorer's hash tables where the ``fast`` extra is installed
+        (reference/arpa_walk.py), else in Python with a dictionary per order (built on the first call:
+        about 0.4 s and 100 bytes per n-gram for two million n-grams). Batches: :meth:`score_ngrams`.
         """
-        tabs, lp, bo = self._python_tables()
-        V, N = self.vocab_size, self.order
         get, unk = self.index.get, self.index[UNK]
         tokens = sentence.split() if isinstance(sentence, str) else list(sentence)
         ids = [get(t, unk) for t in tokens]
         if eos:
             ids.append(self.index[EOS])
+        compiled = self._compiled_walk()
+        if compiled is not None:
+            (walk, _), arrays = compiled
+            return walk(np.array(ids, dtype=np.int64), self.index[BOS] if bos else -1, self.order, self.vocab_size,
+                        *arrays)
+        return self._walk_python(ids, bos)
+
+    def _compiled_walk(self):
+        """((the Numba sentence walk, the Numba row scorer), their arrays) where the ``fast`` extra is
+        installed, else None (reference/arpa_walk.py)."""
+        if "_walk" not in self.__dict__:
+            from reference import arpa_walk
+
+            walk = arpa_walk.compiled()
+            self.__dict__["_walk"] = None if walk is None else (
+                walk, arpa_walk.tables(self, lambda k: _HashIndex.of(self, k)))
+        return self.__dict__["_walk"]
+
+    def _walk_python(self, ids: list[int], bos: bool) -> float:
+        """:meth:`score_sentence`'s walk in Python, with a dictionary per order (without Numba)."""
+        tabs, lp, bo = self._python_tables()
+        V, N = self.vocab_size, self.order
         if N == 3:  # the common order, unrolled (twice as fast as the loop below)
             return self._walk_trigrams(ids, self.index[BOS] if bos else -1, tabs, lp, bo)
         # ctx[j]: the row of the j-gram that ends at the previous word (-1: not in the model); ctx[1] is its id

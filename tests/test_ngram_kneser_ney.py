@@ -676,15 +676,49 @@ def test_arpa_scores_do_not_depend_on_the_order_of_the_rows(arpa):
 @pytest.mark.equation("ngram.kneser_ney_interpolated")
 @given(corpus=S.corpora(), order=st.integers(1, 5), bos=st.booleans(), eos=st.booleans())
 def test_arpa_sentence_walk_equals_the_batch_sum(corpus, order, bos, eos):
-    """score_sentence walks one sentence in Python (dictionaries); it must give the batch's numbers, summed,
-    for every order, with and without <s> and </s>, unknown words and token lists included."""
+    """score_sentence walks one sentence (compiled by Numba, or in Python with dictionaries); both walks must
+    give the batch's numbers, summed, for every order, with and without <s> and </s>, unknown words and token
+    lists included."""
     model = estimate_kneser_ney(corpus, order, discount_fallback=True)
     for s in corpus + ["a z b", "z", "", ["a", "<s>", "b"]]:
         h, w = model.sentence_ngrams([s], bos=bos, eos=eos)
         want = float(model.score_ngrams(h, w).sum())
-        got = model.score_sentence(s, bos=bos, eos=eos)
-        n = len(w) + 1
-        if np.isfinite(want):
-            assert abs(got - want) <= 1e-12 * n * max(1.0, abs(want)), (s, order, bos, eos, got, want)
-        else:
-            assert got == want, (s, order, bos, eos, got, want)
+        ids = [model.index.get(t, model.index["<unk>"]) for t in (s.split() if isinstance(s, str) else s)]
+        ids += [model.index["</s>"]] if eos else []
+        # the compiled walk where Numba is installed (the test extra has it), and the Python walk
+        for walk, got in (("score_sentence", model.score_sentence(s, bos=bos, eos=eos)),
+                          ("python walk", model._walk_python(ids, bos))):
+            n = len(w) + 1
+            if np.isfinite(want):
+                assert abs(got - want) <= 1e-12 * n * max(1.0, abs(want)), (walk, s, order, bos, eos, got, want)
+            else:
+                assert got == want, (walk, s, order, bos, eos, got, want)
+
+
+@pytest.mark.oracle
+@pytest.mark.equation("ngram.kneser_ney_interpolated")
+@given(corpus=S.corpora(), order=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_arpa_compiled_rows_equal_the_array_scorer(corpus, order, seed):
+    """With the fast extra, score_ngrams runs row by row in machine code; it must give the array scorer's
+    numbers bit for bit (float64 and KenLM's float32 sums) and its matched lengths, on arbitrary histories
+    (missing words as -1 anywhere), not only those of running text."""
+    model = estimate_kneser_ney(corpus, order, discount_fallback=True)
+    if model._compiled_walk() is None:  # (this loads it: score_ngrams then uses it)
+        pytest.skip("the fast extra (numba) is not installed")
+    rng = np.random.default_rng(seed)
+    V, n = model.vocab_size, 64
+    h = rng.integers(-1, V, size=(n, max(order - 1, 0)))
+    w = rng.integers(0, V, size=n)
+    for float32 in (False, True):
+        fast = model.score_ngrams(h, w, return_length=True, float32=float32)
+        arrays = model._score_arrays(h, w, True, float32)
+        np.testing.assert_array_equal(fast[0], arrays[0])
+        np.testing.assert_array_equal(fast[1], arrays[1])
+
+
+def test_arpa_score_ngrams_refuses_ids_outside_the_vocabulary():
+    model = read_arpa(DATA / "tiny.o2.arpa")
+    with pytest.raises(ValueError, match="words must be word ids in 0..12"):
+        model.score_ngrams(np.array([[0]]), np.array([13]))
+    with pytest.raises(ValueError, match="histories must be word ids in 0..12 or -1"):
+        model.score_ngrams(np.array([[-2]]), np.array([1]))
