@@ -120,8 +120,9 @@ def estimate_side_by_side(corpus_path: str, order: int, tmp: str, lmplz: str | N
     return row
 
 
-def _best(f, repeat: int = 5) -> float:
-    """Least wall time of ``repeat`` calls (a run of a few milliseconds is at the mercy of the load)."""
+def _best(f, repeat: int = 20) -> float:
+    """Least wall time of ``repeat`` calls (a run of a few milliseconds is at the mercy of the load: the same
+    number of calls, interleaved with nothing else, for each side)."""
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
@@ -142,7 +143,7 @@ def _numba_version() -> str:
 
 
 def scoring(corpus_path: str, held_out: list[str], arpa_for_kenlm: str) -> dict:
-    """Per n-gram (batch) and per sentence times, ours and kenlm's (best of 5 each), and the largest
+    """Per n-gram (batch) and per sentence times, ours and kenlm's (best of 20 and 10 runs), and the largest
     difference of the n-gram log10 p."""
     model = estimate_kneser_ney(read_corpus(corpus_path), 3)
     out = {}
@@ -154,14 +155,14 @@ def scoring(corpus_path: str, held_out: list[str], arpa_for_kenlm: str) -> dict:
     out["n_grams"] = n = len(w)
     out["ours_batch_us"] = _best(lambda: model.score_ngrams(*model.sentence_ngrams(held_out))) / n * 1e6
     sample = held_out[:300]
-    out["ours_sentence_us"] = _best(lambda: [model.score_sentence(s) for s in sample], 3) / len(sample) * 1e6
+    out["ours_sentence_us"] = _best(lambda: [model.score_sentence(s) for s in sample], 10) / len(sample) * 1e6
     try:
         import kenlm
     except ImportError:
         return out
     km = kenlm.Model(arpa_for_kenlm)
     out["kenlm_batch_us"] = _best(lambda: [km.score(s) for s in held_out]) / n * 1e6
-    out["kenlm_sentence_us"] = _best(lambda: [km.score(s) for s in sample], 3) / len(sample) * 1e6
+    out["kenlm_sentence_us"] = _best(lambda: [km.score(s) for s in sample], 10) / len(sample) * 1e6
     per_ngram = np.array([lp for s in held_out for lp, _, _ in km.full_scores(s)])
     out["max_delta"] = float(np.abs(ours_scores - per_ngram).max())
     return out
@@ -268,7 +269,7 @@ def main(argv=None) -> int:
     scored = [r for r in rows if "score" in r]
     if scored:
         print(f"\nScoring a held-out text ({scored[0]['score']['n_grams']:,} n-grams, order 3); µs per n-gram in one "
-              "batch, µs per sentence one at a time (best of 5 and of 3 runs):\n")
+              "batch, µs per sentence one at a time (best of 20 and of 10 runs):\n")
         print("| tokens | ours batch | kenlm batch | ratio | ours per sentence | kenlm per sentence | ratio | "
               "max abs Δ log10 per n-gram | NLTK fit s | NLTK ms/trigram |")
         print("|---|---|---|---|---|---|---|---|---|---|")
