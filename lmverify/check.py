@@ -123,16 +123,20 @@ class Check:
         ``Q @ K`` without the transpose fails on shapes that are not square, as the student's code did."""
         if self.entry is None or not self.entry.mistakes or (topic, name) != (self.topic, self.name):
             return ""
+        alike = []
         for m in self.entry.mistakes:
             try:
                 with np.errstate(all="ignore"):
                     m.fn(**kwargs)
             except type(exc):
-                return (f"Hint: {m.hint} raises the same {type(exc).__name__} on this input ({m.name}); "
-                        "the reference does not.")
+                alike.append(m)
             except Exception:  # noqa: BLE001 - another kind of error: not this mistake
                 continue
-        return ""
+        if not alike:
+            return ""
+        return ("Hint: " + "; ".join(f"{m.hint} ({m.name})" for m in alike)
+                + f" raise{'s' if len(alike) == 1 else ''} the same {type(exc).__name__} on this input; "
+                  "the reference does not.")
 
     def reference(self, fn: str | None = None, /, **kwargs: Any) -> Any:
         """The NumPy float64 reference's result (an oracle for laws that compose functions)."""

@@ -154,6 +154,6 @@ def test_student_function_that_raises_gets_the_hint_of_the_mistake_that_raises_a
         check.agree(Q=np.ones((2, 3)), K=np.ones((4, 3)))
     text = str(info.value)
     assert "your dot_product_scores raised ValueError" in text
-    assert "raises the same ValueError on this input (no transpose); the reference does not." in text
+    assert "(no transpose) raises the same ValueError on this input; the reference does not." in text
     correct = Check("attention.dot_product_score", student_backend(MISTAKES_DIR / "attention" / "_correct.py"))
     correct.agree(Q=np.ones((2, 3)), K=np.ones((4, 3)))
