@@ -134,13 +134,17 @@ def _output_to(log: str) -> None:
     os.close(fd)
 
 
-def _exit_after(what: str, code: int, exc: BaseException | None) -> None:
-    """End a child process: the exception (if any) in its log, the streams flushed, then ``os._exit``."""
+def _exit_after(what: str, code: int, exc: BaseException | None, record: str | None = None) -> None:
+    """End a child process: the exception (if any) in its log, the streams flushed, the exit code written to
+    ``record`` (multiprocessing reports 255 when it cannot read a forkserver child's status), then ``os._exit``."""
     try:
         if exc is not None:
             print(f"{what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
+        if record:
+            with open(record, "w", encoding="utf-8") as f:
+                f.write(str(code))
     except BaseException:  # noqa: BLE001 - nothing more can be said; the exit code says it failed
         pass
     os._exit(code)
@@ -302,7 +306,7 @@ def _child(job: dict) -> None:
     except BaseException as exc:  # noqa: BLE001 - reported through the log; the exit code says it failed
         failure = exc
     finally:
-        _exit_after("lmverify grade: the student's process", code, failure)
+        _exit_after("lmverify grade: the student's process", code, failure, job.get("exitcode"))
 
 
 # -- the parent ----------------------------------------------------------------------------------------
@@ -445,7 +449,7 @@ def run_one(student: str, impl: list[str], topic: str, timeout: float, memory_mi
     job = {"student": student, "impl": impl, "topic": topic, "keyword": keyword, "profile": profile,
            "call_timeout": call_timeout, "memory_mib": memory_mib, "output_mib": output_mib,
            "results": str(workdir / f"{stem}.json"), "progress": str(workdir / f"{stem}.progress"),
-           "log": str(workdir / f"{stem}.log")}
+           "log": str(workdir / f"{stem}.log"), "exitcode": str(workdir / f"{stem}.exit")}
     results = Path(job["results"])
     start = time.perf_counter()
     try:
@@ -462,6 +466,12 @@ def run_one(student: str, impl: list[str], topic: str, timeout: float, memory_mi
                       f"({_where(Path(job['progress']))})")
         return run
     run.seconds = time.perf_counter() - start
+    recorded = Path(job["exitcode"])
+    if code == 255 and recorded.is_file():  # the forkserver lost the status; the child wrote it down
+        try:
+            code = int(recorded.read_text(encoding="utf-8"))
+        except ValueError:
+            pass
     if results.is_file():
         try:
             run.tests = json.loads(results.read_text(encoding="utf-8"))
