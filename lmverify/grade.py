@@ -113,7 +113,7 @@ def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 3
         return subprocess.run([sys.executable, "-m", "pytest", *argv], cwd=PROJECT_ROOT, capture_output=True,
                               text=True, env=full_env, timeout=timeout)
     with tempfile.TemporaryDirectory(prefix="lmverify-pytest-") as tmp:
-        job = {"args": argv, "log": str(Path(tmp) / "log"), "env": dict(env or {}),
+        job = {"args": argv, "log": str(Path(tmp) / "log"), "env": dict(env or {}), "exitcode": str(Path(tmp) / "exit"),
                "environ": {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}}
         proc = ctx.Process(target=_pytest_child, args=(job,), name="lmverify-pytest")
         proc.start()
@@ -123,7 +123,10 @@ def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 3
             proc.join()
             raise subprocess.TimeoutExpired(["pytest", *argv], timeout)
         out = Path(job["log"]).read_text(encoding="utf-8", errors="replace") if Path(job["log"]).exists() else ""
-        return subprocess.CompletedProcess(["pytest", *argv], proc.exitcode, out, "")
+        code = proc.exitcode
+        if code == 255 and Path(job["exitcode"]).is_file():  # the forkserver lost the status (see _exit_after)
+            code = int(Path(job["exitcode"]).read_text(encoding="utf-8") or 255)
+        return subprocess.CompletedProcess(["pytest", *argv], code, out, "")
 
 
 def _output_to(log: str) -> None:
@@ -174,7 +177,7 @@ def _pytest_child(job: dict) -> None:
     except BaseException as exc:  # noqa: BLE001 - reported in the log; the exit code says it failed
         failure = exc
     finally:
-        _exit_after("lmverify: the pytest process", code, failure)
+        _exit_after("lmverify: the pytest process", code, failure, job["exitcode"])
 
 
 def submissions(folder: Path, topic: str) -> list[tuple[str, list[str]]]:
