@@ -376,8 +376,6 @@ class BackoffModel:
         """:meth:`score_sentence`'s walk in Python, with a dictionary per order (without Numba)."""
         tabs, lp, bo = self._python_tables()
         V, N = self.vocab_size, self.order
-        if N == 3:  # the common order, unrolled (twice as fast as the loop below)
-            return self._walk_trigrams(ids, self.index[BOS] if bos else -1, tabs, lp, bo)
         # ctx[j]: the row of the j-gram that ends at the previous word (-1: not in the model); ctx[1] is its id
         ctx = [-1] * max(N, 2)
         if bos:
@@ -405,27 +403,6 @@ class BackoffModel:
                     c = ctx[j - 1]
                     ctx[j] = tabs[j].get(c * V + w, -1) if c >= 0 else -1
             ctx[1] = w
-        return total
-
-    def _walk_trigrams(self, ids: list[int], prev: int, tabs, lp, bo) -> float:
-        """:meth:`score_sentence` for a trigram model: the loop of the general case with N = 3 written out."""
-        V = self.vocab_size
-        t2, t3 = tabs[2], tabs[3]
-        lp1, lp2, lp3, bo1, bo2 = lp[1], lp[2], lp[3], bo[1], bo[2]
-        ctx2 = -1  # the row of the bigram (the word before prev, prev), -1: none
-        total = 0.0
-        for w in ids:
-            r3 = t3.get(ctx2 * V + w, -1) if ctx2 >= 0 else -1
-            r2 = t2.get(prev * V + w, -1) if prev >= 0 else -1
-            if r3 >= 0:
-                total += lp3[r3]
-            else:
-                back = bo2[ctx2] if ctx2 >= 0 else 0.0
-                if r2 >= 0:
-                    total += lp2[r2] + back
-                else:
-                    total += lp1[w] + (bo1[prev] if prev >= 0 else 0.0) + back
-            ctx2, prev = r2, w
         return total
 
     def _python_tables(self):

@@ -52,13 +52,14 @@ def _build(numba):
             s = (s + 1) & mask
 
     @numba.njit(cache=True, nogil=True)
-    def walk_span(ids, first, stop, eos, bos, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off):
-        """The total log10 p of ``ids[first:stop]`` then ``eos`` (-1: none), after ``bos`` (-1: none)."""
-        ctx = np.full(max(order, 2), -1, dtype=np.int64)
+    def walk(ids, bos, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off):
+        """Total log10 p of the predicted tokens ``ids`` after ``bos`` (-1: none); the loop of
+        ``BackoffModel.score_sentence`` (orders indexed from 1; tables of the orders 2 .. N)."""
+        ctx = np.full(max(order, 2), -1, dtype=np.int64)  # ctx[j]: row of the j-gram ending at the last word
         ctx[1] = bos
         total = 0.0
-        for i in range(first, stop + (1 if eos >= 0 else 0)):
-            w = ids[i] if i < stop else eos
+        for i in range(len(ids)):
+            w = ids[i]
             back = 0.0
             k = order
             r = -1
@@ -82,12 +83,6 @@ def _build(numba):
                     ctx[j] = probe(pairs, starts[j], masks[j], shifts[j], c * V + w) if c >= 0 else -1
             ctx[1] = w
         return total
-
-    @numba.njit(cache=True, nogil=True)
-    def walk(ids, bos, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off):
-        """Total log10 p of the predicted tokens ``ids`` after ``bos`` (-1: none); the loop of
-        ``BackoffModel.score_sentence`` (orders indexed from 1; tables of the orders 2 .. N)."""
-        return walk_span(ids, 0, len(ids), -1, bos, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off)
 
     @numba.njit(cache=True, nogil=True)
     def rows(h, words, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off, float32):
