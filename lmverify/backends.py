@@ -49,6 +49,10 @@ MODULE_OF = {
 BACKEND_NAMES = ("sympy", "numpy", "torch64", "torch32")
 
 
+class WrongReturn(TypeError):
+    """A student's function returned something that is not an array, a number or a tuple of them."""
+
+
 class ImplError(Exception):
     """The --impl module cannot be used (import error, wrong signature...)."""
 
@@ -402,7 +406,13 @@ class Backend:
         __tracebackhide__ = True
         f = self.fn(topic, name)
         out = f(*[self.convert_arg(a) for a in args], **{k: self.convert_arg(v) for k, v in kwargs.items()})
-        return self.to_numpy(out)
+        try:
+            return self.to_numpy(out)
+        except TypeError as exc:
+            if self.name != "impl":
+                raise
+            raise WrongReturn(f"your {name} returned {type(out).__name__} ({exc}); expected what the reference "
+                              "returns: a NumPy array or a number (or a tuple of them)") from None
 
 
     # -- native values: backend-neutral recipes (exact end to end on SymPy) -------------------

@@ -102,7 +102,7 @@ class Check:
         __tracebackhide__ = True
         if self.backend.name != "impl":
             return self.backend.call(topic, name, **kwargs)
-        from lmverify.backends import ImplFailure, SkipImpl
+        from lmverify.backends import ImplFailure, SkipImpl, WrongReturn
 
         try:
             return self.backend.call(topic, name, **kwargs)
@@ -113,8 +113,8 @@ class Check:
                 expected = Backend("numpy").call(topic, name, **kwargs)
             except Exception:  # noqa: BLE001 - the input is bad for the reference too: nothing to compare
                 expected = None
-            message = self._message(None, expected, problem=f"your {name} raised {type(exc).__name__}: {exc}",
-                                    expected_from="numpy reference")
+            problem = str(exc) if isinstance(exc, WrongReturn) else f"your {name} raised {type(exc).__name__}: {exc}"
+            message = self._message(None, expected, problem=problem, expected_from="numpy reference")
             hint = self._raising_mistake_hint(topic, name, kwargs, exc) if expected is not None else ""
             raise VerificationError(message + (f"\n{hint}" if hint else "")) from None
 

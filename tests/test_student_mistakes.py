@@ -157,3 +157,20 @@ def test_student_function_that_raises_gets_the_hint_of_the_mistake_that_raises_a
     assert "(no transpose) raises the same ValueError on this input; the reference does not." in text
     correct = Check("attention.dot_product_score", student_backend(MISTAKES_DIR / "attention" / "_correct.py"))
     correct.agree(Q=np.ones((2, 3)), K=np.ones((4, 3)))
+
+
+@pytest.mark.equation("attention.dot_product_score")
+def test_student_function_returning_a_string_is_named_as_a_wrong_return_not_a_raise(tmp_path):
+    import numpy as np
+
+    from lmverify.check import Check
+    from lmverify.compare import VerificationError
+    from lmverify.students_check import student_backend
+
+    module = tmp_path / "returns_text.py"
+    module.write_text("def dot_product_scores(Q, K):\n    return 'Q K^T'\n")
+    with pytest.raises(VerificationError) as info:
+        Check("attention.dot_product_score", student_backend(module)).agree(Q=np.ones((2, 3)), K=np.ones((4, 3)))
+    text = str(info.value)
+    assert "your dot_product_scores returned str" in text and "raised" not in text
+    assert "Input" in text and "Expected" in text
