@@ -81,8 +81,8 @@ class NotForBackend(Exception):
 class Claim:
     quantity: str
     claimed: Any
-    line: int
-    anchor: str
+    line: int  # where it was last seen: a hint for the report without pages, never used to locate
+    anchor: str | None  # text claims (lists, qualitative claims, counts of printed items): the text before it
     verdict: str
     index: tuple[int, ...] | None = None
     printed: str | None = None
@@ -95,6 +95,20 @@ class Claim:
     name: str | None = None
     members: str | None = None  # a list claim: "set" or "ordered"
     where: str = ""
+    before: str | None = None  # a printed number's slot: the reading just before it (numbers in it as #)
+    after: str = ""  # ... and, where needed, just after it
+    occurrence: int | None = None  # which of several places with the same context (0 = the first)
+    scope: str | None = None  # the box or section it stands in, where that is not the example's own
+
+    @property
+    def slotted(self) -> bool:
+        """Located by a context with a number slot: the page's number (or numbers) there are judged."""
+        return self.before is not None
+
+    @property
+    def size(self) -> int:
+        """How many numbers the claim reads from its slot (a matrix: all its cells, row by row)."""
+        return int(np.asarray(self.claimed, dtype=object).size) if isinstance(self.claimed, list) else 1
 
     @property
     def label(self) -> str:
@@ -131,6 +145,7 @@ class Example:
     claims: list[Claim]
     path: Path
     notes: str = ""
+    read: dict[str, Any] = field(default_factory=dict)  # input name -> where the page prints it (see read_inputs)
 
     def recipe_function(self):
         mod_name = f"worked_examples.{self.topic}.recipes"
@@ -174,7 +189,7 @@ def _recipes_from_file(path: Path):
 _EXAMPLE_KEYS = {"id": str, "title": str, "page": str, "section": str, "recipe": str, "equations": list,
                  "inputs": dict, "claims": list}
 _CLAIM_KEYS = {"quantity", "claimed", "line", "anchor", "verdict", "index", "printed", "correct", "explanation",
-               "alternative", "statistical", "bound", "name", "carried", "members"}
+               "alternative", "statistical", "bound", "name", "carried", "members", "before", "after", "occurrence", "scope"}
 
 
 def _req(d: dict, key: str, typ: type | tuple, where: str) -> Any:
@@ -204,7 +219,19 @@ def _parse_claim(raw: Any, where: str) -> Claim:
         raise WorkedExampleError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_CLAIM_KEYS)}")
     quantity = _req(raw, "quantity", str, where)
     line = _req(raw, "line", int, where)
-    anchor = _req(raw, "anchor", str, where)
+    if "before" in raw:
+        _req(raw, "before", str, where)
+        if "anchor" in raw:
+            raise WorkedExampleError(f"{where}: give 'before' (the context of a printed number) or 'anchor' (text "
+                                     f"before a printed list or phrase), not both")
+        anchor = None
+    else:
+        anchor = _req(raw, "anchor", str, where)
+    for key, typ in (("after", str), ("occurrence", int), ("scope", str)):
+        if key in raw and (not isinstance(raw[key], typ) or isinstance(raw[key], bool)):
+            raise WorkedExampleError(f"{where}: key {key!r} must be {typ.__name__}, got {raw[key]!r}")
+    if raw.get("occurrence", 0) < 0:
+        raise WorkedExampleError(f"{where}: key 'occurrence' must be 0 or more, got {raw['occurrence']!r}")
     verdict = _req(raw, "verdict", str, where)
     if verdict not in VERDICTS:
         raise WorkedExampleError(f"{where}: key 'verdict' must be one of {VERDICTS}, got {verdict!r}")
@@ -213,7 +240,11 @@ def _parse_claim(raw: Any, where: str) -> Claim:
     claim = Claim(quantity=quantity, claimed=raw["claimed"], line=line, anchor=anchor, verdict=verdict,
                   where=where, name=raw.get("name"), printed=raw.get("printed"), correct=raw.get("correct"),
                   explanation=raw.get("explanation"), alternative=raw.get("alternative"), carried=raw.get("carried"),
-                  statistical=raw.get("statistical"), bound=raw.get("bound"), members=raw.get("members"))
+                  statistical=raw.get("statistical"), bound=raw.get("bound"), members=raw.get("members"),
+                  before=raw.get("before"), after=raw.get("after", ""), occurrence=raw.get("occurrence"),
+                  scope=raw.get("scope"))
+    if claim.before is not None and (raw.get("members") is not None or raw.get("bound") is not None):
+        raise WorkedExampleError(f"{where}: a list or qualitative claim is located by 'anchor', not 'before'")
     if "index" in raw:
         idx = raw["index"]
         if not (isinstance(idx, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in idx)):
@@ -289,7 +320,7 @@ def load_example(path: str | Path, *, allow_no_claims: bool = False) -> Example:
     where = str(path)
     if not isinstance(raw, dict):
         raise WorkedExampleError(f"{where}: expected a mapping at the top level, got {type(raw).__name__}")
-    unknown = set(raw) - set(_EXAMPLE_KEYS) - {"notes"}
+    unknown = set(raw) - set(_EXAMPLE_KEYS) - {"notes", "read"}
     if unknown:
         raise WorkedExampleError(f"{where}: unknown top-level keys {sorted(unknown)}")
     if allow_no_claims:
@@ -301,9 +332,32 @@ def load_example(path: str | Path, *, allow_no_claims: bool = False) -> Example:
     if not vals["claims"] and not allow_no_claims:
         raise WorkedExampleError(f"{where}: key 'claims' is empty")
     claims = [_parse_claim(c, f"{where}: claims[{i}]") for i, c in enumerate(vals["claims"])]
+    read = _parse_read(raw.get("read", {}), vals["inputs"], f"{where}: read")
     return Example(id=vals["id"], title=vals["title"], topic=topic, page=vals["page"], section=vals["section"],
                    recipe=vals["recipe"], equations=list(vals["equations"]), inputs=vals["inputs"],
-                   claims=claims, path=path, notes=raw.get("notes", ""))
+                   claims=claims, path=path, notes=raw.get("notes", ""), read=read)
+
+
+def _parse_read(raw: Any, inputs: dict, where: str) -> dict[str, Any]:
+    """``read``: where the page prints each input. For each input name, a context (the reading before the
+    number, as a claim's ``before``), a list of contexts (one per element), or a mapping ``{before, after,
+    occurrence}`` that reads as many numbers as the transcribed input has (a vector, a matrix row by row)."""
+    if not isinstance(raw, dict):
+        raise WorkedExampleError(f"{where}: expected a mapping of input name to where the page prints it")
+    for name, spec in raw.items():
+        if name not in inputs:
+            raise WorkedExampleError(f"{where}: {name!r} is not an input (inputs: {sorted(inputs)})")
+        ok = isinstance(spec, str) or (isinstance(spec, list) and all(isinstance(x, (str, dict)) for x in spec)) or \
+            (isinstance(spec, dict) and isinstance(spec.get("before"), str)
+             and set(spec) <= {"before", "after", "occurrence"})
+        if not ok:
+            raise WorkedExampleError(f"{where}.{name}: expected a context string, a list of them, or a mapping "
+                                     f"with 'before' (and 'after', 'occurrence'), got {spec!r}")
+        if isinstance(spec, list):
+            n = len(inputs[name]) if isinstance(inputs[name], list) else 1
+            if len(spec) != n:
+                raise WorkedExampleError(f"{where}.{name}: {len(spec)} context(s) for an input of {n} element(s)")
+    return dict(raw)
 
 
 def example_paths(root: Path = EXAMPLES_DIR) -> list[Path]:
