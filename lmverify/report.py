@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from lmverify import coverage
+from lmverify.course.course import Course, as_course
+from lmverify.course.judging import MISSING, ExampleReport, judge_example
 from lmverify.pages import (
     BlockResult,
     CourseError,
@@ -57,17 +59,6 @@ from lmverify.worked import (  # noqa: F401 - load_all_examples is part of this 
     judge,
     load_all_examples,
 )
-
-
-@dataclass
-class ExampleReport:
-    example: Example
-    results: list[ClaimResult]
-    page_lines: dict[int, int | None] = field(default_factory=dict)  # claim index -> line found in the page
-    page_problems: dict[int, str] = field(default_factory=dict)
-    cell_lines: dict[int, list[int]] = field(default_factory=dict)  # matrix claims: line of each printed row
-    page_numbers: dict[int, str] = field(default_factory=dict)  # claim index -> the number the page prints now
-    mismatches: list[str] = field(default_factory=list)  # recorded verdict != computed
 
 
 @dataclass
@@ -193,45 +184,14 @@ def build(course: Path | None = None, examples: list[Example] | None = None, *, 
         if missing:
             raise CourseError(f"--course {str(course)!r}: the folder lacks the page(s) {', '.join(missing)} "
                               f"(it has {', '.join(sorted(available))})")
-    reports = Reports(course=course, topic=topic, catalogue=not custom)
+    pages = as_course(course)
+    reports = Reports(course=pages.folder if pages is not None else None, topic=topic, catalogue=not custom)
+    reports.pages = pages
     for ex in examples:
-        quantities = compute(ex, "numpy")
-        results = [judge(c, quantities) for c in ex.claims]
-        rep = ExampleReport(ex, results)
-        if course is not None:
-            lines = read_page(course, ex.page).splitlines()  # CourseError names a missing or undecodable page
-            for i, r in enumerate(results):
-                if r.claim.is_list:
-                    _locate_list(rep, i, quantities, lines)
-                    continue
-                line, why = locate(r.claim, lines)
-                rep.page_lines[i] = line
-                if line is None and _reads_a_number(r.claim):
-                    found = number_after_anchor(r.claim, lines)
-                    if found is not None:  # the page prints another number now: judge that one
-                        line, text = found
-                        rep.page_lines[i], rep.page_numbers[i] = line, text
-                        results[i] = judge(dataclasses.replace(r.claim, claimed=text), quantities)
-                        continue
-                if line is None and r.claim.is_matrix and not isinstance(r.claim.claimed[0], list):
-                    found = vector_after_anchor(r.claim, lines)
-                    if found is not None:  # a vector printed with other numbers now: judge those
-                        line, texts = found
-                        rep.page_lines[i], rep.page_numbers[i] = line, ", ".join(texts)
-                        results[i] = judge(dataclasses.replace(r.claim, claimed=texts), quantities)
-                        continue
-                if line is None:
-                    cand = nearest_candidate(r.claim.printed or f"{r.claim.anchor} {r.claim.claimed}", lines,
-                                             r.claim.line)
-                    rep.page_problems[i] = why + (f"; nearest candidate: line {cand[0]}" if cand else "")
-                elif r.claim.is_matrix and r.claim.printed is None and isinstance(r.claim.claimed[0], list):
-                    rep.cell_lines[i] = row_lines(r.claim, lines, line)
-        for i, r in enumerate(results):
-            if i not in rep.page_numbers and r.verdict != r.claim.verdict:
-                rep.mismatches.append(f"{r.claim.label}: recorded {r.claim.verdict}, computed {r.verdict}")
-        reports.append(rep)
+        reports.append(judge_example(ex, pages))
     if course is not None:
-        eq_pages = set(course_pages(course))
+        course = pages.folder
+        eq_pages = set(pages.pages)
         scope = _scope(course, examples, topic, equations)
         reports.equations = check_equations(course, [eq for eq in equations if eq["page"] in eq_pages])
         reports.page_examples = coverage.page_examples(course, examples, pages=scope)
@@ -279,7 +239,7 @@ def errata(reports: list[ExampleReport]) -> list[Erratum]:
     for rep in reports:
         ex = rep.example
         for i, r in enumerate(rep.results):
-            if r.verdict in ("correct", "carried"):  # carried rounding is listed apart, never an erratum
+            if r.verdict in ("correct", "carried", MISSING):  # carried is listed apart; missing is not judged
                 continue
             line = rep.page_lines.get(i) or r.claim.line
             expl = r.claim.explanation or r.detail or ""
@@ -295,6 +255,22 @@ def errata(reports: list[ExampleReport]) -> list[Erratum]:
             else:
                 out.append(Erratum(ex.page, line, ex.section, ex.id, r.claim.label, _claimed_text(r),
                                    r.correct_text, r.verdict, expl))
+    return out
+
+
+def missing_claims(reports: list[ExampleReport]) -> list[Erratum]:
+    """Claims whose context is gone from the page (kind ``missing``): never judged, never correct; each with
+    why and the nearest candidate."""
+    out = []
+    for rep in reports:
+        ex = rep.example
+        for i in rep.missing:
+            r = rep.results[i]
+            out.append(Erratum(ex.page, r.claim.line, ex.section, ex.id, r.claim.label, _claimed_text(r), "(not found)",
+                               MISSING, rep.page_problems.get(i, r.detail), ident=f"missing {r.claim.label}"))
+        for why in rep.input_problems:
+            out.append(Erratum(ex.page, 0, ex.section, ex.id, why.split(":", 1)[0], "", "(not found)", MISSING, why,
+                               ident=f"missing {why.split(':', 1)[0]}"))
     return out
 
 
@@ -327,7 +303,7 @@ def failing_code(reports: list[ExampleReport]) -> list[Erratum]:
 
 def findings(reports: list[ExampleReport]) -> list[Erratum]:
     """Everything a gate looks at: errata, changed equations, failing code blocks."""
-    return errata(reports) + changed_equations(reports) + failing_code(reports)
+    return errata(reports) + missing_claims(reports) + changed_equations(reports) + failing_code(reports)
 
 
 def _md_escape(s: str) -> str:
@@ -345,7 +321,8 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
             counts[r.verdict] = counts.get(r.verdict, 0) + 1
     out.append(f"Course pages: {course if course else 'not given (claims located by their recorded lines)'}  ")
     out.append(f"Worked examples: {len(reports)}; claims: {n_claims}; "
-               + ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("correct", "carried", "rounding", "convention", "error"))
+               + ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("correct", "carried", "rounding", "convention", "error",
+                                                                  MISSING))
                + "  ")
     if course is not None:
         blocks, eqs = getattr(reports, "code", None), getattr(reports, "equations", None) or []
@@ -394,7 +371,7 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
         out.append("| claim | line | claimed | recomputed | verdict |")
         out.append("|---|---|---|---|---|")
         for i, r in enumerate(rep.results):
-            line = rep.page_lines.get(i, r.claim.line) or f"{r.claim.line} (NOT FOUND)"
+            line = rep.page_lines.get(i, r.claim.line) or "(missing)"
             detail = f" ({r.detail})" if r.detail else ""
             out.append(f"| {_md_escape(r.claim.label)} | {line} | {_md_escape(_claimed_text(r))} | "
                        f"{_md_escape(r.correct_text)}{_md_escape(detail)} | **{r.verdict}** |")
@@ -403,11 +380,16 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
             r, recorded = rep.results[i], ex.claims[i]
             out.append(f"- the page now prints {text} (recorded {recorded.claimed!r} as {recorded.verdict}); judged: "
                        f"**{r.verdict}**{' - the erratum is fixed' if r.verdict == 'correct' else ''}")
+        for c in rep.input_changes:
+            out.append(f"- input changed: {c.name} from {c.recorded} to {c.page} (line {c.line}); every claim that "
+                       f"depends on it is recomputed")
+        for why in rep.input_problems:
+            out.append(f"- missing input (the transcribed value is used): {why}")
         for i, why in rep.page_problems.items():
-            out.append(f"- changed content: {rep.results[i].claim.label}: {why}")
+            out.append(f"- missing: {rep.results[i].claim.label}: {why}")
         for m in rep.mismatches:
             out.append(f"- verdict differs from the record: {m}")
-        if rep.page_problems or rep.mismatches or rep.page_numbers:
+        if rep.page_problems or rep.mismatches or rep.page_numbers or rep.input_changes or rep.input_problems:
             out.append("")
     carried = [(rep, i, r) for rep in reports for i, r in enumerate(rep.results) if r.verdict == "carried"]
     if carried:
@@ -453,14 +435,14 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
     if course is not None:
         extra = (f"; {len(changed_equations(reports))} equation(s) changed in the page"
                  + (f"; {len(failing_code(reports))} failing code block(s)" if blocks is not None else ""))
-    out += ["", f"Summary: {len(errs)} erratum line(s); {changed} claim(s) no longer found in the page; "
+    out += ["", f"Summary: {len(errs)} erratum line(s); {changed} claim(s) missing from the page (not judged); "
                 f"{mism} verdict(s) differ from the record{extra}."]
     return "\n".join(out) + "\n"
 
 
 # -- baselines and gates ------------------------------------------------------------------------
 
-KINDS = ("error", "rounding", "convention", "equation", "code")
+KINDS = ("error", "rounding", "convention", "missing", "equation", "code")
 
 
 def _key(e: Erratum) -> tuple[str, str, str, str]:
@@ -541,8 +523,8 @@ def junit(reports: list[ExampleReport], path: Path, course: Path | None = None) 
                 failures += 1
                 case = ET.SubElement(suite, "testcase", classname=classname, name=f"{r.claim.label} (located)",
                                      file=file, line=str(r.claim.line))
-                msg = f"{ex.page}:{r.claim.line}: changed content: {rep.page_problems[i]}"
-                ET.SubElement(case, "failure", message=msg, type="changed").text = msg
+                msg = f"{ex.page}: missing: {rep.page_problems[i]}"
+                ET.SubElement(case, "failure", message=msg, type=MISSING).text = msg
     changed = {e.what: e for e in changed_equations(reports)}
     for eq in getattr(reports, "equations", None) or []:
         n += 1
@@ -593,7 +575,7 @@ def github_annotations(reports: list[ExampleReport], course: Path | None = None)
     for rep in reports:
         for i, why in rep.page_problems.items():
             out.append(f"::error file={file_of(rep.example.page)},line={rep.example.claims[i].line},"
-                       f"title=changed content::{esc(why)}")
+                       f"title=missing::{esc(why)}")
     for e in changed_equations(reports):
         out.append(f"::error file={file_of(e.page)},line={e.line},title=equation changed: {esc(e.what)}::"
                    f"{esc(e.explanation)}")
@@ -617,8 +599,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on-errata", action="store_true", help="exit 1 when the pages have errata (= --fail-on any)")
     parser.add_argument("--fail-on", default=None, metavar="KINDS",
                         help="exit 1 when there are (new, with --baseline) findings of these kinds: comma-separated "
-                             "error, rounding, convention (errata), equation (a catalogued equation no longer in "
-                             "its page), code (a failing code block), or any")
+                             "error, rounding, convention (errata), missing (a claim whose context is gone from "
+                             "its page), equation (a catalogued equation no longer in its page), code (a failing code block), or any")
     parser.add_argument("--baseline", default=None, metavar="FILE",
                         help="accepted findings (from --write-baseline): only findings not in it trip --fail-on")
     parser.add_argument("--write-baseline", default=None, metavar="FILE", help="write the current findings as accepted")
@@ -688,15 +670,16 @@ def command(args: argparse.Namespace) -> int:
     new, fixed = gate(reports, kinds, baseline)
     for f in fixed:
         print(f"lmverify: fixed since the baseline: {f[0]} {f[2]} (was {f[3]})", file=sys.stderr)
-    if any(r.page_problems or r.mismatches for r in reports) and baseline is None:
-        return EXIT_OUT_OF_DATE
     if new:
         for e in new:
             said = (f"claimed {e.claimed}, correct {e.correct}" if e.kind in ("error", "rounding", "convention")
-                    else e.claimed if e.kind == "code" else f"the page now reads {e.claimed}")
+                    else e.claimed if e.kind == "code" else e.explanation if e.kind == MISSING
+                    else f"the page now reads {e.claimed}")
             print(f"lmverify: {'new ' if baseline is not None else ''}{e.kind}: {e.page}:{e.line} {e.what}: {said}",
                   file=sys.stderr)
         return EXIT_ERRATA
+    if any(r.page_problems or r.mismatches for r in reports) and baseline is None:
+        return EXIT_OUT_OF_DATE
     return EXIT_OK
 
 

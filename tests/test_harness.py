@@ -225,7 +225,7 @@ def test_report_lists_claims_verdicts_and_errata(capsys, tmp_path):
     assert main(["report", "--junit", str(junit)]) == 0
     out = capsys.readouterr().out
     assert "## Equation catalogue coverage" in out and "## Worked examples" in out and "## Errata" in out
-    assert "| attention_math.md | 129 |" in out  # K^T, at its recorded line without --course
+    assert "| attention_math.md | 130 |" in out  # K^T, at its recorded line without --course
     suite = ET.parse(junit).getroot()
     assert int(suite.get("tests")) > 0 and int(suite.get("failures")) > 0
 
@@ -236,7 +236,7 @@ def test_report_with_course_locates_claims_on_their_lines(capsys, course_dir):
     assert main(["report", "--course", str(course_dir), "--topic", "attention", "--no-code"]) == 0
     out = capsys.readouterr().out
     assert "| attention_math.md | 132 |" in out and "K_T[2, 3] | 0 | 1 | error" in out
-    assert "0 claim(s) no longer found in the page" in out
+    assert "0 claim(s) missing from the page (not judged)" in out
 
 
 def test_report_bad_course_folder_is_a_clear_error(tmp_path, capsys):
@@ -362,7 +362,7 @@ def test_report_gates_by_kind_and_against_a_baseline(tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", "--topic", "attention", "--baseline", str(base), "--fail-on", "any"]) == EXIT_ERRATA
     err = capsys.readouterr().err
-    assert "new error: attention_math.md:129 K_T[2, 3]" in err and "fixed since the baseline: attention_math.md x" in err
+    assert "new error: attention_math.md:130 K_T[2, 3]" in err and "fixed since the baseline: attention_math.md x" in err
     with pytest.raises(SystemExit):
         main(["report", "--fail-on", "typo"])
 

@@ -169,9 +169,15 @@ def test_minicourse_exit_codes(capsys, tmp_path):
     assert rc == EXIT_ERRATA and "equation: weights.md:8 attention.softmax_temperature: the page now reads" in err
     with pytest.raises(SystemExit):
         _main(capsys, PAGES, "--fail-on", "carried")  # carried rounding is never a gate
-    gone = _copy(tmp_path, [("coins.md", r"\log_2 0.8 \approx 0.258", r"\log_2(0.8) = 0.258")])  # anchor gone
+    gone = _copy(tmp_path, [("coins.md", r"\log_2 0.8 \approx 0.258", r"\log_2(0.8) = 0.258")])  # context gone
     rc, out, _ = _main(capsys, gone, "--no-code")
-    assert rc == EXIT_OUT_OF_DATE and "changed content: heads term: anchor" in out
+    assert rc == EXIT_OUT_OF_DATE and "- missing: heads term: context" in out
+    row = next(ln for ln in out.splitlines() if ln.startswith("| heads term |"))
+    assert row.startswith("| heads term | (missing) | 0.258 |") and row.endswith("| **missing** |")  # never correct
+    assert "missing: 1" in out and "correct: 6" not in out.split("\n")[3]
+    # a missing claim is a gate kind of its own
+    rc, _, err = _main(capsys, gone, "--no-code", "--fail-on", "missing")
+    assert rc == EXIT_ERRATA and "missing: coins.md:16 heads term" in err
 
 
 # ---------------------------------------------------------------- the baseline: accepted, fixed, new

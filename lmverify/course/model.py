@@ -213,7 +213,7 @@ def _undouble_delimited(s: str) -> str:
 # a number as printed: an optional sign, digits with thousands separators (1,000 or 1{,}000), decimals, an
 # exponent; not part of a word (GPT-3, word2vec, h1) nor of a LaTeX command
 NUMBER = re.compile(r"(?<![0-9.])(?:(?<![A-Za-z0-9)\]}|])[-\u2212])?\d+(?:(?:,|\{,\})\d{3}(?!\d))*(?:\.\d+)?"
-                    r"(?:[eE][-+]?\d+(?![\d.]))?(?![A-Za-z]*\()")
+                    r"(?:[eE][-+]?\d+(?![\d.]))?")
 _WORD_BEFORE = re.compile(r"(\\?)[A-Za-z]+$")
 
 
