@@ -84,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
                                        "that equal a quantity of its recipe, with line and anchor (YAML)")
     cl.add_argument("file")
     cl.add_argument("--course", required=True, help="folder of the course pages")
+    nu = sub.add_parser("numbers", help="the printed numbers of the pages not yet accounted for (a claim, an input "
+                                         "or an unjudged record), with their context and matching quantities")
+    nu.add_argument("--course", required=True, help="folder of the course pages")
+    nu.add_argument("--page", action="append", help="only this page (repeatable)")
+    nu.add_argument("--all", action="store_true", help="every counted number, with how it is accounted for")
+    nu.add_argument("--examples-dir", default=None, metavar="DIR", help="folder of worked examples (default: the project's)")
     from lmverify import notebooks
 
     notebooks.register(sub)
@@ -147,6 +153,16 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "report":
             return report.command(args)
+        if args.command == "numbers":
+            reps = report.build(Path(args.course), examples_dir=Path(args.examples_dir) if args.examples_dir else None)
+            from lmverify.course.accounting import numbers_listing
+
+            for acc in reps.accounts:
+                if args.page and acc.page not in args.page:
+                    continue
+                sys.stdout.write(numbers_listing(reps.pages.page(acc.page), acc,
+                                                 [r for r in reps if r.example.page == acc.page], show_all=args.all))
+            return EXIT_OK
         if hasattr(args, "func"):  # subcommands that register themselves: notebooks
             return args.func(args)
         raise AssertionError(f"unhandled command {args.command!r}")

@@ -109,6 +109,7 @@ class Reports(list):
         self.page_examples: list[dict] | None = attrs.get("page_examples")
         self.topic: str | None = attrs.get("topic")
         self.catalogue: bool = attrs.get("catalogue", True)
+        self.accounts: list = attrs.get("accounts") or []  # per page: how each printed number is accounted for
 
 
 def load_equations(path: Path) -> list[dict[str, Any]]:
@@ -189,6 +190,14 @@ def build(course: Path | None = None, examples: list[Example] | None = None, *, 
     reports.pages = pages
     for ex in examples:
         reports.append(judge_example(ex, pages))
+    if pages is not None:
+        from lmverify.course.accounting import account, load_unjudged
+        from lmverify.worked import EXAMPLES_DIR
+
+        unjudged = load_unjudged(Path(examples_dir) if examples_dir else EXAMPLES_DIR)
+        scope_pages = _scope(pages.folder, examples, topic, equations)
+        reports.accounts = [account(pages.page(p), [r for r in reports if r.example.page == p], unjudged.get(p, []))
+                            for p in scope_pages if p in {ex.page for ex in examples} | set(unjudged)]
     if course is not None:
         course = pages.folder
         eq_pages = set(pages.pages)
@@ -306,6 +315,13 @@ def findings(reports: list[ExampleReport]) -> list[Erratum]:
     return errata(reports) + missing_claims(reports) + changed_equations(reports) + failing_code(reports)
 
 
+def _number_context(page, n) -> str:
+    if page is None:
+        return n.text
+    before, after = page.context(n, 24, 12)
+    return f"{before}[{n.text}]{after}"
+
+
 def _md_escape(s: str) -> str:
     return str(s).replace("|", "\\|").replace("\n", " ")
 
@@ -391,6 +407,21 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
             out.append(f"- verdict differs from the record: {m}")
         if rep.page_problems or rep.mismatches or rep.page_numbers or rep.input_changes or rep.input_problems:
             out.append("")
+    accounts = getattr(reports, "accounts", None) or []
+    if accounts:
+        out += ["## Printed numbers accounted for", "",
+                "Every number of a worked-example box, and every number after = or ≈ in the running text, is a "
+                "judged claim, an input read from the page, or declared unjudged with a reason.", "",
+                "| page | numbers accounted | unaccounted (line: context) |", "|---|---|---|"]
+        for acc in accounts:
+            page = reports.pages.page(acc.page) if getattr(reports, "pages", None) else None
+            shown = "; ".join(f"{n.line}: `{_number_context(page, n)}`" for n in acc.unaccounted[:12])
+            more = f" (and {len(acc.unaccounted) - 12} more)" if len(acc.unaccounted) > 12 else ""
+            out.append(f"| {acc.page} | {acc.accounted} of {len(acc.counted)} | {_md_escape(shown + more) or '-'} |")
+        stale = [s for acc in accounts for s in acc.stale]
+        if stale:
+            out += ["", "Unjudged records that no longer find their number:", ""] + [f"- {_md_escape(s)}" for s in stale]
+        out.append("")
     carried = [(rep, i, r) for rep in reports for i, r in enumerate(rep.results) if r.verdict == "carried"]
     if carried:
         out += ["## Carried rounding (not errata)", "",

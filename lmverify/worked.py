@@ -387,8 +387,14 @@ def compute(example: Example, backend: Backend | str = "numpy") -> dict[str, Any
     """Run the example's recipe on ``backend``; every quantity comes back as NumPy float64."""
     b = reference_backend(backend) if isinstance(backend, str) else backend
     out = compute_native(example, b)
-    return {k: v if isinstance(v, (str, bool)) else Members.of(v) if _is_members(v) else b.to_numpy(v)
-            for k, v in out.items()}
+    values = {k: v if isinstance(v, (str, bool)) else Members.of(v) if _is_members(v) else b.to_numpy(v)
+              for k, v in out.items()}
+    for k, v in example.inputs.items():  # an input as printed again elsewhere: claim it as ``input.<name>``
+        arr = _as_input(v)
+        if isinstance(arr, (int, float)) and not isinstance(arr, bool) or \
+                isinstance(arr, np.ndarray) and arr.dtype.kind == "f":
+            values.setdefault(f"input.{k}", np.asarray(arr, dtype=np.float64))
+    return values
 
 
 class Members(str):
