@@ -23,8 +23,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from lmverify.backends import Backend
-from lmverify.compare import VerificationError, assert_close, assert_true, format_failure
-from lmverify.tolerance import Tolerance, conditioned, tolerance_for
+from lmverify.compare import Requirement, VerificationError, assert_close, assert_true, format_failure
+from lmverify.tolerance import Bound, Tolerance, conditioned, format_numbers, received_bound, tolerance_for
 
 
 class Check:
@@ -73,9 +73,8 @@ class Check:
         entry = self.entry if equation == self.equation else registry.get(equation)
         kappa = None
         if dtype == "float32" and entry is not None and entry.kappa is not None and self.inputs:
-            try:
-                with np.errstate(all="ignore"):
-                    kappa = entry.kappa(**self.inputs)
+            try:  # the rounding-error bound of the inputs as the backend receives them (rounded to float32)
+                kappa = float(received_bound(self.backend.dtype, entry.kappa, self.inputs, roundings=0).value)
             except (TypeError, ValueError, KeyError):  # inputs of another function: no bound from them
                 kappa = None
         return conditioned(dtype, kappa, equation)
@@ -185,10 +184,58 @@ class Check:
         self.close(got, expected, what=what, expected_from=expected_from, tol=tolerance_for("exact"))
 
     def law(self, condition: Any, law: str, *, got: Any = None, expected: Any = None) -> None:
-        """A law that must hold, e.g. ``check.law(np.all(w >= 0), "weights are non-negative", got=w)``."""
+        """A law that must hold, e.g. ``check.law(np.all(w >= 0), "weights are non-negative", got=w)``.
+
+        A law whose side is bounded by a quantity of the inputs is :meth:`within` instead (the bound from
+        the inputs as the backend receives them, with its margin, both printed on failure)."""
         __tracebackhide__ = True
-        assert_true(bool(np.all(condition)), equation=self.equation, backend=self.label, law=law,
+        assert_true(np.asarray(condition), equation=self.equation, backend=self.label, law=law,
                     inputs=self.inputs, got=got, expected=expected)
+
+    def bound(self, fn: Callable[..., Any], /, *, roundings: int = 1, scale: Callable[..., Any] | None = None,
+              tol: Tolerance | None = None, what: str = "", **inputs: Any) -> Bound:
+        """``fn(**inputs)`` on the inputs as this backend receives them, with its rounding margin
+        (:func:`lmverify.tolerance.received_bound`, whose docstring says how ``roundings``, ``scale`` and
+        ``tol`` make the margin)."""
+        return received_bound(self.backend.dtype, fn, inputs, roundings=roundings, scale=scale, tol=tol, what=what)
+
+    def within(self, value: Any, law: str, *, lower: Bound | Any = None, upper: Bound | Any = None,
+               got: Any = None) -> None:
+        """``lower.lower <= value <= upper.upper`` elementwise: a law bounded by quantities of its inputs.
+
+        ``lower``/``upper`` are :class:`~lmverify.tolerance.Bound` (from :meth:`bound`) or plain numbers
+        (constants of the law, e.g. 0 and ln 2, with no margin). A failure's "Expected" gives each bound, its
+        margin and the limit in numbers, and the element that is furthest beyond a limit.
+        """
+        __tracebackhide__ = True
+        v = np.asarray(value, dtype=np.float64)
+        ok = np.ones(v.shape, dtype=bool)
+        lines, worst = [], []
+        for side, b in (("lower", lower), ("upper", upper)):
+            if b is None:
+                continue
+            if isinstance(b, Bound):
+                limit = b.lower if side == "lower" else b.upper
+                lines.append(b.describe(side))
+            else:
+                limit = np.asarray(b, dtype=np.float64)
+                lines.append(f"{side} bound = {format_numbers(limit)} (a constant of the law, no margin)")
+            excess = (limit - v) if side == "lower" else (v - limit)
+            holds = ~(excess > 0) & ~np.isnan(v)
+            ok = ok & holds
+            if not np.all(holds):
+                excess = np.broadcast_to(np.where(np.isnan(excess), np.inf, excess), np.broadcast(v, excess).shape)
+                i = np.unravel_index(int(np.argmax(excess)), excess.shape)
+                idx = tuple(int(k) for k in i)
+                worst.append(f"furthest beyond the {side} limit: the element at {idx}, "
+                             f"{format_numbers(np.broadcast_to(v, excess.shape)[i])}, by {format_numbers(excess[i])}")
+        if np.all(ok):
+            return
+        relation = {(True, True): "lower limit <= value <= upper limit", (False, True): "value <= upper limit",
+                    (True, False): "lower limit <= value"}[(lower is not None, upper is not None)]
+        expected = Requirement("\n".join([f"{relation}, elementwise, where"] + lines + worst))
+        assert_true(False, equation=self.equation, backend=self.label, law=law, inputs=self.inputs,
+                    got=value if got is None else got, expected=expected)
 
     def _message(self, got: Any, expected: Any, *, problem: str, expected_from: str) -> str:
         return format_failure(got, expected, equation=self.equation, backend=self.label, inputs=self.inputs,

@@ -34,8 +34,14 @@ def _indent(text: str, pad: str = "    ") -> str:
     return "\n".join(pad + line for line in text.splitlines())
 
 
+class Requirement(str):
+    """What a law requires, written out in words and numbers: printed as it is (not quoted like an input string)."""
+
+
 def _printable(v: Any) -> str:
     """Any input a test can draw, printed: arrays, tensors, SymPy values, strings, corpora, nested lists."""
+    if isinstance(v, Requirement):
+        return str(v)
     if isinstance(v, (str, int, bool, type(None))):
         return repr(v)
     try:
@@ -152,8 +158,20 @@ def assert_close(
     )
 
 
+def where_false(condition: Any, law: str) -> Requirement:
+    """What a law without a numeric bound requires, in numbers: the law at every element, and where it fails."""
+    c = np.asarray(condition)
+    if c.ndim == 0:
+        return Requirement(f"{law}: true (it is false)")
+    bad = np.argwhere(~c.astype(bool))
+    shown = ", ".join(str(tuple(int(i) for i in idx)) for idx in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    return Requirement(f"{law}: true at each of the {c.size} elements (shape {c.shape}); "
+                       f"false at {len(bad)}: index {shown}{more}")
+
+
 def assert_true(
-    condition: bool,
+    condition: Any,
     *,
     equation: str | None,
     backend: str,
@@ -162,10 +180,17 @@ def assert_true(
     got: Any = None,
     expected: Any = None,
 ) -> None:
-    """A law that must hold (e.g. 'masked weights are exactly 0'), with a readable failure."""
+    """A law that must hold (e.g. 'masked weights are exactly 0'), with a readable failure.
+
+    ``condition`` is a truth value or an array of them (the law holds where every element is true).
+    ``expected`` says what the law requires (a bound, a value, a :class:`Requirement`); without it the
+    failure says where the law fails, element by element: the "Expected" line is never ``None``.
+    """
     __tracebackhide__ = True
-    if condition:
+    if bool(np.all(condition)):
         return
+    if expected is None:
+        expected = where_false(condition, law)
     raise VerificationError(
         format_failure(
             got, expected, equation=equation, backend=backend, inputs=inputs, problem=f"law violated: {law}",

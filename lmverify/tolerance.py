@@ -18,11 +18,18 @@ Defaults per dtype, and why:
 
 Overrides are per (equation id, dtype) and must quote the error that was
 observed to need them. Use :func:`tolerance_for` to get the pair.
+
+A float32 tolerance grows with the conditioning of the inputs (:func:`conditioned`),
+and a law's bound (|e_j| <= ||v||_1, a convex combination between V's extremes)
+is taken from the inputs as the backend receives them, rounded to its dtype, with
+a margin for rounding that includes the subnormal range: :func:`received_bound`,
+the one helper for both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -144,3 +151,149 @@ def kappa_additive(h_enc, s, W1, W2, v) -> float:
     A = h @ W1.T + (W2 @ s)[None, :]  # (T_enc, d_a)
     arg = (n + 2) * A + 2
     return float(np.max(arg @ v + (v.shape[-1] + 2) * v.sum(), initial=0.0))
+
+
+# -- bounds from the inputs as the backend receives them -------------------------------------------
+#
+# Laws compare a backend's result with a bound computed from its inputs (|e_j| <= ||v||_1, a convex
+# combination lies between the extremes of V, ||J_T ... J_1|| <= ||W||^T). The bound must be computed
+# from the inputs the backend actually computed with: see :func:`received_bound`.
+
+#: the unit roundoff u of each dtype (round to nearest: half the spacing of the numbers just above 1)
+UNIT_ROUNDOFF: dict[str, float] = {"float32": 2.0**-24, "float64": 2.0**-53}
+#: the smallest subnormal number of each dtype, which is also the spacing of all its subnormal numbers
+SUBNORMAL_SPACING: dict[str, float] = {"float32": 2.0**-149, "float64": 2.0**-1074}
+_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _received(x: Any, np_dtype: type) -> Any:
+    """``x`` as a backend computing in ``np_dtype`` receives it, returned in float64 (exactly: widening is exact).
+
+    Float arrays and Python/NumPy floats are rounded (to nearest, subnormals kept: float32 0 below 2^-150);
+    booleans, integers (indices, counts given as ints, sizes), strings and other objects are passed as they are;
+    lists, tuples and dicts are rounded element by element.
+    """
+    if x is None or isinstance(x, (bool, np.bool_, int, np.integer, str)):
+        return x
+    if isinstance(x, (float, np.floating)):
+        with np.errstate(over="ignore"):
+            return float(np_dtype(x))
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind != "f":
+            return x
+        with np.errstate(over="ignore"):
+            return x.astype(np_dtype).astype(np.float64)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_received(e, np_dtype) for e in x)
+    if isinstance(x, dict):
+        return {k: _received(v, np_dtype) for k, v in x.items()}
+    return x
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A bound for a law, from :func:`received_bound`: its value, and the margin rounding allows beyond it.
+
+    ``upper`` (value + margin) is the most a result bounded above may be; ``lower`` (value - margin) the least a
+    result bounded below may be. ``describe`` writes the numbers for a failure's "Expected" line.
+    """
+
+    value: np.ndarray
+    margin: np.ndarray
+    dtype: str
+    roundings: int
+    what: str = ""
+    tol: Tolerance | None = None
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.value + self.margin
+
+    @property
+    def lower(self) -> np.ndarray:
+        return self.value - self.margin
+
+    def describe(self, side: str = "upper") -> str:
+        """The bound, the margin and where each comes from, in numbers (``side``: 'upper' or 'lower')."""
+        limit = self.upper if side == "upper" else self.lower
+        sign = "+" if side == "upper" else "-"
+        why = [f"{self.roundings} rounding(s) x (u |scale| + {SUBNORMAL_SPACING[self.dtype]:.6g})"
+               f" with u = {UNIT_ROUNDOFF[self.dtype]:.6g}, {SUBNORMAL_SPACING[self.dtype]:.6g} = {self.dtype}'s"
+               " smallest subnormal spacing"]
+        if self.tol is not None:
+            why.append(f"+ atol {self.tol.atol:.6g} + rtol {self.tol.rtol:.6g} |scale| (the comparison tolerance)")
+        return "\n".join([
+            f"{side} bound{' ' + self.what if self.what else ''} = {format_numbers(self.value)}",
+            f"  (from the inputs as a {self.dtype} backend receives them)",
+            f"margin = {format_numbers(self.margin)}",
+            "  (" + " ".join(why) + ")",
+            f"limit = bound {sign} margin = {format_numbers(limit)}",
+        ])
+
+
+def format_numbers(x: Any) -> str:
+    """A number or an array, printed with 9 significant digits (subnormals are not shown as 0)."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 0:
+        return f"{float(a):.9g}"
+    with np.printoptions(precision=9, suppress=False, linewidth=100, threshold=50):
+        return np.array2string(a, separator=", ")
+
+
+def received_bound(dtype: str, bound: Callable[..., Any], inputs: Mapping[str, Any], *, roundings: int = 1,
+                   scale: Callable[..., Any] | None = None, tol: Tolerance | None = None, what: str = "") -> Bound:
+    """``bound(**inputs)`` computed from the inputs *as a backend of* ``dtype`` *receives them*, with its margin.
+
+    The one helper through which every law and every conditioned tolerance takes a bound from its inputs.
+
+    **Why the received inputs.** A backend of reduced precision never computes with the float64 draw: a
+    float32 backend's inputs are rounded to float32 on the way in (``lmverify.convert.to_torch``; a Python
+    float argument is rounded to the tensor's dtype inside the operation). A law holds for the numbers the
+    backend computed with, not for the draw. Rounding an input moves it by at most u relative (u = 2^-24 in
+    float32) where it is normal, which a relative allowance absorbs; but below float32's smallest normal
+    number (2^-126 = 1.18e-38) the numbers are spaced evenly by 2^-149 = 1.4e-45, and rounding moves an
+    input by up to half that spacing, which relative to a subnormal input is anything up to 1/2. With
+    v = 3.18902254e-43 (normal in float64) float32 holds 228 x 2^-149 = 3.1949605e-43, 0.19% larger, and
+    the float32 score tanh(4) v = 3.1949605e-43 then exceeds the bound ||v||_1 = 3.189e-43 of the draw although
+    it obeys the bound of its own input exactly. So the bound is evaluated (in float64, which holds every
+    float32 number exactly) on the inputs rounded to ``dtype``: float arrays and floats are rounded, integers,
+    booleans and other objects pass as they are. ``'exact'`` (SymPy) receives the float64 values exactly and its
+    results are converted to float64, so it is treated as ``'float64'`` (where receiving changes nothing).
+
+    **The margin.** The law's side computed by the backend is rounded ``roundings`` times on the way from the
+    received inputs (count each operation whose result the bound's quantity passes through: a dot product
+    of n terms is n roundings). Higham's model with gradual underflow ("Accuracy and Stability of Numerical
+    Algorithms", 2.1): fl(a op b) = (a op b)(1 + delta) + eta with |delta| <= u and |eta| <= s/2, s the
+    smallest subnormal spacing (2^-149 in float32, 2^-1074 in float64). Over k roundings of quantities of
+    magnitude at most S, the error is at most k u S + k s/2 to first order; the margin is
+    ``roundings * (u * S + s)`` (the factor 2 on s, as on kappa in :func:`conditioned`, for first-order terms
+    and library kernels an ulp off). The absolute term s is the subnormal range handled: where the bound
+    scales with a subnormal input, a relative allowance alone is no allowance at all (relative rounding there
+    is not bounded by u), and one spacing per rounding is what the model allows. S is ``|bound|`` unless
+    ``scale`` (a function of the same inputs) says which magnitude the rounding scales with (the convex
+    combination of V's rows rounds relative to max |V|, not to the extreme it is compared with).
+    ``roundings=0`` when nothing is rounded after receiving (the bound is then exact, with no margin).
+
+    **A comparison tolerance.** Where the law's side also carries the backend's tolerance against its oracle
+    (weights from a float32 softmax sum to one only within it), pass ``tol``: ``tol.atol + tol.rtol * S`` is
+    added to the margin. Nothing else widens a bound.
+
+    Used for conditioned tolerances too (``lmverify.check.Check.tolerance``): an equation's kappa is a bound
+    on its rounding error computed from its inputs, and it is computed from the received ones with
+    ``roundings=0``; the float32 tolerance's atol (1e-5) is then far above any multiple of the subnormal
+    spacing, so a tolerance needs no subnormal term of its own.
+    """
+    d = "float64" if dtype == "exact" else dtype
+    if d not in _NUMPY_DTYPES:
+        raise ValueError(f"received_bound: unknown dtype {dtype!r}; expected one of {sorted(_NUMPY_DTYPES) + ['exact']}")
+    if int(roundings) != roundings or roundings < 0:
+        raise ValueError(f"received_bound: roundings must be a whole number >= 0, got {roundings!r}")
+    received = {k: _received(v, _NUMPY_DTYPES[d]) for k, v in inputs.items()}
+    with np.errstate(all="ignore"):
+        value = np.asarray(bound(**received), dtype=np.float64)
+        size = np.abs(value) if scale is None else np.abs(np.asarray(scale(**received), dtype=np.float64))
+        margin = int(roundings) * (UNIT_ROUNDOFF[d] * size + SUBNORMAL_SPACING[d])
+        if tol is not None:
+            margin = margin + tol.atol + tol.rtol * size
+    margin = np.broadcast_to(np.asarray(margin, dtype=np.float64), np.broadcast_shapes(np.shape(margin), value.shape))
+    return Bound(value, np.array(margin), d, int(roundings), what, tol)

@@ -35,7 +35,7 @@ def test_worked_example_golden_values(path, num_regression):
     quantities = compute(example, "numpy")
     columns = {}
     for name, value in sorted(quantities.items()):
-        if isinstance(value, (str, bool)):
+        if isinstance(value, (str, bool)) or name.startswith("input."):  # inputs are read, not computed
             continue
         arr = np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel()
         columns[name] = arr
