@@ -149,10 +149,13 @@ def _judge_on_page(rep: ExampleReport, i: int, claim: Claim, page: Page, quantit
             rep.page_numbers[i] = text
             return judge(dataclasses.replace(claim, claimed=members), quantities)
         return judge(claim, quantities)
-    line, why = locate_text_claim(dataclasses.replace(claim, line=_hint(page, claim.scope or ex.section, claim.line)), lines)
-    if line is None:
-        return _missing_text(rep, i, claim, why, lines)
-    rep.page_lines[i] = line
+    from lmverify.course.locate import locate_text
+
+    shown = claim.printed if claim.printed is not None else (claim.claimed if isinstance(claim.claimed, str) else None)
+    found = locate_text(page, claim.scope or ex.section, claim.anchor, shown)
+    if isinstance(found, Missing):
+        return _missing_text(rep, i, claim, str(found), lines)
+    rep.page_lines[i] = found[0]
     return judge(claim, quantities)
 
 

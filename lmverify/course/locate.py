@@ -138,6 +138,10 @@ def locate(page: Page, slot: Slot, count: int = 1) -> Found | Missing:
             return Missing(f"context {slot.describe()} stands {len(found)} time(s) in {_scope_words(slot, how)}, "
                            f"not {slot.occurrence + 1}", (found[-1].line, _shown(page, found[-1])))
         start = found[slot.occurrence]
+    elif len(found) > 1 and len(_outside_boxes(page, found, first, last)) == 1:
+        # the record's scope is a section: an aside added inside it (a tip box, a collapsible note) that
+        # repeats the same words and number does not hide the section's own text
+        start = _outside_boxes(page, found, first, last)[0]
     elif len(found) > 1:
         lines = ", ".join(str(n.line) for n in found[:6])
         return Missing(f"context {slot.describe()} is ambiguous: it stands {len(found)} times in "
@@ -152,6 +156,15 @@ def locate(page: Page, slot: Slot, count: int = 1) -> Found | Missing:
     return Found(tuple(nums), how)
 
 
+def _outside_boxes(page: Page, found: list[Number], first: int, last: int) -> list[Number]:
+    """The numbers of ``found`` that stand in no box lying inside lines first..last (none when the scope is
+    itself a box)."""
+    if any(b.line == first and b.end == last for b in page.boxes):
+        return []
+    inner = [b for b in page.boxes if first <= b.line and b.end <= last]
+    return [n for n in found if not any(b.line <= n.line <= b.end for b in inner)]
+
+
 def _scope_words(slot: Slot, how: str) -> str:
     return "the page" if how == "page" else f"'{slot.scope}'"
 
@@ -159,6 +172,50 @@ def _scope_words(slot: Slot, how: str) -> str:
 def _shown(page: Page, n: Number, width: int = 50) -> str:
     r = page.blocks[n.block].reading
     return (r[max(0, n.offset - width):n.offset] + n.text + r[n.offset + 1:n.offset + 1 + 15]).replace(SLOT, "#")
+
+
+def filled(page: Page, block: int) -> str:
+    """A block's reading with its numbers written back in (for text claims: phrases, printed formulas)."""
+    b = page.blocks[block]
+    out, last = [], 0
+    for n in b.numbers:
+        out.append(b.reading[last:n.offset])
+        out.append(n.text)
+        last = n.offset + 1
+    out.append(b.reading[last:])
+    return "".join(out)
+
+
+def locate_text(page: Page, scope: str, anchor: str, text: str | None) -> tuple[int, str] | Missing:
+    """A text claim: the block of the scope whose reading holds ``anchor`` followed (within the block) by
+    ``text`` (the claim's printed text, if any), compared as readings; (line, block reading) or Missing."""
+    first, last, how = scope_lines(page, scope)
+    a = normal_context(anchor)
+    t = normal_context(text) if text else ""
+    hits = []
+    for k, b in enumerate(page.blocks):
+        if b.end < first or b.line > last:
+            continue
+        f = filled(page, k)
+        i = f.find(a)
+        if i < 0:
+            continue
+        if t and t not in f[i:] and not (t in f and a in t):
+            continue
+        hits.append((b, f, i))
+    if not hits:
+        return Missing(f"anchor {anchor!r}" + (f" with {text!r}" if text else "") + f" not found in "
+                       f"{'the page' if how == 'page' else repr(scope)}")
+    b, f, i = hits[0]
+    # the line of the block on which the anchor stands
+    line = b.line
+    raw_lines = b.raw.split("\n")
+    if len(raw_lines) > 1:
+        for j in range(len(raw_lines)):
+            if a[:12] in normal_context(" ".join(raw_lines[:j + 1])):
+                line = b.line + j
+                break
+    return line, f
 
 
 def nearest(page: Page, first: int, last: int, before: str, after: str) -> tuple[int, str] | None:
