@@ -71,23 +71,37 @@ def coverage_markdown(rows: list[dict[str, Any]] | None = None) -> str:
     return "\n".join(lines)
 
 
-def page_examples(course, examples=None, pages=None) -> list[dict[str, Any]]:
-    """Every worked example printed in the pages (or in ``pages``), and the worked-example files (of
-    ``examples``, default all of ``worked_examples/``) that cover it: a file covers a block when its section
-    is the block's title or one of its claims is on the block's lines."""
-    from pathlib import Path
-
-    from lmverify.pages import _norm, course_pages, example_blocks, read_page
+def page_examples(course, examples=None, pages=None, reports=None) -> list[dict[str, Any]]:
+    """Every worked example printed in the pages (or in ``pages``): ``!!! example`` boxes and sections whose
+    heading says "Worked Example", from the page model, and the worked-example files that cover it. A file
+    covers a block when its section (or a claim's scope) names the block, read as titles are read (not by
+    line numbers), or when one of its claims is located inside the block. ``reports`` (the report's
+    judged examples) give the located lines; without them the examples are judged here."""
+    from lmverify.course.accounting import example_ranges
+    from lmverify.course.course import as_course
+    from lmverify.course.judging import judge_example
+    from lmverify.course.model import normal_title
     from lmverify.worked import load_all_examples
 
-    examples = load_all_examples() if examples is None else examples
+    course = as_course(course)
+    if reports is None:
+        examples = load_all_examples() if examples is None else examples
+        reports = [judge_example(ex, course) for ex in examples]
     rows = []
-    for page in (course_pages(Path(course)) if pages is None else pages):
-        lines = read_page(Path(course), page).splitlines()
-        for start, end, title in example_blocks(lines):
-            covered = sorted({ex.id for ex in examples if ex.page == page and (
-                _norm(ex.section) == _norm(title) or any(start <= c.line <= end for c in ex.claims))})
-            rows.append({"page": page, "line": start, "title": title, "covered_by": covered})
+    for page in (course.pages if pages is None else pages):
+        model = course.page(page)
+        for start, end, title in example_ranges(model):
+            want = normal_title(title)
+            covered = set()
+            for rep in reports:
+                ex = rep.example
+                if ex.page != page:
+                    continue
+                titles = {normal_title(ex.section)} | {normal_title(c.scope) for c in ex.claims if c.scope}
+                lines = [ln for ln in rep.page_lines.values() if ln is not None]
+                if want in titles or any(start <= ln <= end for ln in lines):
+                    covered.add(ex.id)
+            rows.append({"page": page, "line": start, "title": title, "covered_by": sorted(covered)})
     return rows
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from lmverify.backends import BACKEND_NAMES, Backend
 from lmverify.compare import assert_close
-from lmverify.pages import CourseError, locate, locate_text, read_page
+from lmverify.pages import CourseError
 from lmverify.worked import (
     NotForBackend,
     WorkedExampleError,
@@ -116,23 +116,47 @@ class ClaimsItem(_ExampleItem):
 
 
 class PageItem(_ExampleItem):
+    """With ``--course``: the example judged against its page as the report judges it (inputs and numbers
+    read from the page). Fails when a claim is missing from the page, or when the number the page prints
+    now gets another verdict than the recorded one (a fixed erratum, a new one, a changed input)."""
+
     def runtest(self):
         course = self.config.getoption("--course")
         if course is None:
             pytest.skip("needs the course pages: pass --course PATH")
+        from lmverify.course.judging import MISSING, judge_example
+
         try:
-            text = read_page(Path(course), self.example.page)
+            rep = judge_example(self.example, _course(self.config, Path(course)))
         except CourseError as exc:
             raise AssertionError(f"{self.example.path}: key 'page': {exc}") from None
-        lines = text.splitlines()
-        changed = []
-        if locate_text(self.example.section, lines, 1) is None:
-            changed.append(f"key 'section': {self.example.section!r} is not in {self.example.page} "
-                           "(a section heading or example title as printed)")
-        for claim in self.example.claims:
-            line, why = locate(claim, lines)
-            if line is None:
-                changed.append(f"{claim.where} ({claim.label}, recorded at line {claim.line}): changed content: {why}")
-        if changed:
+        problems = []
+        for c in rep.input_changes:
+            problems.append(f"input {c.name}: the page prints {c.page} (line {c.line}), the record {c.recorded}")
+        for why in rep.input_problems:
+            problems.append(f"{why} (the transcribed value was used)")
+        for i, r in enumerate(rep.results):
+            claim = r.claim
+            if r.verdict == MISSING:
+                problems.append(f"{claim.where} ({claim.label}): missing from the page: {r.detail}")
+            elif r.verdict != claim.verdict:
+                now = rep.page_numbers.get(i)
+                said = f"the page now prints {now}" if now is not None else f"the page prints {claim.claimed}"
+                fixed = " - the erratum is fixed: update the record" if r.verdict == "correct" else ""
+                problems.append(f"{claim.where} ({claim.label}, {self.example.page} line {rep.page_lines.get(i)}): "
+                                f"{said}, judged {r.verdict!r} (correct: {r.correct_text}); recorded "
+                                f"{claim.verdict!r}{fixed}")
+        if problems:
             raise AssertionError(f"{self.example.path}: the page no longer says what was recorded:\n  "
-                                 + "\n  ".join(changed))
+                                 + "\n  ".join(problems))
+
+
+def _course(config, folder: Path):
+    """One Course per test session (each page read and parsed once, whichever example asks first)."""
+    from lmverify.course.course import Course
+
+    cache = config.__dict__.setdefault("_lmverify_courses", {})
+    key = str(folder.resolve())
+    if key not in cache:
+        cache[key] = Course(folder)
+    return cache[key]

@@ -203,7 +203,7 @@ def build(course: Path | None = None, examples: list[Example] | None = None, *, 
         eq_pages = set(pages.pages)
         scope = _scope(course, examples, topic, equations)
         reports.equations = check_equations(course, [eq for eq in equations if eq["page"] in eq_pages])
-        reports.page_examples = coverage.page_examples(course, examples, pages=scope)
+        reports.page_examples = coverage.page_examples(pages, pages=scope, reports=list(reports))
         if code:
             reports.code = run_course_code(course, scope, timeout=code_timeout)
     return reports
@@ -373,7 +373,7 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
     if course is not None:
         examples = getattr(reports, "page_examples", None)
         if examples is None:
-            examples = coverage.page_examples(course)
+            examples = coverage.page_examples(getattr(reports, "pages", None) or course, reports=list(reports))
             if topic:
                 pages = {eq["page"] for eq in coverage.load() if eq["topic"] == topic}
                 examples = [r for r in examples if r["page"] in pages]
