@@ -16,13 +16,14 @@ from pathlib import Path
 from lmverify.catalogue import CatalogueError
 
 
-#: exit codes of ``lmverify`` (documented in the README; stable)
-EXIT_OK = 0             # the report was written; no errata gate tripped
-EXIT_ERRATA = 1         # findings of the --fail-on kinds: errata, changed equations, failing code blocks
-EXIT_USAGE = 2          # bad command line: unknown option or topic, --junit into a missing folder (argparse's code)
-EXIT_COURSE = 3         # the course folder or a page cannot be used: missing, empty, not UTF-8
-EXIT_DATA = 4           # a file of the project is malformed: a worked-example YAML, the catalogue
-EXIT_OUT_OF_DATE = 5    # the pages changed: a claim is no longer found, or a computed verdict differs from the record
+from lmverify.exitcodes import (  # noqa: F401 - the exit codes, importable from here as before
+    EXIT_COURSE,
+    EXIT_DATA,
+    EXIT_ERRATA,
+    EXIT_OK,
+    EXIT_OUT_OF_DATE,
+    EXIT_USAGE,
+)
 
 
 def _usage(message: str) -> SystemExit:
@@ -149,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stdout.write(text)
             return EXIT_OK
         if args.command == "trace":
-            print(report.trace(load_example(args.file, allow_no_claims=True), args.backend, args.places), end="")
+            from lmverify.trace import trace
+
+            print(trace(load_example(args.file, allow_no_claims=True), args.backend, args.places), end="")
             return EXIT_OK
         if args.command == "report":
             return report.command(args)

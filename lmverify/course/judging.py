@@ -19,7 +19,6 @@ from lmverify.course.course import Course
 from lmverify.course.locate import Found, Missing, Slot, locate
 from lmverify.course.model import Page
 from lmverify.pages import members_after_anchor, nearest_candidate
-from lmverify.pages import locate as locate_text_claim
 from lmverify.worked import Claim, ClaimResult, Example, WorkedExampleError, compute, judge
 
 MISSING = "missing"
