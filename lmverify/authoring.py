@@ -66,27 +66,38 @@ def new_example(topic: str, name: str, section: str = "", root: Path = PROJECT_R
     return yaml_path, recipes
 
 
-def propose_claims(example, course: Path) -> list[dict]:
-    """Claims an author can keep: every number printed in the example's section of the page that equals a
-    quantity of the recipe (or one element of it) at its printed precision, with its line and an anchor.
+def propose_claims(example, course) -> list[dict]:
+    """Claims an author can keep: every number printed in the example's box or section (read from the page
+    model) that equals a quantity of the recipe (or one element of it) at its printed precision, each with
+    the record that locates it: ``before`` (the words and symbols before it, whole tokens, numbers written
+    ``#``), ``after`` and ``occurrence`` where needed, and the line where it stands now.
 
     ``correct`` matches come first; a number one unit off in its last place is proposed as ``rounding``.
     Integers are proposed only for scalar quantities of 10 or more (small integers and matrix cells match
-    almost anything); matrices are claimed by hand, row by row.
+    almost anything); matrices are claimed by hand. :func:`unmatched_numbers` lists the rest.
     """
+    return _proposals(example, course)[0]
+
+
+def unmatched_numbers(example, course) -> list[tuple[int, str, str]]:
+    """The value numbers printed in the example's box or section that no quantity of the recipe explains:
+    (line, number, its context), for the author to claim by hand, read as an input, or declare unjudged."""
+    return _proposals(example, course)[1]
+
+
+def _proposals(example, course):
     import numpy as np
 
-    from lmverify.pages import _NUMBER, example_blocks, locate_text, read_page
+    from lmverify.course.course import as_course
+    from lmverify.course.locate import scope_lines, unique_context
     from lmverify.printed import WorkedExampleError, judge_number, parse_printed
     from lmverify.worked import compute
 
-    lines = read_page(course, example.page).splitlines()
-    start = locate_text(example.section, lines, 1)
-    if start is None:
-        raise ValueError(f"claims: the section {example.section!r} is not in {example.page}")
-    ends = [e for s, e, _ in example_blocks(lines) if s == start]
-    heads = [i for i in range(start + 1, len(lines) + 1) if lines[i - 1].startswith("#")]
-    end = ends[0] if ends else (heads[0] - 1 if heads else len(lines))
+    page = as_course(course).page(example.page)
+    first, last, how = scope_lines(page, example.section)
+    if how == "page":
+        raise ValueError(f"claims: the section {example.section!r} is not in {example.page} (give the title of its "
+                         f"box or section as printed)")
     values: list[tuple[str, list[int] | None, float]] = []
     for name, v in compute(example, "numpy").items():
         if isinstance(v, (str, bool)):
@@ -96,30 +107,35 @@ def propose_claims(example, course: Path) -> list[dict]:
             values.append((name, None, float(arr)))
         elif arr.size <= 64:
             values += [(name, [int(i) for i in idx], float(arr[idx])) for idx in np.ndindex(arr.shape)]
-    out = []
-    for ln in range(start, end + 1):
-        line = lines[ln - 1]
-        for m in _NUMBER.finditer(line):
-            text = m.group(0).rstrip(",").replace("\u2212", "-")
-            try:
-                printed = parse_printed(text if "." in text or "e" in text.lower() else int(text.replace(",", "")),
-                                        "page")
-            except (WorkedExampleError, ValueError):
-                continue
-            best = None
-            for name, index, value in values:
-                if printed.exact and (index is not None or abs(value) < 10):
-                    continue  # small integers (0, 1, 2, matrix cells) match everywhere: too many false claims
-                verdict = judge_number(printed, value)
-                if verdict == "correct" or (verdict == "rounding" and not printed.exact):
-                    if best is None or (verdict == "correct" and best[3] != "correct"):
-                        best = (name, index, value, verdict)
-            if best is None:
-                continue
-            anchor = line[max(0, m.start() - 24):m.start()].strip() or line[:24].strip()
-            claim = {"quantity": best[0], "claimed": text if not printed.exact else int(printed.value),
-                     "line": ln, "anchor": anchor, "verdict": best[3]}
-            if best[1] is not None:
-                claim["index"] = list(best[1])
-            out.append(claim)
-    return out
+    out, unmatched = [], []
+    for n in page.numbers_in(first, last):
+        if n.index:
+            continue
+        text = n.text.replace("{,}", ",")
+        try:
+            printed = parse_printed(text if "." in text or "e" in text.lower() else int(text.replace(",", "")), "page")
+        except (WorkedExampleError, ValueError):
+            continue
+        best = None
+        for name, index, value in values:
+            if printed.exact and (index is not None or abs(value) < 10):
+                continue  # small integers (0, 1, 2, matrix cells) match everywhere: too many false claims
+            verdict = judge_number(printed, value)
+            if verdict == "correct" or (verdict == "rounding" and not printed.exact):
+                if best is None or (verdict == "correct" and best[3] != "correct"):
+                    best = (name, index, value, verdict)
+        before, after = page.context(n, 30, 10)
+        if best is None:
+            unmatched.append((n.line, n.text, f"{before}[{n.text}]{after}"))
+            continue
+        b, a, occ = unique_context(page, n, first, last, min_len=12)
+        claim = {"quantity": best[0], "claimed": text if not printed.exact else int(printed.value),
+                 "line": n.line, "before": b, "verdict": best[3]}
+        if a:
+            claim["after"] = a
+        if occ is not None:
+            claim["occurrence"] = occ
+        if best[1] is not None:
+            claim["index"] = list(best[1])
+        out.append(claim)
+    return out, unmatched

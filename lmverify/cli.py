@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report
-    from lmverify.pages import CourseError, course_pages
+    from lmverify.pages import CourseError
     from lmverify.worked import WorkedExampleError, load_example
 
     try:
@@ -114,17 +114,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "claims":
             import yaml
 
-            from lmverify.authoring import propose_claims
+            from lmverify.authoring import _proposals
+            from lmverify.course.course import Course
 
-            course = Path(args.course)
-            course_pages(course)
+            course = Course(args.course)
             try:
-                claims = propose_claims(load_example(args.file, allow_no_claims=True), course)
+                claims, unmatched = _proposals(load_example(args.file, allow_no_claims=True), course)
             except ValueError as exc:
                 raise _usage(str(exc)) from None
             sys.stdout.write(yaml.safe_dump({"claims": claims}, sort_keys=False, allow_unicode=True, width=120))
-            print(f"lmverify: {len(claims)} claim(s) proposed; check each anchor and add explanations for "
+            print(f"lmverify: {len(claims)} claim(s) proposed; check each context and add explanations for "
                   "non-correct verdicts", file=sys.stderr)
+            if unmatched:
+                print(f"lmverify: {len(unmatched)} printed number(s) of the example match no quantity of the recipe "
+                      "(claim them by hand, read them as inputs, or declare them unjudged):", file=sys.stderr)
+                for line, text, ctx in unmatched:
+                    print(f"  line {line}: {text}   {ctx}", file=sys.stderr)
             return EXIT_OK
         if args.command == "new":
             from lmverify.authoring import new_example

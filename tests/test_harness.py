@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 from lmverify import convert
 from lmverify.backends import Backend, ImplError, StudentModule, _check_signature
 from lmverify.compare import VerificationError, assert_close, assert_true
-from lmverify.tolerance import DEFAULTS, OVERRIDES, tolerance_for
+from lmverify.tolerance import DEFAULTS, OVERRIDES, SUBNORMAL_SPACING, UNIT_ROUNDOFF, received_bound, tolerance_for
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENTS = Path(__file__).parent / "data" / "students"
@@ -98,6 +98,42 @@ def test_assert_close_shape_mismatch_and_nan_are_failures():
 def test_assert_true_names_the_law():
     with pytest.raises(VerificationError, match="law violated: rows sum to one"):
         assert_true(False, equation=None, backend="numpy", law="rows sum to one")
+
+
+def test_a_law_without_a_bound_says_where_it_fails_never_none():
+    with pytest.raises(VerificationError) as info:
+        assert_true(np.array([True, False, True, False]), equation=None, backend="numpy", law="weights are >= 0")
+    expected = str(info.value).split("Expected (what the law requires):\n", 1)[1].split("\nGot:", 1)[0]
+    assert "None" not in expected
+    assert "true at each of the 4 elements" in expected and "false at 2: index (1,), (3,)" in expected
+
+
+# ---------------------------------------------------------------- bounds from the inputs as received
+
+
+def test_received_bound_rounds_the_inputs_to_the_backends_dtype_subnormals_included():
+    """3.18902254e-43 is normal in float64, subnormal in float32: float32 holds 228 x 2^-149 (the thorough
+    profile's Luong case); the margin of one rounding is 2 u |bound| plus one subnormal spacing."""
+    v = np.array([3.18902254e-43])
+    b32 = received_bound("float32", lambda v: np.abs(v).sum(), {"v": v}, roundings=1)
+    assert b32.value == 228 * 2.0**-149 == float(np.float32(3.18902254e-43))
+    assert b32.margin == 2 * 2.0**-24 * b32.value + 2.0**-149 == 2 * UNIT_ROUNDOFF["float32"] * b32.value + SUBNORMAL_SPACING["float32"]
+    assert b32.upper > np.float32(np.tanh(np.float32(4.0)) * np.float32(v[0]))  # the float32 score
+    b64 = received_bound("float64", lambda v: np.abs(v).sum(), {"v": v}, roundings=1)
+    assert b64.value == v[0] and b64.margin == 2 * 2.0**-53 * v[0] + 2.0**-1074
+    assert received_bound("exact", lambda v: v, {"v": 0.1}, roundings=0).value == 0.1  # SymPy receives float64 exactly
+    # below half float32's smallest subnormal an input is 0; integers, booleans and objects pass unchanged
+    seen = {}
+    got = received_bound("float32", lambda **kw: seen.update(kw) or 0.0,
+                         {"x": np.array([7e-46, 1e-300, 0.1]), "t": [0.1, 2], "n": 3, "flag": True, "name": "ab",
+                          "idx": np.array([1, 2])}, roundings=0)
+    assert seen["x"].tolist() == [0.0, 0.0, float(np.float32(0.1))] and seen["x"].dtype == np.float64
+    assert seen["t"] == [float(np.float32(0.1)), 2] and seen["n"] == 3 and seen["flag"] is True and seen["name"] == "ab"
+    assert seen["idx"].dtype.kind == "i" and got.margin == 0.0
+    with pytest.raises(ValueError, match="roundings"):
+        received_bound("float32", lambda v: v, {"v": v}, roundings=-1)
+    with pytest.raises(ValueError, match="unknown dtype 'float16'"):
+        received_bound("float16", lambda v: v, {"v": v})
 
 
 # ---------------------------------------------------------------- student modules (--impl)
@@ -487,7 +523,8 @@ def test_claims_are_proposed_from_the_page_for_a_draft(tmp_path, course_dir):
     claims = propose_claims(load_example(folder / "draft.yaml", allow_no_claims=True), course_dir)
     found = {(c["quantity"], c["claimed"], c["line"]) for c in claims}
     assert ("weights", "0.366", 172) in found and ("numerators_row0", "2.718", 166) in found
-    assert all(c["verdict"] in ("correct", "rounding") and c["anchor"] for c in claims)
+    assert all(c["verdict"] in ("correct", "rounding") and c["before"] for c in claims)
+    assert not any(str(c["claimed"]) in c["before"] for c in claims if "." in str(c["claimed"]))  # never by the number
 
 
 @pytest.mark.slow
