@@ -208,6 +208,8 @@ class Check:
         margin and the limit in numbers, and the element that is furthest beyond a limit.
         """
         __tracebackhide__ = True
+        if lower is None and upper is None:
+            raise ValueError(f"check.within({law!r}): give a lower bound, an upper bound or both")
         v = np.asarray(value, dtype=np.float64)
         ok = np.ones(v.shape, dtype=bool)
         lines, worst = [], []

@@ -217,14 +217,14 @@ class Bound:
         """The bound, the margin and where each comes from, in numbers (``side``: 'upper' or 'lower')."""
         limit = self.upper if side == "upper" else self.lower
         sign = "+" if side == "upper" else "-"
-        why = [f"{self.roundings} rounding(s) x (u |scale| + {SUBNORMAL_SPACING[self.dtype]:.6g})"
-               f" with u = {UNIT_ROUNDOFF[self.dtype]:.6g}, {SUBNORMAL_SPACING[self.dtype]:.6g} = {self.dtype}'s"
-               " smallest subnormal spacing"]
+        s = SUBNORMAL_SPACING[self.dtype]
+        why = [f"{self.roundings} rounding(s) x (2 u |scale| + {s:.6g}), u = {UNIT_ROUNDOFF[self.dtype]:.6g}"
+               f" the unit roundoff and {s:.6g} the smallest subnormal spacing of {self.dtype}"]
         if self.tol is not None:
             why.append(f"+ atol {self.tol.atol:.6g} + rtol {self.tol.rtol:.6g} |scale| (the comparison tolerance)")
         return "\n".join([
             f"{side} bound{' ' + self.what if self.what else ''} = {format_numbers(self.value)}",
-            f"  (from the inputs as a {self.dtype} backend receives them)",
+            f"  (from the inputs as a {self.dtype} backend receives them: rounded to {self.dtype})",
             f"margin = {format_numbers(self.margin)}",
             "  (" + " ".join(why) + ")",
             f"limit = bound {sign} margin = {format_numbers(limit)}",
@@ -265,8 +265,8 @@ def received_bound(dtype: str, bound: Callable[..., Any], inputs: Mapping[str, A
     of n terms is n roundings). Higham's model with gradual underflow ("Accuracy and Stability of Numerical
     Algorithms", 2.1): fl(a op b) = (a op b)(1 + delta) + eta with |delta| <= u and |eta| <= s/2, s the
     smallest subnormal spacing (2^-149 in float32, 2^-1074 in float64). Over k roundings of quantities of
-    magnitude at most S, the error is at most k u S + k s/2 to first order; the margin is
-    ``roundings * (u * S + s)`` (the factor 2 on s, as on kappa in :func:`conditioned`, for first-order terms
+    magnitude at most S, the error is at most k u S + k s/2 to first order; the margin is twice that,
+    ``roundings * (2 u S + s)`` (the factor 2, as on kappa in :func:`conditioned`, for the first-order terms
     and library kernels an ulp off). The absolute term s is the subnormal range handled: where the bound
     scales with a subnormal input, a relative allowance alone is no allowance at all (relative rounding there
     is not bounded by u), and one spacing per rounding is what the model allows. S is ``|bound|`` unless
@@ -292,7 +292,7 @@ def received_bound(dtype: str, bound: Callable[..., Any], inputs: Mapping[str, A
     with np.errstate(all="ignore"):
         value = np.asarray(bound(**received), dtype=np.float64)
         size = np.abs(value) if scale is None else np.abs(np.asarray(scale(**received), dtype=np.float64))
-        margin = int(roundings) * (UNIT_ROUNDOFF[d] * size + SUBNORMAL_SPACING[d])
+        margin = int(roundings) * (2.0 * UNIT_ROUNDOFF[d] * size + SUBNORMAL_SPACING[d])
         if tol is not None:
             margin = margin + tol.atol + tol.rtol * size
     margin = np.broadcast_to(np.asarray(margin, dtype=np.float64), np.broadcast_shapes(np.shape(margin), value.shape))

@@ -32,8 +32,9 @@ from hypothesis import strategies as st
 
 from lmverify import strategies as S
 from lmverify.backends import Backend
+from lmverify.compare import Requirement, VerificationError
 from lmverify.registry.seq2seq import PrefixTable, log_softmax_rows, prefix_tables, toy_decoders
-from lmverify.tolerance import tolerance_for
+from lmverify.tolerance import received_bound, tolerance_for
 
 T = "seq2seq"
 R = "recurrent"
@@ -340,15 +341,21 @@ def test_bahdanau_context_in_the_convex_hull(numeric_backend, data):
     e = data.draw(S.arrays((T_src,)), label="e")
     alpha = check.call("alignment_weights", e=e)
     c = check.call(alpha=alpha, h_enc=H)
+    # the states as the backend received them (rounded to its dtype), and its tolerance relative to max |H|
+    received = check.bound(lambda h_enc: h_enc, h_enc=H, roundings=0, tol=check.tol, scale=lambda h_enc: np.abs(h_enc).max())
+    Hr, slack = received.value, float(np.max(received.margin))
     # |H^T lambda - c| <= the backend's tolerance, lambda >= 0, sum lambda = 1 (c carries the backend's rounding)
-    slack = check.tol.atol + check.tol.rtol * np.abs(H).max()
-    A_ub = np.vstack([H.T, -H.T])
+    A_ub = np.vstack([Hr.T, -Hr.T])
     b_ub = np.concatenate([c + slack, -(c - slack)])
     res = linprog(np.zeros(T_src), A_ub=A_ub, b_ub=b_ub, A_eq=np.ones((1, T_src)), b_eq=[1.0],
                   bounds=[(0, None)] * T_src, method="highs")
-    check.law(res.status == 0, "c_t lies in the convex hull of h_1..h_T (the LP is feasible)", got=c)
-    lo, hi = H.min(axis=0), H.max(axis=0)
-    check.law((c >= lo - slack) & (c <= hi + slack), "each coordinate of c_t lies between the states' extremes", got=c)
+    check.law(res.status == 0, "c_t lies in the convex hull of h_1..h_T (the LP is feasible)", got=c,
+              expected=Requirement(f"lambda >= 0, sum lambda = 1 with |H^T lambda - c| <= {slack:.6g} (the LP "
+                                   f"is feasible); the LP's status is {res.status}: {res.message}"))
+    lo, hi = (check.bound(lambda h_enc: f(h_enc, axis=0), h_enc=H, roundings=0, tol=check.tol,
+                          scale=lambda h_enc: np.abs(h_enc).max(), what=f"{f.__name__} of the states")
+              for f in (np.min, np.max))
+    check.within(c, "each coordinate of c_t lies between the states' extremes", lower=lo, upper=hi)
 
 
 @pytest.mark.equation("seq2seq.bahdanau_context")
@@ -476,9 +483,16 @@ def test_luong_concat_score_bound_on_a_subnormal_float32_v_a_found_by_the_thorou
     h, H, W1, W2 = np.array([4.0]), np.array([[0.0]]), np.array([[0.0]]), np.array([[1.0]])
     v = np.array([3.18902254e-43])
     _luong_concat_is_additive_and_bounded(check, h, H, W1, W2, v)
-    if check.backend.dtype == "float32":
+    if check.backend.dtype == "float32":  # the float64 draw's bound is broken, and the failure says by how much
         e = check.call(h_dec=h, h_enc=H, W_a=np.concatenate([W2, W1], axis=1), v_a=v)
-        assert np.abs(e)[0] > np.abs(v).sum() * (1 + 1e-6), "the case no longer exceeds the float64 draw's bound"
+        drawn = received_bound("float64", lambda v_a: np.abs(v_a).sum(), {"v_a": v}, roundings=1, what="||v_a||_1")
+        with pytest.raises(VerificationError) as info:
+            check.within(np.abs(e), "|e_j| <= ||v_a||_1 since |tanh| < 1", upper=drawn, got=e)
+        expected = str(info.value).split("Expected (what the law requires):\n", 1)[1].split("\nGot:", 1)[0]
+        assert "None" not in expected
+        for words in ("upper bound ||v_a||_1 = 3.18902254e-43", "margin = 7.08", "limit = bound + margin = 3.189",
+                      "furthest beyond the upper limit: the element at (0,), 3.1949605e-43, by 5.9"):
+            assert words in expected, f"{words!r} not in:\n{expected}"
 
 
 # ====================================================================== teacher forcing and free running
