@@ -391,8 +391,11 @@ def course_dir(request: pytest.FixtureRequest) -> Path:
 def pytest_collect_file(parent: pytest.Collector, file_path: Path):
     if file_path.suffix == ".yaml" and file_path.parent.parent.name == "worked_examples" \
             and file_path.parent.name in TOPICS:
-        from lmverify.pytest_worked import WorkedExampleFile
+        from lmverify.pytest_worked import UnjudgedFile, WorkedExampleFile
+        from lmverify.worked import NOT_EXAMPLES
 
+        if file_path.name in NOT_EXAMPLES:
+            return UnjudgedFile.from_parent(parent, path=file_path)
         return WorkedExampleFile.from_parent(parent, path=file_path)
     return None
 

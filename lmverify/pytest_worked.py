@@ -160,3 +160,40 @@ def _course(config, folder: Path):
     if key not in cache:
         cache[key] = Course(folder)
     return cache[key]
+
+
+class UnjudgedFile(pytest.File):
+    """``<topic>/unjudged.yaml``: the page's printed numbers declared unjudged, each with a reason."""
+
+    def collect(self):
+        yield UnjudgedItem.from_parent(self, name="unjudged")
+
+
+class UnjudgedItem(pytest.Item):
+    """The records are well formed; with ``--course``, each still finds its number in the page (a record
+    must not outlive the text it describes)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.add_marker(pytest.mark.worked_example)
+
+    def runtest(self):
+        from lmverify.course.accounting import account, load_unjudged
+
+        records = load_unjudged(self.path.parent.parent, only=self.path)
+        course = self.config.getoption("--course")
+        if course is None:
+            return
+        stale = []
+        for page, recs in records.items():
+            stale += account(_course(self.config, Path(course)).page(page), [], recs).stale
+        if stale:
+            raise AssertionError(f"{self.path}: records that no longer find their number:\n  " + "\n  ".join(stale))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, (AssertionError, WorkedExampleError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.path.parent.name}/unjudged.yaml"

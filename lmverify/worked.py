@@ -360,8 +360,12 @@ def _parse_read(raw: Any, inputs: dict, where: str) -> dict[str, Any]:
     return dict(raw)
 
 
+#: files beside the worked examples that are not examples (the page's unjudged numbers)
+NOT_EXAMPLES = ("unjudged.yaml",)
+
+
 def example_paths(root: Path = EXAMPLES_DIR) -> list[Path]:
-    return sorted(p for p in Path(root).glob("*/*.yaml"))
+    return sorted(p for p in Path(root).glob("*/*.yaml") if p.name not in NOT_EXAMPLES)
 
 
 def load_all_examples(root: Path | None = None) -> list[Example]:

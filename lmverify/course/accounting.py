@@ -72,12 +72,13 @@ class Unjudged:
     where: str = ""
 
 
-def load_unjudged(root: Path) -> dict[str, list[Unjudged]]:
-    """Every ``<root>/<topic>/unjudged.yaml``, by page (a malformed file is a named error)."""
+def load_unjudged(root: Path, only: Path | None = None) -> dict[str, list[Unjudged]]:
+    """Every ``<root>/<topic>/unjudged.yaml`` (or only the file ``only``), by page (a malformed file is a
+    named error)."""
     import yaml
 
     out: dict[str, list[Unjudged]] = {}
-    for path in sorted(Path(root).glob("*/unjudged.yaml")):
+    for path in ([Path(only)] if only is not None else sorted(Path(root).glob("*/unjudged.yaml"))):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
