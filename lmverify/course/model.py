@@ -217,12 +217,14 @@ NUMBER = re.compile(r"(?<![0-9.])(?:(?<![A-Za-z0-9)\]}|])[-\u2212])?\d+(?:(?:,|\
 _WORD_BEFORE = re.compile(r"(\\?)[A-Za-z]+$")
 
 
-def numbers_in(piece: str):
-    """The numbers of a piece of text, as regex matches: not inside a word (GPT-3, word2vec, h1), but a
-    digit right after a LaTeX command (``\\cdot1``) is a number."""
+def numbers_in(piece: str, in_math: bool = True):
+    """The numbers of a piece of text, as regex matches: not inside a word (word2vec, h1; in prose also a
+    hyphenated name such as GPT-3), but a digit right after a LaTeX command (``\\cdot1``) is a number."""
     for m in NUMBER.finditer(piece):
         w = _WORD_BEFORE.search(piece, 0, m.start())
         if w is not None and not w.group(1):
+            continue
+        if not in_math and m.start() >= 2 and piece[m.start() - 1] == "-" and piece[m.start() - 2].isalpha():
             continue
         yield m
 
@@ -283,7 +285,7 @@ def read_inline(raw: str, first_line: int) -> tuple[str, list[tuple[str, int, bo
                                   first_line + raw.count("\n", 0, end)))
         norm = normal_math if in_math else normal_text
         last = 0
-        for m in numbers_in(piece):
+        for m in numbers_in(piece, in_math):
             before = piece[last:m.start()]
             if in_math and doubled:
                 before = before.replace("\\\\", "\\")
