@@ -35,6 +35,21 @@ def _match(computed, printed) -> float:
     return 1.0 if not missing and not extra else 0.0
 
 
+def one_hot_orthogonality(inputs: dict, b: Backend) -> dict:
+    """Section "The Math (One-Hot Orthogonality)": u_a . u_b = 0 and ||u_a|| = ||u_b|| = 1 for distinct
+    words a, b, checked on one instance (a vocabulary of size V, two distinct indices)."""
+    V, a, c = int(inputs["V"]), int(inputs["a"]), int(inputs["b"])
+    if a == c:
+        raise ValueError("one_hot_orthogonality: a and b must be distinct words")
+    u_a, u_b = b.run(T, "one_hot", a, V), b.run(T, "one_hot", c, V)
+    return {
+        "dot_a_b": sum(u_a[i] * u_b[i] for i in range(V)),
+        "norm_a": b.sqrt(sum(u_a[i] * u_a[i] for i in range(V))),
+        "norm_b": b.sqrt(sum(u_b[i] * u_b[i] for i in range(V))),
+        "cosine_a_b": b.run(T, "cosine_similarity", u_a, u_b),
+    }
+
+
 def cosine_two_dimensions(inputs: dict, b: Backend) -> dict:
     """Box "Worked Example: Cosine Similarity in Two Dimensions (Illustrative)"."""
     cat, dog, rocket = (b.const(inputs[k]) for k in ("cat", "dog", "rocket"))
@@ -91,6 +106,8 @@ def skipgram_step(inputs: dict, b: Backend) -> dict:
         exps.append(b.exp(s))
         out[f"exp_score_{w}"] = exps[-1]
     out["denominator"] = sum(exps)
+    out["vocab_size"] = float(len(vocab))                     # rows of the output matrix
+    out["embedding_dim"] = float(np.shape(E_out)[1])          # its columns (= len(v_king))
     q = vocab.index(inputs["true_context"])
     out["p_queen_given_king"] = p[q]
     out["log_p_queen_given_king"] = b.log(p[q])
@@ -103,6 +120,7 @@ def negative_sampling_arithmetic(inputs: dict, b: Backend) -> dict:
     s_neg = [b.const(x) for x in inputs["s_negatives"]]
     out = {"sigma_pos": b.sigmoid(s_pos), "log_sigma_pos": b.log(b.sigmoid(s_pos))}
     for name, s in zip(inputs["negative_names"], s_neg):
+        out[f"minus_s_{name}"] = -s  # the argument of the negative's sigma
         out[f"sigma_neg_{name}"] = b.sigmoid(-s)
         out[f"log_sigma_neg_{name}"] = b.log(b.sigmoid(-s))
     # the objective through the catalogued function: 1-D vectors with v_I = (1), v'_w = (s_w)
@@ -136,7 +154,11 @@ def cooccurrence_five_words(inputs: dict, b: Backend) -> dict:
     out["unordered_pair_count"] = float(len(upper))
     out["unordered_pairs_match_page"] = _match([tuple(sorted(p)) for p in upper],
                                                [tuple(sorted(p)) for p in printed["aggregate"]])
-    bank = vocab.index("bank")
+    # the sentences (numbered from 1) in which bank and water co-occur within the window
+    bank, water = vocab.index("bank"), vocab.index("water")
+    out["sentences_with_bank_water"] = [
+        float(k + 1) for k, s in enumerate(sentences)
+        if float(np.asarray(b.to_numpy(b.run(T, "cooccurrence_matrix", [s], len(vocab), window)))[bank, water]) > 0]
     out["row_total_bank"] = sum(X[bank, j] for j in range(len(vocab)) if j != bank)
     out["row_bank_partner_count"] = float(sum(1 for j in range(len(vocab)) if j != bank and Xn[bank, j] > 0))
     return out

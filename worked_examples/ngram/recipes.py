@@ -54,18 +54,23 @@ def bigram_counts(inputs: dict, b: Backend) -> dict:
 
 
 def add_k_example(inputs: dict, b: Backend) -> dict:
-    """"Worked Example: k = 0 versus k = 1": vocabulary {cat, dog, sat}, context 'cat' seen once before 'sat'."""
+    """"Worked Example: k = 0 versus k = 1": one context word (`cat`), its counts before each word of the
+    vocabulary, and two values of k. Quantities are named by role, never by a value of k: ``first_case_*``
+    for the box's first case (``k_values[0]``), ``second_case_*`` for its second (``k_values[1]``)."""
     vocab = list(inputs["vocabulary"])
-    counts = np.array([[float(inputs["counts_after_context"][w]) for w in vocab]])
+    counts = np.array([np.asarray(inputs["counts_after_context"], dtype=np.float64)])  # one row: the context
     ctx = counts.sum(axis=1)
     V = len(vocab)
-    out = {}
-    for k in inputs["k_values"]:
+    out = {"vocab_size": float(V), "context_count": b.const(ctx[0])}
+    for j, w in enumerate(vocab):
+        out[f"count_{w}"] = b.const(counts[0, j])  # count(context, w): the numerators before smoothing
+    for case, k in zip(("first_case", "second_case"), inputs["k_values"]):
         p = b.run(T, "add_k", counts=counts, context_counts=ctx, k=float(k), vocab_size=V)
         for j, w in enumerate(vocab):
-            out[f"k{int(k)}_p_{w}"] = p[0, j]
-        out[f"k{int(k)}_denominator"] = b.const(ctx[0]) + b.const(k) * V
-        out[f"k{int(k)}_total"] = sum(p[0, j] for j in range(V))
+            out[f"{case}_p_{w}"] = p[0, j]
+            out[f"{case}_numerator_{w}"] = b.const(counts[0, j]) + b.const(k)
+        out[f"{case}_denominator"] = b.const(ctx[0]) + b.const(k) * V
+        out[f"{case}_total"] = sum(p[0, j] for j in range(V))
     return out
 
 
@@ -84,6 +89,8 @@ def five_token_perplexity(inputs: dict, b: Backend) -> dict:
     logs = b.log(b.const(p))
     out = {f"log_p{i}": logs[i] for i in range(len(p))}
     out["log_sum"] = sum(logs[i] for i in range(len(p)))
+    out["neg_log_sum"] = -out["log_sum"]
+    out["n_tokens"] = float(len(p))
     out["mean_nll"] = -out["log_sum"] / len(p)
     out["perplexity"] = b.run(T, "sequence_perplexity", log_probs=logs)
     out["cross_entropy_bits"] = b.run(T, "cross_entropy_bits", log_probs=logs)
