@@ -349,10 +349,13 @@ def _parse_read(raw: Any, inputs: dict, where: str) -> dict[str, Any]:
             raise WorkedExampleError(f"{where}: {name!r} is not an input (inputs: {sorted(inputs)})")
         ok = isinstance(spec, str) or (isinstance(spec, list) and all(isinstance(x, (str, dict)) for x in spec)) or \
             (isinstance(spec, dict) and isinstance(spec.get("before"), str)
-             and set(spec) <= {"before", "after", "occurrence"})
+             and set(spec) <= {"before", "after", "occurrence", "scope"})
         if not ok:
             raise WorkedExampleError(f"{where}.{name}: expected a context string, a list of them, or a mapping "
-                                     f"with 'before' (and 'after', 'occurrence'), got {spec!r}")
+                                     f"with 'before' (and 'after', 'occurrence', 'scope'), got {spec!r}")
+        if isinstance(inputs[name], dict):
+            raise WorkedExampleError(f"{where}.{name}: a mapping input cannot be read from the page; write it as a "
+                                     f"list (in a stated order) to read it")
         if isinstance(spec, list):
             n = len(inputs[name]) if isinstance(inputs[name], list) else 1
             if len(spec) != n:

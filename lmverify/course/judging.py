@@ -57,7 +57,7 @@ def missing_result(claim: Claim, why: str) -> ClaimResult:
 def slot_of(example: Example, spec: Any) -> Slot:
     if isinstance(spec, str):
         return Slot(example.section, spec)
-    return Slot(example.section, spec["before"], spec.get("after", ""), spec.get("occurrence"))
+    return Slot(spec.get("scope") or example.section, spec["before"], spec.get("after", ""), spec.get("occurrence"))
 
 
 def read_inputs(example: Example, page: Page) -> tuple[dict[str, Any], list[InputChange], list[str], dict]:
@@ -83,8 +83,10 @@ def read_inputs(example: Example, page: Page) -> tuple[dict[str, Any], list[Inpu
             values = [float(t.replace(",", "").replace("{,}", "")) for t in texts]
             value = np.reshape(values, shape).tolist() if shape else values[0]
             flat_old = np.asarray(recorded, dtype=np.float64).ravel()
-            if not np.array_equal(flat_old, np.asarray(values, dtype=np.float64)):
-                changes.append(InputChange(name, recorded, value, numbers[0].line))
+            flat_new = np.asarray(values, dtype=np.float64)
+            if not np.array_equal(flat_old, flat_new):
+                first = int(np.flatnonzero(flat_old != flat_new)[0]) if flat_old.shape == flat_new.shape else 0
+                changes.append(InputChange(name, recorded, value, numbers[first].line))
             inputs[name] = value
             used[name] = tuple(numbers)
     return inputs, changes, problems, used
