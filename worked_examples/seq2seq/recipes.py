@@ -118,9 +118,10 @@ def i_am_a_student(inputs: dict, b: Backend) -> dict:
         "c_equals_h4": float(np.array_equal(b.to_numpy(c), b.to_numpy(hs_enc)[3])),
         "top_probability": probs.max(axis=-1),
     }
+    # named by step, never by the word: "step t emits the t-th word of the translation"
     for t, word in enumerate(inputs["translation"], start=1):
         out[f"step{t}_token"] = tokens[t - 1]
-        out[f"step{t}_is_{'eos' if word == '</s>' else word}"] = float(tokens[t - 1] == fr.index(word))
+        out[f"step{t}_is_target"] = float(tokens[t - 1] == fr.index(word))
     # teacher-forced decoder states start from h_0^dec = c: the first state equals one cell step from c
     ys = b.to_numpy(b.run(T, "decoder_forward", ys_prev=m["E"][[fr.index("<sos>")]], c=c, W_hh=m["W_hh"],
                           W_xh=m["W_xh"], b=m["b"], feed="init"))
