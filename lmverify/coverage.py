@@ -11,21 +11,21 @@ from typing import Any
 from lmverify.catalogue import exercised, forms, load
 
 
-def worked_example_equations() -> dict[str, list[str]]:
-    """Map equation id -> worked examples that exercise it."""
+def worked_example_equations(examples=None) -> dict[str, list[str]]:
+    """Map equation id -> worked examples that exercise it (of ``examples``, default the project's)."""
     from lmverify.worked import load_all_examples
 
     out: dict[str, list[str]] = {}
-    for ex in load_all_examples():
+    for ex in (load_all_examples() if examples is None else examples):
         for eq_id in ex.equations:
             out.setdefault(eq_id, []).append(ex.id)
     return out
 
 
-def coverage() -> list[dict[str, Any]]:
-    """One row per equation: its forms, its tests and its worked examples."""
+def coverage(examples=None) -> list[dict[str, Any]]:
+    """One row per equation: its forms, its tests and its worked examples (``examples``: already loaded)."""
     tests = exercised()
-    examples = worked_example_equations()
+    examples = worked_example_equations(examples)
     rows = []
     for eq in load():
         f = forms(eq)

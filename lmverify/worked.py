@@ -287,7 +287,7 @@ def _parse_claim(raw: Any, where: str) -> Claim:
     return claim
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where PyYAML has it
     """``yaml.safe_load`` that refuses duplicate keys (YAML keeps the last one silently)."""
 
 

@@ -35,8 +35,9 @@ class Erratum:
 @dataclass
 @dataclass
 class EquationCheck:
-    """A catalogued equation looked up in its page: ``line`` where its LaTeX is now, or None (changed),
-    with the nearest resembling line."""
+    """A catalogued equation looked up in its page's displays, compared by meaning: ``line`` where it is
+    now (``how``: identical, normalised (the same up to form), symbolic (parsed and equivalent)), or None
+    (changed), with the nearest resembling display and what differs (``detail``)."""
 
     id: str
     page: str
@@ -44,6 +45,8 @@ class EquationCheck:
     latex: str
     line: int | None
     candidate: tuple[int, str] | None = None
+    how: str = ""
+    detail: str = ""
 
     @property
     def changed(self) -> bool:
@@ -110,7 +113,8 @@ def changed_equations(reports: list[ExampleReport]) -> list[Erratum]:
         line, text = eq.candidate if eq.candidate else (eq.recorded_line, "")
         out.append(Erratum(eq.page, line, "", "equation", eq.id, text or "(not found)", eq.latex, "equation",
                            f"the catalogued LaTeX of {eq.id} (recorded at line {eq.recorded_line}) is no longer in "
-                           f"the page" + (f"; the nearest line ({line}) reads: {text}" if text else ""),
+                           f"the page" + (f"; the nearest display (line {line}) reads: {text}" if text else "")
+                           + (f"; {eq.detail}" if eq.detail else ""),
                            ident=hashlib.sha1(eq.latex.encode("utf-8")).hexdigest()[:12]))
     return out
 

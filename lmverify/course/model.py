@@ -109,15 +109,29 @@ class Page:
     numbers: list[Number]
 
     # -- scopes ------------------------------------------------------------------------------------
+    @cached_property
+    def _scopes(self) -> dict:
+        return {}
+
+    @cached_property
+    def _titles(self) -> list[tuple[int, int, str]]:
+        return [(b.line, b.end, normal_title(b.title)) for b in self.boxes] + \
+               [(s.line, s.end, normal_title(s.title)) for s in self.sections]
+
     def find_scope(self, title: str) -> tuple[int, int, str] | None:
         """The lines (first, last) of the box or section whose title reads as ``title`` (normalised), or
         whose title most resembles it (a renamed heading: ratio >= 0.75), and how it was found
         (``title`` or ``resembling``); None when nothing resembles it."""
+        if title in self._scopes:
+            return self._scopes[title]
+        self._scopes[title] = found = self._find_scope(title)
+        return found
+
+    def _find_scope(self, title: str) -> tuple[int, int, str] | None:
         want = normal_title(title)
         if not want:
             return None
-        scopes = [(b.line, b.end, normal_title(b.title)) for b in self.boxes] + \
-                 [(s.line, s.end, normal_title(s.title)) for s in self.sections]
+        scopes = self._titles
         exact = [(a, b) for a, b, t in scopes if t == want]
         if exact:
             a, b = min(exact, key=lambda s: s[1] - s[0])

@@ -45,7 +45,7 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
                    f"({sum(1 for e in eqs if e.changed)} changed); code blocks: "
                    f"{len(blocks) if blocks is not None else '-'} ({ran})")
     if getattr(reports, "catalogue", True):
-        rows = coverage.coverage()
+        rows = coverage.coverage([rep.example for rep in reports] if reports.catalogue and reports.complete else None)
         if topic:
             rows = [r for r in rows if r["id"].startswith(topic + ".")]
         out += ["", "## Equation catalogue coverage", "", coverage.coverage_markdown(rows), ""]

@@ -11,7 +11,7 @@ from lmverify import coverage
 from lmverify.course.course import as_course
 from lmverify.course.findings import EquationCheck
 from lmverify.course.judging import judge_example
-from lmverify.pages import BlockResult, CourseError, course_pages, locate_text, nearest_candidate, read_page, run_course_code
+from lmverify.pages import BlockResult, CourseError, course_pages, run_course_code
 from lmverify.worked import Example, WorkedExampleError, load_all_examples
 
 class Reports(list):
@@ -28,7 +28,8 @@ class Reports(list):
         self.page_examples: list[dict] | None = attrs.get("page_examples")
         self.topic: str | None = attrs.get("topic")
         self.catalogue: bool = attrs.get("catalogue", True)
-        self.accounts: list = attrs.get("accounts") or []  # per page: how each printed number is accounted for
+        self.accounts: list = attrs.get("accounts") or []
+        self.complete: bool = attrs.get("complete", False)  # the examples are all the project's (coverage reuses them)  # per page: how each printed number is accounted for
 
 
 def load_equations(path: Path) -> list[dict[str, Any]]:
@@ -62,19 +63,23 @@ def _scope(course: Path, examples: list[Example], topic: str | None, equations: 
     return [p for p in pages if p in wanted]
 
 
-def check_equations(course: Path, equations: list[dict[str, Any]]) -> list[EquationCheck]:
-    """Every displayed equation's LaTeX looked up in its page (whitespace-insensitive, the occurrence
-    nearest the recorded line); a changed one names the nearest resembling line."""
-    out, cache = [], {}
+def check_equations(course, equations: list[dict[str, Any]]) -> list[EquationCheck]:
+    """Every displayed equation looked up among its page's displays (from the page model) and compared by
+    meaning (:mod:`lmverify.course.equations`): a reformatted equation is found; a changed one names the
+    nearest resembling display and what differs (a factor, a swapped argument)."""
+    from lmverify.course.equations import locate_equation
+
+    course = as_course(course)
+    out = []
     for eq in equations:
         if not eq.get("displayed", True):
             continue
-        if eq["page"] not in cache:
-            cache[eq["page"]] = read_page(course, eq["page"]).splitlines()
-        lines = cache[eq["page"]]
-        line = locate_text(eq["latex"], lines, eq["line"])
-        cand = nearest_candidate(eq["latex"], lines, eq["line"]) if line is None else None
-        out.append(EquationCheck(eq["id"], eq["page"], eq["line"], eq["latex"], line, cand))
+        displays = course.page(eq["page"]).displays
+        line, match, cand = locate_equation(eq["latex"], displays, eq["line"])
+        how = match.how if match is not None else ""
+        detail = "" if line is not None or match is None else match.detail
+        out.append(EquationCheck(eq["id"], eq["page"], eq["line"], eq["latex"], line,
+                                 cand if line is None else None, how, detail))
     return out
 
 
@@ -89,6 +94,7 @@ def build(course: Path | None = None, examples: list[Example] | None = None, *, 
     ``examples``: the examples to judge (default: all under ``examples_dir``, default ``worked_examples/``,
     of ``topic`` if given). ``equations``: the equations to look up (default: the project's catalogue, of
     ``topic`` if given; see :func:`load_equations` for another file)."""
+    complete = examples is None and examples_dir is None and topic is None  # all the project's examples
     if examples is None:
         examples = load_all_examples(examples_dir)
         if topic:
@@ -107,6 +113,7 @@ def build(course: Path | None = None, examples: list[Example] | None = None, *, 
     pages = as_course(course)
     reports = Reports(course=pages.folder if pages is not None else None, topic=topic, catalogue=not custom)
     reports.pages = pages
+    reports.complete = complete
     for ex in examples:
         reports.append(judge_example(ex, pages))
     if pages is not None:
@@ -121,7 +128,7 @@ def build(course: Path | None = None, examples: list[Example] | None = None, *, 
         course = pages.folder
         eq_pages = set(pages.pages)
         scope = _scope(course, examples, topic, equations)
-        reports.equations = check_equations(course, [eq for eq in equations if eq["page"] in eq_pages])
+        reports.equations = check_equations(pages, [eq for eq in equations if eq["page"] in eq_pages])
         reports.page_examples = coverage.page_examples(pages, pages=scope, reports=list(reports))
         if code:
             reports.code = run_course_code(course, scope, timeout=code_timeout)
