@@ -61,7 +61,7 @@ def test_a_page_has_sections_boxes_math_code_and_numbers_with_their_lines():
     assert [c.code for c in page.code] == ["print(3.14)\n"]  # code is not prose: 3.14 is no printed number
     assert "3.14" not in [n.text for n in page.numbers]
     displays = [m for m in page.math if m.display]
-    assert len(displays) == 1 and displays[0].line == 7 and r"\lambda_1 + \lambda_2 = 1." in displays[0].latex
+    assert len(displays) == 1 and displays[0].line == 8 and r"\lambda_1 + \lambda_2 = 1." in displays[0].latex
     # a display line that starts with "+" is math, not a list item
     assert any(r"y=#\cdotx+#,\lambda_#+\lambda_#=#." in r for r in readings(page)), readings(page)
     lam = [n for n in page.numbers if n.line == 10]

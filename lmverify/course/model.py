@@ -295,7 +295,8 @@ def read_inline(raw: str, first_line: int) -> tuple[str, list[tuple[str, int, bo
         in_math = kind != "text"
         if in_math:
             latex = piece.replace("\\\\", "\\") if doubled else piece
-            spans.append(MathSpan(latex.strip(), kind == "display", first_line + raw.count("\n", 0, start),
+            lead = len(piece) - len(piece.lstrip())  # a display's content starts on the line after \[
+            spans.append(MathSpan(latex.strip(), kind == "display", first_line + raw.count("\n", 0, start + lead),
                                   first_line + raw.count("\n", 0, end)))
         norm = normal_math if in_math else normal_text
         last = 0
