@@ -193,9 +193,14 @@ def normal_math(latex: str) -> str:
     s = latex.translate(_QUOTES)
     for a, b in _TEXT_SYMBOLS:
         s = s.replace(a, b)
-    for pattern, repl in _MATH_RULES:
-        s = pattern.sub(repl, s)
-    return _SPACE.sub("", s)
+    for _ in range(4):  # to a fixed point: dropping a space can make a spacing command (``\ ,`` is ``\,``)
+        t = s
+        for pattern, repl in _MATH_RULES:
+            s = pattern.sub(repl, s)
+        s = _SPACE.sub("", s)
+        if s == t:
+            break
+    return s
 
 
 def normal_text(text: str) -> str:
