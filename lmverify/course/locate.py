@@ -124,11 +124,36 @@ def locate(page: Page, slot: Slot, count: int = 1) -> Found | Missing:
     """The ``count`` numbers the page prints at ``slot`` (see the module's docstring)."""
     first, last, how = scope_lines(page, slot.scope)
     before, after = slot.key_before, slot.key_after
+    whole = (1, len(page.lines))
+    if how == "title" and len(page.exact_scopes(slot.scope)) > 1:
+        # several boxes of the same title ("In Plain English"): the one whose text holds the context
+        holding = [(a, b) for a, b in page.exact_scopes(slot.scope) if candidates(page, a, b, before, after)]
+        if len(holding) == 1:
+            first, last = holding[0]
+        elif len(holding) > 1:
+            return Missing(f"{len(holding)} boxes or sections are titled '{slot.scope}' and the context "
+                           f"{slot.describe()} stands in each (lines {', '.join(str(a) for a, _ in holding)}): "
+                           f"which one the record means cannot be told")
     found = candidates(page, first, last, before, after)
-    if not found and how != "page":
-        # the box moved or was renamed past recognition: the context alone, on the whole page, if unique
-        wide = candidates(page, 1, len(page.lines), before, after)
-        if len(wide) == 1 or (slot.occurrence is not None and len(wide) > slot.occurrence):
+    if how == "resembling":
+        # the title is not on the page as recorded (renamed, or gone): the context decides, page-wide; the
+        # resembling box or section only breaks a tie when every place of the context lies inside it
+        wide = candidates(page, *whole, before, after)
+        if len(wide) == 1:
+            found, how = wide, "page"
+        elif wide and all(first <= n.line <= last for n in wide):
+            found = wide
+        elif wide:
+            where = ", ".join(str(n.line) for n in wide[:6])
+            return Missing(f"the box or section '{slot.scope}' is not on the page as recorded, and the context "
+                           f"{slot.describe()} stands {len(wide)} times elsewhere (lines {where}): which one the "
+                           f"record means cannot be told", (wide[0].line, _shown(page, wide[0])))
+        else:
+            found = []
+    elif not found and how == "title":
+        # the number moved out of its box or section: the context alone, on the whole page, if unique
+        wide = candidates(page, *whole, before, after)
+        if len(wide) == 1:
             found, how = wide, "page"
     if not found:
         return Missing(f"context {slot.describe()} not found in {_scope_words(slot, how)}",

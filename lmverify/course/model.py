@@ -127,6 +127,11 @@ class Page:
         self._scopes[title] = found = self._find_scope(title)
         return found
 
+    def exact_scopes(self, title: str) -> list[tuple[int, int]]:
+        """Every box and section whose title reads as ``title`` (a page can have several "In Plain English")."""
+        want = normal_title(title)
+        return sorted({(a, b) for a, b, t in self._titles if t == want})
+
     def _find_scope(self, title: str) -> tuple[int, int, str] | None:
         want = normal_title(title)
         if not want:
