@@ -22,24 +22,36 @@ def _log2(b: Backend, x):
 
 
 def coins(inputs: dict, b: Backend) -> dict:
-    """Section "Worked Example: Fair vs. Biased Coin": each term -p log2 p, and the totals."""
+    """Section "Worked Example: Fair vs. Biased Coin": each term -p log2 p (its factor -p, its log2 p), the
+    totals, and the 1 bit (two equally likely outcomes) that the biased coin's entropy stays below.
+    The deterministic coin's page prints only P(H); P(T) = 1 - P(H)."""
+    heads = float(inputs["deterministic_heads"])
+    coins_ = {"fair": inputs["fair"], "biased": inputs["biased"],
+              "deterministic": np.array([heads, 1.0 - heads])}
     out = {}
-    for name in ("fair", "biased", "deterministic"):
-        p = inputs[name]
+    for name, p in coins_.items():
         for side, pi in zip(("H", "T"), p):
             if pi > 0:
+                out[f"{name}_neg_p_{side}"] = -b.const(pi)
                 out[f"{name}_log2_{side}"] = _log2(b, pi)
                 out[f"{name}_term_{side}"] = -b.const(pi) * _log2(b, pi)
         out[f"{name}_entropy_bits"] = b.run(T, "entropy", p=p, base=2.0)
+    n = len(inputs["fair"])
+    out["max_entropy_bits"] = b.run(T, "entropy", p=np.full(n, 1.0 / n), base=2.0)  # uniform: log2(2) = 1
     return out
 
 
 def token_prediction(inputs: dict, b: Backend) -> dict:
-    """Section "Worked Example: Token Prediction with Three Words": H(one-hot, q) = -ln q(true token)."""
+    """Section "Worked Example: Token Prediction with Three Words": the one-hot target of the true token cat,
+    and H(one-hot, q) = -ln q(true token) for the true tokens cat and fish."""
     q = inputs["q"]
     vocab = list(inputs["vocabulary"])
-    return {f"cross_entropy_{word}": b.run(T, "cross_entropy", p=np.eye(len(vocab))[vocab.index(word)], q=q)
-            for word in ("cat", "fish")}
+    out = {f"cross_entropy_{word}": b.run(T, "cross_entropy", p=np.eye(len(vocab))[vocab.index(word)], q=q)
+           for word in ("cat", "fish")}
+    # the one-hot p: label smoothing with epsilon = 0
+    out["one_hot_cat"] = b.run(T, "label_smoothing_targets", target=vocab.index("cat"), num_classes=len(vocab),
+                               epsilon=0.0, convention="page")
+    return out
 
 
 def kl_two_distributions(inputs: dict, b: Backend) -> dict:
@@ -51,10 +63,12 @@ def kl_two_distributions(inputs: dict, b: Backend) -> dict:
     ce, h = b.run(T, "cross_entropy", p=p, q=q), b.run(T, "entropy", p=p)
     return {
         "ln_p0": ln_p[0],
+        "ln_p1": ln_p[1],
         "neg_ln_q0": -ln_q[0],
         "neg_ln_q1": -ln_q[1],
         "log_ratio_0": log_ratio[0],
         "log_ratio_1": log_ratio[1],
+        "neg_p0": -b.const(p[0]),  # the factor of -0.5 ln 0.6 in the sanity check
         "term_0": b.const(p[0]) * log_ratio[0],
         "term_1": b.const(p[1]) * log_ratio[1],
         "kl": b.run(T, "kl_divergence", p=p, q=q),
@@ -67,23 +81,26 @@ def kl_two_distributions(inputs: dict, b: Backend) -> dict:
 
 
 def perplexity_examples(inputs: dict, b: Backend) -> dict:
-    """Section "Worked Example: Real Numbers": PPL = exp(average NLL)."""
-    return {f"ppl_at_{str(v).replace('.', '_')}": b.run(T, "perplexity", nll=np.array([float(v)]))
-            for v in inputs["average_nll"]}
+    """Section "Worked Example: Real Numbers": PPL = exp(average NLL), at the first NLL and at the improved one."""
+    first, improved = (b.run(T, "perplexity", nll=np.array([float(v)])) for v in inputs["average_nll"])
+    return {"ppl_first": first, "ppl_improved": improved}
 
 
 def bits_and_nats(inputs: dict, b: Backend) -> dict:
     """Sections "Worked Example: Fair Coin in Both Units" and the notation box's 1 nat = 1/ln 2 bits."""
     p = inputs["p"]
     bits, nats = b.run(T, "entropy", p=p, base=2.0), b.run(T, "entropy", p=p)
-    return {"entropy_bits": bits, "entropy_nats": nats, "bits_per_nat": bits / nats}
+    # H in nats = ln 2: the 2 is e^H, the number of equally likely outcomes of the fair coin
+    return {"entropy_bits": bits, "entropy_nats": nats, "bits_per_nat": bits / nats,
+            "equally_likely_outcomes": b.exp(nats)}
 
 
 def three_tokens(inputs: dict, b: Backend) -> dict:
     """Section "Worked Example: Three Tokens": mean NLL and PPL = exp(mean)."""
     nll = inputs["nll"]
     total = sum(b.const(v) for v in nll)
-    return {"sum_nll": total, "mean_nll": total / len(nll), "ppl": b.run(T, "perplexity", nll=nll)}
+    count = b.const(len(nll))
+    return {"sum_nll": total, "n_tokens": count, "mean_nll": total / count, "ppl": b.run(T, "perplexity", nll=nll)}
 
 
 def label_smoothing(inputs: dict, b: Backend) -> dict:
