@@ -528,10 +528,14 @@ def judge(claim: Claim, quantities: dict[str, Any]) -> ClaimResult:
         cells = _judge_cells(claim.claimed, np.asarray(value), claim.where)
         verdict = max((c.verdict for c in cells), key=_ORDER.__getitem__)
         if verdict != "correct" and claim.alternative:
+            # cell by cell: a cell right only under the other convention is a convention; one right under
+            # neither stays an error (one wrong cell does not turn the convention cells into errors)
             alt = np.asarray(_value(quantities, claim.alternative, claim.index, claim.where))
             alt_cells = _judge_cells(claim.claimed, alt, claim.where)
-            if all(c.verdict in ("correct", "rounding") for c in alt_cells):
-                verdict = "convention"
+            for c, a in zip(cells, alt_cells):
+                if c.verdict in ("rounding", "error") and a.verdict in ("correct", "rounding"):
+                    c.verdict = "convention"
+            verdict = max((c.verdict for c in cells), key=_ORDER.__getitem__)
         texts = np.empty(np.shape(value), dtype=object)
         for c in cells:
             texts[c.index] = c.correct

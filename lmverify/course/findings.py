@@ -81,7 +81,7 @@ def errata(reports: list[ExampleReport]) -> list[Erratum]:
                     rows = rep.cell_lines.get(i)
                     cell_line = rows[cell.index[0]] if rows and len(cell.index) == 2 else line
                     out.append(Erratum(ex.page, cell_line, ex.section, ex.id, f"{r.claim.label}[{idx}]", cell.claimed,
-                                       cell.correct, r.verdict if cell.verdict == "error" else cell.verdict, expl))
+                                       cell.correct, cell.verdict, expl))
             else:
                 out.append(Erratum(ex.page, line, ex.section, ex.id, r.claim.label, _claimed_text(r),
                                    r.correct_text, r.verdict, expl))

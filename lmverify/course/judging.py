@@ -80,7 +80,7 @@ def read_inputs(example: Example, page: Page) -> tuple[dict[str, Any], list[Inpu
             texts += found.texts
             numbers += list(found.numbers)
         else:
-            values = [float(t.replace(",", "").replace("{,}", "")) for t in texts]
+            values = [float(t.replace("{,}", "").replace(",", "")) for t in texts]
             value = np.reshape(values, shape).tolist() if shape else values[0]
             flat_old = np.asarray(recorded, dtype=np.float64).ravel()
             flat_new = np.asarray(values, dtype=np.float64)
@@ -101,9 +101,23 @@ def judge_example(example: Example, course: Course | None = None) -> ExampleRepo
     page = course.page(example.page)
     inputs, changes, problems, used = read_inputs(example, page)
     current = dataclasses.replace(example, inputs=inputs) if changes else example
-    quantities = compute(current, "numpy")
     rep = ExampleReport(example, [], input_changes=changes, input_problems=problems)
     rep.located.update({("input", k): v for k, v in used.items()})
+    try:
+        quantities = compute(current, "numpy")
+    except (WorkedExampleError, ValueError) as exc:
+        if not changes:
+            raise
+        # the page's inputs are refused by the recipe (no longer a distribution, a shape that does not fit):
+        # say so, and judge none of this example's claims rather than stop the whole report
+        shown = "; ".join(f"{c.name} from {c.recorded} to {c.page} (line {c.line})" for c in changes)
+        why = f"not judged: the recipe refuses the inputs the page prints now ({shown}): {exc}"
+        rep.input_problems.append(f"inputs: {why}")
+        for i, claim in enumerate(example.claims):
+            rep.page_lines[i] = None
+            rep.page_problems[i] = why
+            rep.results.append(missing_result(claim, why))
+        return rep
     for i, claim in enumerate(example.claims):
         rep.results.append(_judge_on_page(rep, i, claim, page, quantities))
     for i, r in enumerate(rep.results):
@@ -129,7 +143,7 @@ def _judge_on_page(rep: ExampleReport, i: int, claim: Claim, page: Page, quantit
             if len(shape) == 2:
                 rep.cell_lines[i] = [found.numbers[r * shape[1]].line for r in range(shape[0])]
         else:
-            now = texts[0] if not _is_int_text(texts[0]) else int(texts[0].replace(",", "").replace("{,}", ""))
+            now = int(texts[0]) if _is_int_text(texts[0]) and texts[0].lstrip("-").isdigit() else texts[0].replace("{,}", ",")
         if _texts(now) != _texts(claim.claimed):
             rep.page_numbers[i] = ", ".join(texts)
         try:
@@ -185,14 +199,14 @@ def _hint(page: Page, title: str, line: int) -> int:
 
 
 def _is_int_text(t: str) -> bool:
-    s = t.replace(",", "").replace("{,}", "").lstrip("-")
+    s = t.replace("{,}", "").replace(",", "").lstrip("-")
     return s.isdigit()
 
 
 def _texts(v: Any) -> Any:
     if isinstance(v, list):
         return [_texts(x) for x in v]
-    return str(v).replace(",", "").replace("{,}", "").strip()
+    return str(v).replace("{,}", "").replace(",", "").strip()
 
 
 def counts(reports: list[ExampleReport]) -> dict[str, int]:

@@ -81,7 +81,7 @@ class Number:
 
     @property
     def value(self) -> Decimal:
-        return Decimal(self.text.replace(",", "").replace("{,}", ""))
+        return Decimal(self.text.replace("{,}", "").replace(",", ""))
 
 
 @dataclass
