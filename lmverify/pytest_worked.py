@@ -134,7 +134,7 @@ class PageItem(_ExampleItem):
         for c in rep.input_changes:
             problems.append(f"input {c.name}: the page prints {c.page} (line {c.line}), the record {c.recorded}")
         for why in rep.input_problems:
-            problems.append(f"{why} (the transcribed value was used)")
+            problems.append(why)
         for i, r in enumerate(rep.results):
             claim = r.claim
             if r.verdict == MISSING:

@@ -75,7 +75,7 @@ def read_inputs(example: Example, page: Page) -> tuple[dict[str, Any], list[Inpu
         for s, count in zip(specs, counts):
             found = locate(page, slot_of(example, s), count)
             if isinstance(found, Missing):
-                problems.append(f"input {name}: {found}")
+                problems.append(f"missing input {name}: {found} (the transcribed value is used)")
                 break
             texts += found.texts
             numbers += list(found.numbers)

@@ -95,7 +95,7 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
             out.append(f"- input changed: {c.name} from {c.recorded} to {c.page} (line {c.line}); every claim that "
                        f"depends on it is recomputed")
         for why in rep.input_problems:
-            out.append(f"- missing input (the transcribed value is used): {why}")
+            out.append(f"- {why}")
         for i, why in rep.page_problems.items():
             out.append(f"- missing: {rep.results[i].claim.label}: {why}")
         for m in rep.mismatches:
