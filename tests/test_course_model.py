@@ -140,3 +140,8 @@ def test_unique_context_names_one_number_in_whole_tokens():
         found = locate(page, Slot("Worked Example: Two Steps", before, after, occ))
         assert isinstance(found, Found) and found.numbers[0] is n
         assert n.text not in before.replace("#", "") or n.text in {"0.8", "0.5", "0.25"}
+
+
+def test_scientific_notation_is_one_printed_number():
+    page = parse_page("We get \\(3 \\times 10^{-4}\\), \\(2.68 \\times 10^8\\) and \\(x \\times 10\\).\n")
+    assert [n.text for n in page.numbers] == ["3e-4", "2.68e8", "10"]

@@ -253,6 +253,8 @@ def numbers_in(piece: str, in_math: bool = True):
         yield m
 
 
+#: ``\times 10^{k}`` (or ``\cdot``) right after a number: scientific notation (doubled backslashes too)
+_SCIENTIFIC = re.compile(r"\s*\\{1,2}(?:times|cdot)\s*10\s*\^\s*(?:\{\s*([-+\u2212]?\d+)\s*\}|(\d))")
 _INDEX_BEFORE = re.compile(r"_\s*$|_\s*\{[^{}]*$")
 
 
@@ -311,6 +313,8 @@ def read_inline(raw: str, first_line: int) -> tuple[str, list[tuple[str, int, bo
         norm = normal_math if in_math else normal_text
         last = 0
         for m in numbers_in(piece, in_math):
+            if m.start() < last:
+                continue  # the exponent of a number in scientific notation, read with its mantissa
             before = piece[last:m.start()]
             if in_math and doubled:
                 before = before.replace("\\\\", "\\")
@@ -319,9 +323,13 @@ def read_inline(raw: str, first_line: int) -> tuple[str, list[tuple[str, int, bo
             reading.append(SLOT)
             text = m.group(0).replace("\u2212", "-")
             ctx = piece[:m.start()].replace("\\\\", "\\") if doubled else piece[:m.start()]
+            end = m.end()
+            sci = _SCIENTIFIC.match(piece, end) if in_math and "e" not in text.lower() else None
+            if sci is not None:  # 2.68 \times 10^8 is one number, 2.68e8
+                text, end = f"{text}e{(sci.group(1) or sci.group(2)).replace(chr(0x2212), '-')}", sci.end()
             numbers.append((text, first_line + raw.count("\n", 0, start + m.start()), in_math,
                             in_math and _is_index(ctx), offset))
-            last = m.end()
+            last = end
         tail = piece[last:]
         if in_math and doubled:
             tail = tail.replace("\\\\", "\\")
