@@ -104,15 +104,19 @@ def place(page_text: str, n: Number, new: str, numbers: list[Number]) -> list[st
     text stands, the likeliest first (the k-th such place for the k-th number of that text on the line)."""
     lines = page_text.split("\n")
     raw = lines[n.line - 1]
-    body = n.text[1:] if n.text.startswith("-") else n.text
-    sign = "[-\u2212]" if n.text.startswith("-") else ""
+    old_text, new_text = n.text, new
+    if re.search(r"[eE]", n.text) and n.text not in raw:
+        # read as scientific notation from a mantissa and "\times 10^k": the mantissa is what changes
+        old_text, new_text = re.split(r"[eE]", n.text)[0], re.split(r"[eE]", new)[0]
+    body = old_text[1:] if old_text.startswith("-") else old_text
+    sign = "[-\u2212]" if old_text.startswith("-") else ""
     spans = [(m.start(), m.end(), m.group(1)) for m in
              re.finditer(rf"(?<![0-9.])({sign}){re.escape(body)}(?![0-9])(?!\.[0-9])", raw)]
     k = sum(1 for o in numbers if o.line == n.line and o.text == n.text and o.ordinal < n.ordinal)
     order = ([spans[k]] if k < len(spans) else []) + [s for j, s in enumerate(spans) if j != k]
     out = []
     for start, end, minus in order:
-        new_body = new[1:] if new.startswith("-") else new
+        new_body = new_text[1:] if new_text.startswith("-") else new_text
         lines2 = list(lines)
         lines2[n.line - 1] = raw[:start] + minus + new_body + raw[end:]
         out.append("\n".join(lines2))
@@ -154,7 +158,11 @@ class PageBase:
     folder: Path  # where the edited copies are written (the page alone)
     examples: list
     reps: report.Reports
-    numbers: list[Number]
+    model: object  # the unedited page's model (lmverify.course.model.Page)
+
+    @property
+    def numbers(self) -> list[Number]:
+        return self.model.numbers
 
     def rep(self, example_id: str):
         return next(r for r in self.reps if r.example.id == example_id)
@@ -186,7 +194,7 @@ def page_base(course: Path, page: str, examples: list, work: Path) -> PageBase:
     folder.mkdir(parents=True, exist_ok=True)
     text = (course / page).read_text(encoding="utf-8")
     mine = [ex for ex in examples if ex.page == page]
-    base = PageBase(page, text, folder, mine, None, parse_page(text, page).numbers)
+    base = PageBase(page, text, folder, mine, None, parse_page(text, page))
     base.reps = base.build(text)
     return base
 
@@ -304,10 +312,15 @@ def wrong_text(base: PageBase, t: Target) -> tuple[str, bool]:
 # ---------------------------------------------------------------- the checks
 
 
+def _shown(text: str) -> str:
+    """A number as a reader sees it (LaTeX's ``{,}`` thousands separator is a comma)."""
+    return str(text).replace("{,}", ",")
+
+
 def _rows(errata, example_id: str, label: str) -> set[tuple]:
     """The errata rows of one claim: its label, or its label and a cell index (``S[2, 3]``)."""
     cell = re.compile(re.escape(label) + r"\[\d+(?:, \d+)*\]")
-    return {(e.line, e.what, e.claimed, e.correct, e.kind) for e in errata
+    return {(e.line, e.what, _shown(e.claimed), e.correct, e.kind) for e in errata
             if e.example == example_id and (e.what == label or cell.fullmatch(e.what))}
 
 
@@ -328,11 +341,13 @@ MISPLACED = "the edit did not change exactly the intended number(s) of the page 
 ANCHORED = "[anchored on an input]"
 
 
-def _anchored_on(claim, line: int | None, changes: dict[int, str], numbers: list[Number]) -> bool:
-    """Does a text claim's anchor or printed text hold one of the changed numbers, on the line it stands?"""
-    words = (claim.anchor or "") + " " + (claim.printed or "")
-    for n in numbers:
-        if n.ordinal in changes and n.line == line and \
+def _anchored_on(claim, line: int | None, changes: dict[int, str], page) -> bool:
+    """Does a text claim's anchor or printed text (a qualitative claim's claimed text, which the report also
+    looks for) hold one of the changed numbers, in the block (paragraph, list item, cell) where it stands?"""
+    words = " ".join([claim.anchor or "", claim.printed or "", claim.claimed if isinstance(claim.claimed, str) else ""])
+    for n in page.numbers:
+        block = page.blocks[n.block]
+        if n.ordinal in changes and line is not None and block.line <= line <= max(block.end, block.line) and \
                 re.search(rf"(?<![0-9.]){re.escape(n.text.lstrip('-'))}(?![0-9])", words):
             return True
     return False
@@ -394,7 +409,7 @@ def check_edit(base: PageBase, changes: dict[int, str], page_text: str, *, flips
                     problems.append(f"{who}: line {rep1.page_lines.get(i)}, was {rep0.page_lines.get(i)}")
             elif r0.verdict == "missing" and r1.verdict != "missing":
                 problems.append(f"{who}: was missing, now {r1.verdict}")
-            elif r1.verdict == "missing" and _anchored_on(claim, rep0.page_lines.get(i), changes, base.numbers):
+            elif r1.verdict == "missing" and _anchored_on(claim, rep0.page_lines.get(i), changes, base.model):
                 # a text claim whose anchor (or printed text) holds the changed number: the words it names are
                 # gone, so 'missing' (never correct) is what the report may say. For an input whose claims
                 # must be re-judged, that is a problem of its own kind.
@@ -425,7 +440,7 @@ def check_edit(base: PageBase, changes: dict[int, str], page_text: str, *, flips
                 rows = _rows(new_errata, ex.id, claim.label)
                 for pos in flips[key]:
                     n = rep0.located[i][pos]
-                    want_row = (n.line, _cell_label(claim, pos), changes[n.ordinal], _correct_at(e, pos), "error")
+                    want_row = (n.line, _cell_label(claim, pos), _shown(changes[n.ordinal]), _correct_at(e, pos), "error")
                     if not any(row[1:] == want_row[1:] for row in rows):
                         problems.append(f"{who}: no erratum {want_row[1:]} (rows: {sorted(rows)})")
                     elif want_row not in rows:
@@ -733,7 +748,7 @@ def _anchored_input_targets(bases) -> list[tuple[PageBase, Target]]:
             if not isinstance(key, tuple):
                 continue
             rep = base.rep(ex_id)
-            if any(not c.slotted and _anchored_on(c, rep.page_lines.get(i), {t.number.ordinal: ""}, base.numbers)
+            if any(not c.slotted and _anchored_on(c, rep.page_lines.get(i), {t.number.ordinal: ""}, base.model)
                    for i, c in enumerate(rep.example.claims)):
                 out.append((base, t))
                 break
