@@ -187,12 +187,6 @@ def test_changed_input_written_through_the_whole_example_is_all_correct(base, tm
     assert not [e for e in report.errata(reps) if e.example == COIN]
 
 
-@pytest.mark.xfail(strict=True, reason="lmverify/course/render.py says '- the erratum is fixed' after every claim whose "
-                                       "page number changed and is judged correct, also for a claim recorded correct: "
-                                       "coins.md, the coin rewritten for 0.7/0.3 throughout, prints 'the page now "
-                                       "prints 0.360 (recorded '0.258' as correct); judged: **correct** - the erratum "
-                                       "is fixed' though 0.258 was never an erratum (only H in bits, recorded error, "
-                                       "is a fixed erratum)")
 def test_changed_input_written_through_names_only_the_recorded_erratum_fixed(base, tmp_path):
     _, examples, _ = base
     course = _course(tmp_path, [

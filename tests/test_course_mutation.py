@@ -755,12 +755,6 @@ def _anchored_input_targets(bases) -> list[tuple[PageBase, Target]]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="word_embeddings.md line 198: the input n read from 'Use \\(n = 3\\)' changed "
-                                       "to 6: the text claim '3-grams of running: how many' (embeddings.fasttext_"
-                                       "ngrams) is located by the anchor 'Use \\(n = 3\\)', which holds that number, "
-                                       "so it goes missing instead of being re-judged on n = 6 (error: the page's 6 "
-                                       "pieces, 4 six-grams); a text anchor is matched with its numbers, not with "
-                                       "number slots")
 def test_course_text_claims_anchored_on_an_input_are_rejudged_when_it_changes(course_bases, capsys):
     targets = [(b, t) for b, t in _anchored_input_targets(course_bases) if not refused(b, t)]
     if not targets:

@@ -213,7 +213,8 @@ def filled(page: Page, block: int) -> str:
 
 def locate_text(page: Page, scope: str, anchor: str, text: str | None) -> tuple[int, str] | Missing:
     """A text claim: the block of the scope whose reading holds ``anchor`` followed (within the block) by
-    ``text`` (the claim's printed text, if any), compared as readings; (line, block reading) or Missing."""
+    ``text`` (the claim's printed text, if any), compared as readings; (line, block reading) or Missing.
+    Numbers in the anchor written ``#`` are slots (an input printed there may change)."""
     first, last, how = scope_lines(page, scope)
     a = normal_context(anchor)
     t = normal_context(text) if text else ""
@@ -222,11 +223,16 @@ def locate_text(page: Page, scope: str, anchor: str, text: str | None) -> tuple[
         if b.end < first or b.line > last:
             continue
         f = filled(page, k)
-        i = f.find(a)
-        if i < 0:
-            continue
-        if t and t not in f[i:] and not (t in f and a in t):
-            continue
+        if SLOT in a:  # numbers in the anchor written as #: they are slots, whatever the page prints there
+            i = b.reading.find(a)
+            if i < 0 or (t and t not in f):
+                continue
+        else:
+            i = f.find(a)
+            if i < 0:
+                continue
+            if t and t not in f[i:] and not (t in f and a in t):
+                continue
         hits.append((b, f, i))
     if not hits:
         return Missing(f"anchor {anchor!r}" + (f" with {text!r}" if text else "") + f" not found in "

@@ -90,7 +90,7 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
         for i, text in rep.page_numbers.items():
             r, recorded = rep.results[i], ex.claims[i]
             out.append(f"- the page now prints {text} (recorded {recorded.claimed!r} as {recorded.verdict}); judged: "
-                       f"**{r.verdict}**{' - the erratum is fixed' if r.verdict == 'correct' else ''}")
+                       f"**{r.verdict}**{' - the erratum is fixed' if r.verdict == 'correct' != recorded.verdict else ''}")
         for c in rep.input_changes:
             out.append(f"- input changed: {c.name} from {c.recorded} to {c.page} (line {c.line}); every claim that "
                        f"depends on it is recomputed")
