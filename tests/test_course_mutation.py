@@ -764,13 +764,28 @@ def test_course_text_claims_anchored_on_an_input_are_rejudged_when_it_changes(co
     assert not tally.anchored, "\n".join(tally.anchored)
 
 
+def _full_sweep_asked(config) -> bool:
+    """The full sweeps (about 700 edited pages, a minute or two) run when slow tests are asked for by name
+    (``-m slow``); the default run checks a seeded sample of them."""
+    expr = config.getoption("-m") or ""
+    return "slow" in expr and "not slow" not in expr
+
+
+@pytest.fixture
+def full_sweep(request):
+    if not _full_sweep_asked(request.config):
+        pytest.skip("the full sweep runs with -m slow (the default run checks a seeded sample)")
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("full_sweep")
 def test_course_every_read_number_mutated_is_judged_at_its_own_slot(course_bases, capsys):
     tally = _sweep(course_bases, _course_targets(course_bases), capsys, "course mutation sweep (all)")
     assert not tally.failures, tally.figure("full sweep") + "\n" + "\n".join(tally.failures)
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("full_sweep")
 def test_course_every_erratum_corrected_is_judged_fixed(course_bases, capsys):
     tally = Tally()
     start = time.perf_counter()

@@ -80,7 +80,7 @@ def load_unjudged(root: Path, only: Path | None = None) -> dict[str, list[Unjudg
     out: dict[str, list[Unjudged]] = {}
     for path in ([Path(only)] if only is not None else sorted(Path(root).glob("*/unjudged.yaml"))):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:
             raise WorkedExampleError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("page"), str) or \

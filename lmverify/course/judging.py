@@ -104,7 +104,7 @@ def judge_example(example: Example, course: Course | None = None) -> ExampleRepo
     rep = ExampleReport(example, [], input_changes=changes, input_problems=problems)
     rep.located.update({("input", k): v for k, v in used.items()})
     try:
-        quantities = compute(current, "numpy")
+        quantities = _computed(current)
     except (WorkedExampleError, ValueError) as exc:
         if not changes:
             raise
@@ -124,6 +124,22 @@ def judge_example(example: Example, course: Course | None = None) -> ExampleRepo
         if r.verdict != MISSING and i not in rep.page_numbers and not changes and r.verdict != r.claim.verdict:
             rep.mismatches.append(f"{r.claim.label}: recorded {r.claim.verdict}, computed {r.verdict}")
     return rep
+
+
+_COMPUTED: dict[tuple, dict] = {}
+
+
+def _computed(example: Example) -> dict:
+    """The example's quantities on NumPy, computed once per recipe and inputs (recipes are deterministic:
+    a page judged again, or many edited copies of it, do not rerun a Monte Carlo demo each time)."""
+    import json
+
+    key = (str(example.path), example.recipe, json.dumps(example.inputs, sort_keys=True, default=str))
+    if key not in _COMPUTED:
+        if len(_COMPUTED) > 512:
+            _COMPUTED.clear()
+        _COMPUTED[key] = compute(example, "numpy")
+    return dict(_COMPUTED[key])
 
 
 def _judge_on_page(rep: ExampleReport, i: int, claim: Claim, page: Page, quantities: dict) -> ClaimResult:
