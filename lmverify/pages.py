@@ -1,7 +1,8 @@
-"""The course pages: locating a worked example's claims in a page, and running the page's code.
+"""The course pages: reading them (a named error for a missing or undecodable page), the members of a
+printed list, and running the pages' code.
 
-Locating: :func:`locate` finds the line where a claim's anchor and printed number stand (the
-recorded line first, then the nearest occurrence), :func:`row_lines` the line of each row of a matrix.
+Locating claims is :mod:`lmverify.course`'s (the page model and contexts with a number slot): this
+module keeps what reads raw lines (code fences, list members after an anchor).
 
 Running code: extracted from the pages, run in a subprocess with a time limit.
 
@@ -54,27 +55,6 @@ def read_page(course: Path, page: str) -> str:
             "a legacy 8-bit encoding such as cp1252 or latin-1"
         raise CourseError(f"{path}: page {page!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); it looks like "
                           f"{guess}: save it as UTF-8") from None
-
-
-def locate_text(text: str, page_lines: list[str], near: int) -> int | None:
-    """The 1-based line where ``text`` (whitespace-insensitive, possibly spanning lines) begins, nearest
-    to ``near``; None when the page does not contain it."""
-    target = _norm(text)
-    if not target:
-        return None
-    starts = []
-    joined, offsets = "", []
-    for i, line in enumerate(page_lines):
-        offsets.append(len(joined))
-        joined += _norm(line)
-    k = joined.find(target)
-    while k >= 0:
-        line = max(i for i, off in enumerate(offsets) if off <= k)
-        starts.append(line + 1)
-        k = joined.find(target, k + 1)
-    if not starts:
-        return None
-    return min(starts, key=lambda ln: abs(ln - near))
 
 
 _EXAMPLE_BOX = re.compile(r'^!!!\s*example\s+"(?P<title>[^"]*)"')
@@ -365,53 +345,13 @@ def run_course_code(course: Path, pages: list[str] | None = None, timeout: float
     return [run_block(b, timeout) for name in names for b in code_blocks(Path(course) / name)]
 
 
-# -- locating claims in a page ------------------------------------------------------------
+# -- raw text: list members after an anchor, resembling lines ---------------------------------------
 
 def _norm(s: str) -> str:
     return re.sub(r"\s+", "", s)
 
 
-def row_lines(claim: Claim, page_lines: list[str], line: int) -> list[int]:
-    """For a matrix claim found at ``line``: the 1-based line on which each printed row stands."""
-    rows = claim.claimed if isinstance(claim.claimed[0], list) else [claim.claimed]
-    out, j = [], line - 1
-    for row in rows:
-        text = _norm("&".join(str(v) for v in row))
-        k = j
-        while k < min(len(page_lines), line + 15) and text not in _norm(page_lines[k]):
-            k += 1
-        out.append(k + 1 if k < len(page_lines) else line)
-        j = k
-    return out
-
-
 _NUMBER = re.compile(r"[-\u2212]?\d[\d,]*(?:\{,\}\d+)*(?:\.\d+)?(?:[eE][-+]?\d+)?")
-
-
-def number_after_anchor(claim: Claim, page_lines: list[str]) -> tuple[int, str] | None:
-    """The number the page prints now right after the claim's anchor, on the anchor's line nearest to the
-    recorded one: (line, text). For a scalar claim whose number changed (``None`` if none is there)."""
-    anchor = claim.anchor
-    skip = 0  # how many numbers stand between the anchor and the claimed one (a printed formula)
-    if claim.printed is not None:
-        rest = claim.printed
-        k = _raw_find(anchor, rest)
-        if k is not None:
-            rest = rest[k:]
-        numbers = [m.group(0) for m in _NUMBER.finditer(rest)]
-        target = str(claim.claimed)
-        if target not in numbers:
-            return None
-        skip = len(numbers) - 1 - numbers[::-1].index(target)
-    best = None
-    for i, line in enumerate(page_lines):
-        k = _raw_find(anchor, line)
-        if k is None:
-            continue
-        found = [m.group(0) for m in _NUMBER.finditer(line, k)]
-        if len(found) > skip and (best is None or abs(i + 1 - claim.line) < abs(best[0] - claim.line)):
-            best = (i + 1, found[skip].rstrip(",").replace("\u2212", "-"))
-    return best
 
 
 def _raw_find(needle: str, line: str) -> int | None:
@@ -424,58 +364,6 @@ def _raw_find(needle: str, line: str) -> int | None:
         return None
     return chars[k + len(target) - 1][0] + 1
 
-
-def locate(claim: Claim, page_lines: list[str]) -> tuple[int | None, str]:
-    """Find the claim in the page: the 1-based line where its anchor and printed number are.
-
-    Returns (line, '') when found, or (None, reason) when the page no longer says it.
-    """
-    if claim.line > len(page_lines) + 50:
-        return None, f"recorded line {claim.line} is far beyond the page's {len(page_lines)} lines"
-    if getattr(claim, "members", None) is not None:
-        # a list claim: the members printed after the anchor, nearest the recorded line
-        found = members_after_anchor(claim, page_lines)
-        if found is None:
-            return None, f"anchor {claim.anchor!r} with a list after it not found in the page"
-        line, members, text = found
-        if members == [str(m).strip() for m in claim.claimed]:
-            return line, ""
-        return None, (f"changed content: after anchor {claim.anchor!r} (line {line}) the page lists {text!r}, "
-                      f"not the claimed {claim.claimed}")
-    anchor = _norm(claim.anchor)
-    candidates = [i for i, line in enumerate(page_lines) if anchor in _norm(line)]
-    if not candidates:
-        return None, f"anchor {claim.anchor!r} not found in the page"
-    # prefer the recorded line, then the nearest occurrence
-    candidates.sort(key=lambda i: abs(i + 1 - claim.line))
-    for i in candidates:
-        if claim.is_matrix and claim.printed is None:
-            # a matrix: its rows, printed as a&b&c, in order within the next lines
-            rows = claim.claimed if isinstance(claim.claimed[0], list) else [claim.claimed]
-            block = "".join(_norm(x) for x in page_lines[i:i + 15])
-            pos = 0
-            for row in rows:
-                k = block.find(_norm("&".join(str(v) for v in row)), pos)
-                if k < 0:
-                    break
-                pos = k + 1
-            else:
-                return i + 1, ""
-        else:
-            text = claim.printed if claim.printed is not None else str(claim.claimed)
-            if _norm(text) in _norm(page_lines[i]):
-                return i + 1, ""
-    if claim.printed is not None and not claim.is_matrix:
-        # the formula around it changed (e.g. an operand was corrected) but the claimed number is still printed
-        for i in candidates:
-            k = _raw_find(claim.anchor, page_lines[i])
-            if k is not None and _norm(str(claim.claimed)) in _norm(page_lines[i][k:]):
-                return i + 1, ""
-    shown = claim.printed if claim.printed is not None else claim.claimed
-    return None, f"anchor {claim.anchor!r} found (line {candidates[0] + 1}) but not with the claimed text {shown!r}"
-
-
-# -- list claims: the members a page prints ------------------------------------------------------
 
 _BACKTICK_RUN = re.compile(r"\s*:?\s*((?:`[^`]+`(?:\s*(?:,|and|or|;)?\s*)){1,})")
 _BRACKETED = re.compile(r"\s*:?\s*[\[{(]([^\]})]*)[\]})]")
@@ -532,18 +420,3 @@ def nearest_candidate(text: str, page_lines: list[str], near: int, window: int =
     if best is None or best[0] < 0.3:
         return None
     return best[1], page_lines[best[1] - 1].strip()
-
-
-def vector_after_anchor(claim: Claim, page_lines: list[str]) -> tuple[int, list[str]] | None:
-    """For a vector claim (a flat list of numbers): the numbers the page prints now right after the claim's
-    anchor, as many as the claim has, on the anchor's line nearest the recorded one: (line, texts)."""
-    n = len(claim.claimed)
-    best = None
-    for i, line in enumerate(page_lines):
-        k = _raw_find(claim.anchor, line)
-        if k is None:
-            continue
-        found = [m.group(0).rstrip(",").replace("\u2212", "-") for m in _NUMBER.finditer(line, k)]
-        if len(found) >= n and (best is None or abs(i + 1 - claim.line) < abs(best[0] - claim.line)):
-            best = (i + 1, found[:n])
-    return best

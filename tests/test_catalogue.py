@@ -44,31 +44,46 @@ def test_catalogue_equation_markers_name_catalogued_equations():
 
 @pytest.mark.parametrize("eq", [e for e in EQUATIONS if e["displayed"]], ids=[e["id"] for e in EQUATIONS if e["displayed"]])
 def test_catalogue_latex_is_printed_in_the_page(eq, course_dir):
-    """The LaTeX is in the page, found the way claims are found: anywhere (whitespace-insensitive), the
-    occurrence nearest the recorded line; a page whose lines shifted still passes, and says where."""
-    from lmverify.pages import CourseError, locate_text, read_page
+    """The equation is among its page's displays, found as the report finds it (the page model's displays,
+    compared by meaning); a page whose lines shifted still passes, and says where."""
+    from lmverify.course.equations import locate_equation
+    from lmverify.pages import CourseError
 
     try:
-        lines = read_page(course_dir, eq["page"]).splitlines()
+        displays = _course(course_dir).page(eq["page"]).displays
     except CourseError as exc:
         pytest.fail(f"{eq['id']}: {exc}", pytrace=False)
-    line = locate_text(eq["latex"], lines, eq["line"])
-    assert line is not None, f"{eq['id']}: its LaTeX is no longer in {eq['page']} (changed content?):\n  {eq['latex']}"
+    line, match, cand = locate_equation(eq["latex"], displays, eq["line"])
+    assert line is not None, (f"{eq['id']}: no display of {eq['page']} holds it (changed content?):\n  {eq['latex']}"
+                              f"\n  nearest: {cand}\n  {match.detail if match else ''}")
     if abs(line - eq["line"]) > 3:
         import warnings
 
-        warnings.warn(f"{eq['id']}: the LaTeX is now at line {line} of {eq['page']} (recorded {eq['line']})",
+        warnings.warn(f"{eq['id']}: the equation is now at line {line} of {eq['page']} (recorded {eq['line']})",
                       stacklevel=1)
 
 
-def test_catalogue_latex_located_after_the_page_shifts(tmp_path):
+_COURSES: dict = {}
+
+
+def _course(folder):
+    from lmverify.course.course import Course
+
+    key = str(folder)
+    if key not in _COURSES:
+        _COURSES[key] = Course(folder)
+    return _COURSES[key]
+
+
+def test_catalogue_latex_located_after_the_page_shifts():
     """Shifting a page by ten lines moves the found line by ten: located, not failed."""
-    from lmverify.pages import locate_text
+    from lmverify.course.equations import locate_equation
+    from lmverify.course.model import parse_page
 
     eq = catalogue.find("attention.softmax_temperature")
-    page = ["filler"] * eq["line"] + ["\\[", eq["latex"], "\\]"]
-    at = locate_text(eq["latex"], page, eq["line"])
-    shifted = locate_text(eq["latex"], ["new line"] * 10 + page, eq["line"])
+    page = ["filler", ""] * (eq["line"] // 2) + ["\\[", eq["latex"], "\\]"]
+    at, _, _ = locate_equation(eq["latex"], parse_page("\n".join(page)).displays, eq["line"])
+    shifted, _, _ = locate_equation(eq["latex"], parse_page("\n".join(["new", ""] * 5 + page)).displays, eq["line"])
     assert at is not None and shifted == at + 10
 
 

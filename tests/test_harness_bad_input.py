@@ -73,15 +73,20 @@ def test_worked_example_not_utf8_is_named(tmp_path):
         load_example(path)
 
 
-def test_worked_example_section_and_far_line_are_checked_against_the_page(tmp_path, course_dir):
-    from lmverify.pages import locate, locate_text, read_page
+def test_worked_example_with_a_context_or_section_not_in_the_page_is_missing(tmp_path, course_dir):
+    """A claim whose context is not in the page, or whose section is not, is missing: never judged, never
+    correct, with the reason."""
+    from lmverify.course.course import Course
+    from lmverify.course.judging import MISSING, judge_example
 
-    lines = read_page(course_dir, "attention_math.md").splitlines()
-    ex = load_example(_example(tmp_path, TINY.replace("line: 101", "line: 5000")))
-    line, why = locate(ex.claims[0], lines)
-    assert line is None and "recorded line 5000 is far beyond the page's" in why
-    assert locate_text("A Section That Is Not There", lines, 1) is None
-    assert locate_text(ex.section, lines, 1) is not None
+    course = Course(course_dir)
+    ex = load_example(_example(tmp_path, TINY))
+    ex.claims[0].before, ex.claims[0].anchor = "acontextthepagedoesnothave=", None
+    rep = judge_example(ex, course)
+    assert rep.results[0].verdict == MISSING and "not found" in rep.page_problems[0]
+    text = load_example(_example(tmp_path, TINY.replace("Q = 2 I_4", "R = 3 J_5")))  # an anchor not in the page
+    rep = judge_example(text, course)
+    assert rep.results[0].verdict == MISSING and "not found" in rep.page_problems[0] and rep.page_lines[0] is None
 
 
 # ---------------------------------------------------------------- the command line and the course folder
