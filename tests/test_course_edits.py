@@ -171,13 +171,17 @@ def test_changed_input_is_reported_and_every_claim_on_it_rejudged_with_the_recom
     assert {k[0] for k in changed} == {COIN}  # no other example moves
 
 
+#: the coin's input changed and every number of its box written anew from it
+WRITTEN_THROUGH = [
+    ("coins.md", "heads with probability 0.8 and tails with 0.2", "heads with probability 0.7 and tails with 0.3"),
+    ("coins.md", r"\(-0.8 \log_2 0.8 \approx 0.258\)", r"\(-0.7 \log_2 0.7 \approx 0.360\)"),
+    ("coins.md", r"\(-0.2 \log_2 0.2 \approx 0.464\)", r"\(-0.3 \log_2 0.3 \approx 0.521\)"),
+    ("coins.md", r"\(H \approx 0.822\)", r"\(H \approx 0.881\)")]
+
+
 def test_changed_input_written_through_the_whole_example_is_all_correct(base, tmp_path):
     _, examples, _ = base
-    course = _course(tmp_path, [
-        ("coins.md", "heads with probability 0.8 and tails with 0.2", "heads with probability 0.7 and tails with 0.3"),
-        ("coins.md", r"\(-0.8 \log_2 0.8 \approx 0.258\)", r"\(-0.7 \log_2 0.7 \approx 0.360\)"),
-        ("coins.md", r"\(-0.2 \log_2 0.2 \approx 0.464\)", r"\(-0.3 \log_2 0.3 \approx 0.521\)"),
-        ("coins.md", r"\(H \approx 0.822\)", r"\(H \approx 0.881\)")])
+    course = _course(tmp_path, WRITTEN_THROUGH)
     reps = _build(course, examples)
     coin = _rep(reps, COIN)
     assert [c.name for c in coin.input_changes] == ["p"]
@@ -189,11 +193,7 @@ def test_changed_input_written_through_the_whole_example_is_all_correct(base, tm
 
 def test_changed_input_written_through_names_only_the_recorded_erratum_fixed(base, tmp_path):
     _, examples, _ = base
-    course = _course(tmp_path, [
-        ("coins.md", "heads with probability 0.8 and tails with 0.2", "heads with probability 0.7 and tails with 0.3"),
-        ("coins.md", r"\(-0.8 \log_2 0.8 \approx 0.258\)", r"\(-0.7 \log_2 0.7 \approx 0.360\)"),
-        ("coins.md", r"\(-0.2 \log_2 0.2 \approx 0.464\)", r"\(-0.3 \log_2 0.3 \approx 0.521\)"),
-        ("coins.md", r"\(H \approx 0.822\)", r"\(H \approx 0.881\)")])
+    course = _course(tmp_path, WRITTEN_THROUGH)
     text = report.markdown(_build(course, examples))
     fixed = [ln for ln in text.splitlines() if ln.endswith("the erratum is fixed")]
     assert fixed == ["- the page now prints 0.881 (recorded '0.822' as error); judged: **correct** - the erratum is fixed"]
