@@ -243,6 +243,10 @@ def _parse_claim(raw: Any, where: str) -> Claim:
                   statistical=raw.get("statistical"), bound=raw.get("bound"), members=raw.get("members"),
                   before=raw.get("before"), after=raw.get("after", ""), occurrence=raw.get("occurrence"),
                   scope=raw.get("scope"))
+    if claim.before is None and raw.get("members") is None and raw.get("bound") is None and claim.printed is None:
+        raise WorkedExampleError(f"{where}: a number is located by 'before' (the context of its slot); 'anchor' "
+                                 f"locates a text claim, which needs 'printed' (the text that carries it), so that "
+                                 f"a claim is never judged on the recorded number where the page no longer prints it")
     if claim.before is not None and (raw.get("members") is not None or raw.get("bound") is not None):
         raise WorkedExampleError(f"{where}: a list or qualitative claim is located by 'anchor', not 'before'")
     if "index" in raw:

@@ -31,6 +31,7 @@ claims:
     claimed: [[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 2]]
     line: 101
     anchor: "Q = 2 I_4 = \\\\begin{bmatrix}"
+    printed: "2&0&0&0"
     verdict: correct
 """
 

@@ -103,7 +103,7 @@ claims:
   - quantity: Q
     claimed: [[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 2]]
     line: 1
-    anchor: a
+    before: a
     verdict: correct
 """
 
@@ -133,7 +133,7 @@ def test_worked_example_schema_accepts_a_good_file(tmp_path):
         (lambda t: t + "surprise: 1\n", "unknown top-level keys"),
         (lambda t: t.replace("equations: [attention.scaled_dot_product]", "equations: attention"),
          "key 'equations' must be list"),
-        (lambda t: t.replace("    anchor: a\n", "    anchor: a\n    colour: red\n"), "unknown keys ['colour']"),
+        (lambda t: t.replace("    before: a\n", "    before: a\n    colour: red\n"), "unknown keys ['colour']"),
         (lambda t: t.replace("inputs:", "inputs: !!python/object/apply:os.system ['echo pwned']\nx:"),
          "not valid YAML"),
         (lambda t: "claims: [unclosed", "not valid YAML"),
