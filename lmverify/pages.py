@@ -255,7 +255,8 @@ def needs_network(code: str) -> str | None:
 
 @dataclass
 class BlockResult:
-    """A code block as the report shows it: ``status`` is ``ran``, ``skipped`` or ``failed``."""
+    """A code block as the report shows it: ``status`` is ``ran``, ``skipped``, ``failed`` or ``timeout``
+    (stopped at its time limit: a finding of kind ``timeout``, not ``code``)."""
 
     block: CodeBlock
     status: str
@@ -283,7 +284,7 @@ class BlockResult:
     @property
     def failing(self) -> bool:
         """A gate: the block failed, or it printed other than the page states."""
-        return self.status == "failed" or (self.output is not None and self.output != "as stated")
+        return self.status in ("failed", "timeout") or (self.output is not None and self.output != "as stated")
 
 
 def run_block(block: CodeBlock, timeout: float = 120.0) -> BlockResult:
@@ -296,7 +297,7 @@ def run_block(block: CodeBlock, timeout: float = 120.0) -> BlockResult:
     try:
         r = run(block, timeout=timeout)
     except TimeoutError:
-        return BlockResult(block, "failed", timeout, f"still running after the time limit of {timeout:g} s")
+        return BlockResult(block, "timeout", timeout, f"still running after the time limit of {timeout:g} s")
     err = r.stderr.strip().splitlines()
     last = err[-1].strip() if err else f"exit status {r.returncode}"
     if r.returncode != 0:

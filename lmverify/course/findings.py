@@ -11,7 +11,7 @@ from lmverify.course.judging import MISSING, ExampleReport
 from lmverify.worked import ClaimResult
 
 #: the kinds of finding a gate can fail on (``--fail-on``); carried rounding is never one
-KINDS = ("error", "rounding", "convention", "missing", "equation", "code")
+KINDS = ("error", "rounding", "convention", "missing", "equation", "code", "timeout")
 
 
 @dataclass
@@ -120,14 +120,16 @@ def changed_equations(reports: list[ExampleReport]) -> list[Erratum]:
 
 
 def failing_code(reports: list[ExampleReport]) -> list[Erratum]:
-    """Code blocks that fail, or print other than the page states (kind ``code``), at the failing line."""
+    """Code blocks that fail, or print other than the page states (kind ``code``), at the failing line; a block
+    stopped at its CPU-time limit is kind ``timeout`` (a limit, not a verdict on the code)."""
     out = []
     for b in getattr(reports, "code", None) or []:
         if not b.failing:
             continue
-        why = b.reason if b.status == "failed" else b.output
+        why = b.reason if b.status in ("failed", "timeout") else b.output
         out.append(Erratum(b.page, b.error_line or b.line, "", "code", f"code block at line {b.line}",
-                           why, "runs" if b.status == "failed" else "prints what the page states", "code",
+                           why, "runs" if b.status in ("failed", "timeout") else "prints what the page states",
+                           "timeout" if b.status == "timeout" else "code",
                            f"{b.page}:{b.error_line or b.line}: {why}", ident=f"code block {b.digest}"))
     return out
 

@@ -40,7 +40,7 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
         pages = {r["page"] for r in getattr(reports, "page_examples", None) or []} | {rep.example.page for rep in reports}
         pages |= {e.page for e in eqs} | {b.page for b in blocks or []}
         ran = ("not run" if blocks is None else
-               ", ".join(f"{sum(1 for b in blocks if b.status == s)} {s}" for s in ("ran", "skipped", "failed")))
+               ", ".join(f"{sum(1 for b in blocks if b.status == s)} {s}" for s in ("ran", "skipped", "failed", "timeout")))
         out.append(f"Pages checked: {len(pages)}; displayed equations looked up: {len(eqs)} "
                    f"({sum(1 for e in eqs if e.changed)} changed); code blocks: "
                    f"{len(blocks) if blocks is not None else '-'} ({ran})")
@@ -151,7 +151,7 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
                 shown = b.output or ("-" if b.block.stated_output is None else "not compared (the block did not run)")
                 out.append(f"| {b.page} | {b.line} | **{b.status}** | {b.seconds:.1f} | "
                            f"{_md_escape(b.reason + where) or '-'} | {_md_escape(shown)} |")
-            n = {s: sum(1 for b in blocks if b.status == s) for s in ("ran", "skipped", "failed")}
+            n = {s: sum(1 for b in blocks if b.status == s) for s in ("ran", "skipped", "failed", "timeout")}
             differ = sum(1 for b in blocks if b.output and b.output != "as stated")
             out += ["", f"{len(blocks)} code block(s): {n['ran']} ran, {n['skipped']} skipped, {n['failed']} failed"
                         + (f"; {differ} printed other than the page states" if differ else "") + "."]
