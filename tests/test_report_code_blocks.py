@@ -40,7 +40,7 @@ def test_code_block_missing_package_is_skipped_and_a_slow_one_fails_at_the_time_
     missing = run_block(CodeBlock("p.md", 1, "import surely_not_installed_pkg\n"))
     assert missing.status == "skipped" and missing.reason == "missing package: surely_not_installed_pkg"
     slow = run_block(CodeBlock("p.md", 7, "import time\ntime.sleep(30)\n"), timeout=0.5)
-    assert slow.status == "failed" and "time limit of 0.5 s" in slow.reason
+    assert slow.status == "timeout" and slow.failing and "time limit of 0.5 s" in slow.reason
 
 
 def test_code_block_stated_output_is_found_and_compared_at_the_stated_precision(tmp_path):
