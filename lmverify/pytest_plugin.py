@@ -62,6 +62,7 @@ LAYERS = {
     "slow": "takes more than a few seconds",
     "generic": "generated from the equation registry (tests/test_equations.py)",
     "numeric": "runs on the numeric backends only (no SymPy): inputs too large for exact arithmetic",
+    "bad_input": "a probe of bad or hostile input (a named error or the oracle's answer, never a traceback)",
 }
 
 _STUDENTS = pytest.StashKey["Students | None"]()
