@@ -22,7 +22,9 @@ from lmverify.exitcodes import (  # noqa: F401 - the exit codes, importable from
     EXIT_ERRATA,
     EXIT_OK,
     EXIT_OUT_OF_DATE,
+    EXIT_OUTPUT,
     EXIT_USAGE,
+    OutputError,
 )
 
 
@@ -57,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="lmverify", description=__doc__.splitlines()[0],
                                      epilog="exit codes: 0 ok, 1 findings of the --fail-on kinds (errata, changed equations, failing code blocks), 2 usage, 3 course folder "
-                                            "or page unusable, 4 malformed project data, 5 pages changed")
+                                            "or page unusable, 4 malformed project data, 5 pages changed, 6 an output could not be written "
+                                            "(full disk, missing folder, not writable)")
     sub = parser.add_subparsers(dest="command", required=True)
     from lmverify.report import EPILOG as REPORT_EPILOG, add_arguments as report_arguments
 
@@ -149,10 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 raise _usage(str(exc)) from None
             if args.output:
-                Path(args.output).write_text(text, encoding="utf-8")
+                from lmverify.exitcodes import write_output
+
+                write_output(args.output, text, "starter -o")
                 print(f"wrote {args.output}: run  pytest -k {args.words[0]} --impl {args.output}", file=sys.stderr)
             else:
-                sys.stdout.write(text)
+                report.write_stdout(text)
             return EXIT_OK
         if args.command == "trace":
             from lmverify.trace import trace
@@ -177,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     except CourseError as exc:
         print(f"lmverify: {exc}", file=sys.stderr)
         return EXIT_COURSE
+    except OutputError as exc:
+        print(f"lmverify: {exc}", file=sys.stderr)
+        return EXIT_OUTPUT
     except (WorkedExampleError, CatalogueError) as exc:
         print(f"lmverify: {exc}", file=sys.stderr)
         return EXIT_DATA

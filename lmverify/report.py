@@ -29,46 +29,50 @@ from lmverify.course.findings import (  # noqa: F401 - re-exported
     findings,
     missing_claims,
 )
-from lmverify.course.gate import gate, read_baseline, write_baseline  # noqa: F401 - re-exported
+from lmverify.course.gate import gate, missing_baseline, read_baseline, write_baseline  # noqa: F401 - re-exported
 from lmverify.course.judging import MISSING, ExampleReport  # noqa: F401 - re-exported
 from lmverify.course.render import github_annotations, junit, markdown  # noqa: F401 - re-exported
 from lmverify.course.verify import Reports, build, check_equations, load_equations  # noqa: F401 - re-exported
-from lmverify.exitcodes import EXIT_ERRATA, EXIT_OK, EXIT_OUT_OF_DATE, EXIT_USAGE
+from lmverify.exitcodes import EXIT_ERRATA, EXIT_OK, EXIT_OUT_OF_DATE, EXIT_USAGE, OutputError
 from lmverify.pages import course_pages
 from lmverify.trace import trace  # noqa: F401 - re-exported (lmverify trace)
-from lmverify.worked import load_all_examples  # noqa: F401 - re-exported
+from lmverify.worked import load_all_examples, with_builtin_examples  # noqa: F401 - re-exported
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``lmverify report`` (the CLI's ``report`` subparser calls this)."""
     parser.add_argument("--course", help="folder of the course pages: locate every claim in them, look up their "
-                                         "equations and run their code blocks")
+                                         "equations and run their code blocks. A course repository's root (its "
+                                         "mkdocs.yml's docs_dir) or a folder above the pages is searched for them")
     parser.add_argument("--junit", help="also write the claims, equations and code blocks as JUnit XML to this file")
     parser.add_argument("--topic", help="only this topic's equations and examples")
     parser.add_argument("--fail-on-errata", action="store_true", help="exit 1 when the pages have errata (= --fail-on any)")
     parser.add_argument("--fail-on", default=None, metavar="KINDS",
                         help="exit 1 when there are (new, with --baseline) findings of these kinds: comma-separated "
                              "error, rounding, convention (errata), missing (a claim whose context is gone from "
-                             "its page), equation (a catalogued equation no longer in its page), code (a failing code block), or any")
+                             "its page), equation (a catalogued equation no longer in its page), code (a failing code block), "
+                             "timeout (a code block stopped at its time limit), or any")
     parser.add_argument("--baseline", default=None, metavar="FILE",
                         help="accepted findings (from --write-baseline): only findings not in it trip --fail-on")
     parser.add_argument("--write-baseline", default=None, metavar="FILE", help="write the current findings as accepted")
     parser.add_argument("--github", action="store_true",
-                        help="also print the findings as GitHub Actions annotations (::error file=...,line=...::)")
+                        help="also write the findings as GitHub Actions annotations to stderr (the job's log, where "
+                             "GitHub reads them; stdout stays the report): new findings first, accepted ones as notices")
     parser.add_argument("--no-code", action="store_true",
                         help="do not run the pages' python code blocks (they run by default with --course)")
     parser.add_argument("--code-timeout", type=float, default=120.0, metavar="SECONDS",
                         help="time limit of each code block (default 120)")
     parser.add_argument("--examples-dir", default=None, metavar="DIR",
-                        help="folder of worked examples, <DIR>/<topic>/<name>.yaml with recipes.py beside them "
-                             "(default: the project's worked_examples/)")
+                        help="a course's own worked examples, <DIR>/<topic>/<name>.yaml with recipes.py beside them, "
+                             "judged with the built-in ones (an example of the same id replaces the built-in one)")
     parser.add_argument("--equations", default=None, metavar="FILE",
                         help="YAML list of equations (id, page, line, latex) to look up in the pages instead of "
                              "the project's catalogue")
 
 
-EPILOG = ("exit codes: 0 ok; 1 findings of the --fail-on kinds (new ones, with --baseline); 2 usage; 3 course "
-          "folder or page unusable; 4 malformed project data; 5 pages changed (a claim no longer found, or a "
-          "computed verdict differs from the record; not with --baseline)")
+EPILOG = ("exit codes: 0 ok; 1 findings of the --fail-on kinds (new ones, with --baseline); 2 usage (also a "
+          "--baseline file that is not there); 3 course folder or page unusable; 4 malformed project data; 5 pages "
+          "changed (a claim no longer found, or a computed verdict differs from the record; not with --baseline); "
+          "6 an output could not be written (--junit, --write-baseline, stdout: full disk, missing folder, not writable)")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -95,31 +99,44 @@ def command(args: argparse.Namespace) -> int:
                     f"expected {', '.join(KINDS)} or any, comma-separated")
     if args.junit and not Path(args.junit).resolve().parent.is_dir():
         raise usage(f"--junit {args.junit!r}: the folder {str(Path(args.junit).resolve().parent)!r} does not exist")
-    course = Path(args.course) if args.course else None
-    if course is not None:
-        course_pages(course)
+    if args.baseline and not Path(args.baseline).is_file():
+        raise usage(f"--baseline: {missing_baseline(args.baseline)}")
+    baseline = read_baseline(Path(args.baseline)) if args.baseline else None
+    examples_dir = Path(args.examples_dir) if args.examples_dir else None
     equations = load_equations(Path(args.equations)) if args.equations else None
-    reports = build(course, examples_dir=Path(args.examples_dir) if args.examples_dir else None,
+    course = None
+    if args.course:
+        course = locate_course(args.course, examples_dir, equations)
+    examples = None
+    if examples_dir is not None:  # the course's own examples, added to the built-in ones
+        examples, left_out = with_builtin_examples(examples_dir, set(course_pages(course)) if course else None)
+        if topic:
+            examples = [e for e in examples if e.topic == topic]
+        shared = {ex.page for ex in examples} & {ex.page for ex in load_all_examples()}
+        if left_out and shared:
+            print(f"lmverify: {len(left_out)} built-in example(s) not judged: their page is not in {course} "
+                  f"({', '.join(sorted({ex.page for ex in left_out}))})", file=sys.stderr)
+    reports = build(course, examples, examples_dir=examples_dir,
                     code=course is not None and not args.no_code, code_timeout=args.code_timeout,
                     equations=equations, topic=topic)
-    sys.stdout.write(markdown(reports))
+    write_stdout(markdown(reports))
+    if args.fail_on_errata:
+        kinds.add("any")
     if args.junit:
-        junit(reports, Path(args.junit))
-    if args.github:
-        sys.stdout.write(github_annotations(reports))
+        junit(reports, Path(args.junit), baseline=baseline)
+    if args.github:  # to stderr: the log, where GitHub reads workflow commands (stdout is the report)
+        sys.stderr.write(github_annotations(reports, fail_on=kinds or {"any"}, baseline=baseline))
+        sys.stderr.flush()
     if args.write_baseline:
         n = write_baseline(reports, Path(args.write_baseline))
         print(f"lmverify: wrote {n} accepted finding(s) to {args.write_baseline}", file=sys.stderr)
-    if args.fail_on_errata:
-        kinds.add("any")
-    baseline = read_baseline(Path(args.baseline)) if args.baseline else None
     new, fixed = gate(reports, kinds, baseline)
     for f in fixed:
         print(f"lmverify: fixed since the baseline: {f[0]} {f[2]} (was {f[3]})", file=sys.stderr)
     if new:
         for e in new:
             said = (f"claimed {e.claimed}, correct {e.correct}" if e.kind in ("error", "rounding", "convention")
-                    else e.claimed if e.kind == "code" else e.explanation if e.kind == MISSING
+                    else e.claimed if e.kind in ("code", "timeout") else e.explanation if e.kind == MISSING
                     else f"the page now reads {e.claimed}")
             print(f"lmverify: {'new ' if baseline is not None else ''}{e.kind}: {e.page}:{e.line} {e.what}: {said}",
                   file=sys.stderr)
@@ -127,6 +144,44 @@ def command(args: argparse.Namespace) -> int:
     if any(r.page_problems or r.mismatches for r in reports) and baseline is None:
         return EXIT_OUT_OF_DATE
     return EXIT_OK
+
+
+def locate_course(given: str | Path, examples_dir: Path | None = None, equations: list[dict] | None = None) -> Path:
+    """The pages' folder ``--course`` means (:func:`lmverify.course.course.find_course`), looking for the
+    pages of the catalogue, of the examples (built-in and ``examples_dir``'s) and of ``equations``; says on
+    stderr where it found them when that is not the folder given."""
+    from lmverify.catalogue import load
+    from lmverify.course.course import find_course
+
+    known = {eq["page"] for eq in load()} | {ex.page for ex in load_all_examples()}
+    if examples_dir is not None and Path(examples_dir).is_dir():
+        known |= {ex.page for ex in load_all_examples(examples_dir)}
+    known |= {eq["page"] for eq in equations or []}
+    folder, how = find_course(given, frozenset(known))
+    if how:
+        print(f"lmverify: {how}", file=sys.stderr)
+    return folder
+
+
+def write_stdout(text: str) -> None:
+    """The report on stdout; a stdout that cannot take it (a full disk, a closed pipe) is an
+    :class:`~lmverify.exitcodes.OutputError`, and stdout is pointed at the null device so that Python's own
+    flush at exit does not fail a second time with a traceback."""
+    import os
+
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        try:
+            fd = sys.stdout.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass
+        raise OutputError(f"stdout: cannot write the report ({exc.strerror or type(exc).__name__}); "
+                          f"is the disk full, or the pipe closed?") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -383,6 +383,21 @@ def load_all_examples(root: Path | None = None) -> list[Example]:
     return [load_example(p) for p in example_paths(root)]
 
 
+def with_builtin_examples(root: Path, pages: "set[str] | None" = None) -> tuple[list[Example], list[Example]]:
+    """A course's own examples (under ``root``) ADDED to the built-in ones of ``worked_examples/``: a course
+    example overrides the built-in one with the same id. With ``pages`` (the course's page names), only the
+    built-in examples of those pages are added. Returns (the examples, the built-in ones left out because
+    their page is not among ``pages``), so a caller can say so instead of losing them silently."""
+    own = load_all_examples(root)
+    if Path(root).resolve() == EXAMPLES_DIR.resolve():
+        return own, []
+    ids = {ex.id for ex in own}
+    builtin = [ex for ex in load_all_examples() if ex.id not in ids]
+    left_out = [ex for ex in builtin if pages is not None and ex.page not in pages]
+    out_ids = {ex.id for ex in left_out}
+    return [ex for ex in builtin if ex.id not in out_ids] + own, left_out
+
+
 # -- recomputing -----------------------------------------------------------------
 
 def _as_input(v: Any) -> Any:

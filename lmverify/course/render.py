@@ -7,8 +7,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from lmverify import coverage
-from lmverify.course.findings import _claimed_text, changed_equations, errata, failing_code
+from lmverify.course.findings import _claimed_text, changed_equations, errata, failing_code, missing_claims
+from lmverify.course.gate import classify, key
 from lmverify.course.judging import MISSING, ExampleReport
+from lmverify.exitcodes import write_output
 
 def _number_context(page, n) -> str:
     if page is None:
@@ -166,23 +168,37 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
     return "\n".join(out) + "\n"
 
 
-def junit(reports: list[ExampleReport], path: Path, course: Path | None = None) -> None:
+def junit(reports: list[ExampleReport], path: Path, course: Path | None = None, *, baseline: set | None = None) -> None:
     """JUnit XML: one test case per judged number, so the failures are exactly the errata of the report
     (a matrix claim counts each wrong cell), plus one failure per claim no longer found in the page; one
     case per displayed equation looked up (failing when changed) and per code block (skipped with its
     reason, failing when it fails).
 
+    With ``baseline`` (from :func:`lmverify.course.gate.read_baseline`) a finding the course has accepted
+    is not a failure: its case is ``<skipped message="accepted in baseline: ...">``, so the failures are
+    exactly the new findings, as the gate sees them.
+
     ``classname`` is ``<page stem>.<example name>`` (a viewer groups by page, then example; ``.equations``
     and ``.code`` for the others), ``file`` the page (under the course folder when given) and ``line`` the
-    line of the number in the page.
+    line of the number in the page. A path that cannot be written is an :class:`~lmverify.exitcodes.OutputError`.
     """
     course = course if course is not None else getattr(reports, "course", None)
     suite = ET.Element("testsuite", name="lmverify-report")
     n = failures = skipped = 0
     wrong = {(e.example, e.what): e for e in errata(reports)}
+    lost = {(e.example, e.ident): e for e in missing_claims(reports)}
 
     def file_of(page: str) -> str:
         return str(course / page) if course is not None else page
+
+    def fail(case, e, message: str, text: str) -> None:
+        nonlocal failures, skipped
+        if baseline is not None and key(e) in baseline:
+            skipped += 1
+            ET.SubElement(case, "skipped", message=f"accepted in baseline: {message}")
+        else:
+            failures += 1
+            ET.SubElement(case, "failure", message=message, type=e.kind).text = text
 
     for rep in reports:
         ex = rep.example
@@ -198,16 +214,19 @@ def junit(reports: list[ExampleReport], path: Path, course: Path | None = None) 
                 case = ET.SubElement(suite, "testcase", classname=classname, name=label, file=file,
                                      line=str(e.line if e else line))
                 if e is not None:
-                    failures += 1
                     msg = f"{e.page}:{e.line}: {e.kind}: claimed {e.claimed}, correct {e.correct}"
-                    ET.SubElement(case, "failure", message=msg, type=e.kind).text = e.explanation or msg
+                    fail(case, e, msg, e.explanation or msg)
             if i in rep.page_problems:
                 n += 1
-                failures += 1
                 case = ET.SubElement(suite, "testcase", classname=classname, name=f"{r.claim.label} (located)",
                                      file=file, line=str(r.claim.line))
                 msg = f"{ex.page}: missing: {rep.page_problems[i]}"
-                ET.SubElement(case, "failure", message=msg, type=MISSING).text = msg
+                e = lost.get((ex.id, f"missing {r.claim.label}"))
+                if e is None:  # a missing claim is always a finding; never let one pass unreported
+                    failures += 1
+                    ET.SubElement(case, "failure", message=msg, type=MISSING).text = msg
+                else:
+                    fail(case, e, msg, msg)
     changed = {e.what: e for e in changed_equations(reports)}
     for eq in getattr(reports, "equations", None) or []:
         n += 1
@@ -215,9 +234,7 @@ def junit(reports: list[ExampleReport], path: Path, course: Path | None = None) 
         case = ET.SubElement(suite, "testcase", classname=f"{Path(eq.page).stem}.equations", name=eq.id,
                              file=file_of(eq.page), line=str(e.line if e else eq.line))
         if e is not None:
-            failures += 1
-            ET.SubElement(case, "failure", message=f"{e.page}:{e.line}: equation changed: {eq.id}",
-                          type="equation").text = e.explanation
+            fail(case, e, f"{e.page}:{e.line}: equation changed: {eq.id}", e.explanation)
     failing = {e.ident: e for e in failing_code(reports)}
     for b in getattr(reports, "code", None) or []:
         n += 1
@@ -229,43 +246,82 @@ def junit(reports: list[ExampleReport], path: Path, course: Path | None = None) 
             skipped += 1
             ET.SubElement(case, "skipped", message=b.reason)
         elif e is not None:
-            failures += 1
-            ET.SubElement(case, "failure", message=f"{e.page}:{e.line}: {e.claimed}", type="code").text = \
-                e.explanation + ("\n" + b.stdout[-2000:] if b.stdout else "")
+            fail(case, e, f"{e.page}:{e.line}: {e.claimed}",
+                 e.explanation + ("\n" + b.stdout[-2000:] if b.stdout else ""))
     suite.set("tests", str(n))
     suite.set("failures", str(failures))
     suite.set("skipped", str(skipped))
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    body = ET.tostring(suite, encoding="unicode")
+    write_output(path, "<?xml version='1.0' encoding='utf-8'?>\n" + body + "\n", "--junit")
 
 
-def github_annotations(reports: list[ExampleReport], course: Path | None = None) -> str:
-    """GitHub Actions workflow commands: each erratum as ``::error file=…,line=…::…`` on its page line
-    (``::warning`` for rounding), changed equations and failing code blocks as errors, skipped code blocks
-    as notices, so a pull request shows them on the page."""
+#: GitHub shows at most this many annotations of each level (error, warning, notice) per step
+GITHUB_SHOWN = 10
+
+
+def github_escape_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's runner unescapes it (``%``, CR, LF)."""
+    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_escape_property(text: str) -> str:
+    """A workflow command's property value (``title``, ``file``): the data escapes and also ``:`` and ``,``,
+    which would end the value (an unescaped comma cut ``title=error: K_T[2, 3]`` short)."""
+    return github_escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _annotation(level: str, file: str, line: int, title: str, message: str) -> str:
+    where = f"file={github_escape_property(file)}" + (f",line={line}" if line and line > 0 else "")
+    return f"::{level} {where},title={github_escape_property(title)}::{github_escape_data(message)}"
+
+
+def _finding_text(e) -> tuple[str, str]:
+    """(title, message) of a finding's annotation."""
+    if e.kind in ("error", "rounding", "convention"):
+        return f"{e.kind}: {e.what}", f"claimed {e.claimed}, correct {e.correct}. {e.explanation}".strip()
+    if e.kind == MISSING:
+        return f"missing: {e.what}", e.explanation
+    if e.kind == "equation":
+        return f"equation changed: {e.what}", e.explanation
+    if e.kind == "timeout":
+        return f"code block timed out: {e.what}", e.claimed
+    return f"code block failed: {e.what}", e.claimed
+
+
+def github_annotations(reports: list[ExampleReport], course: Path | None = None, *, fail_on: set[str] | None = None,
+                       baseline: set | None = None, shown: int = GITHUB_SHOWN) -> str:
+    """GitHub Actions workflow commands (for stderr: the log, where the runner reads them), one per finding
+    on its page line, in GitHub's format with its escapes.
+
+    New findings first: ``::error`` for the kinds the gate fails on (``fail_on``; without it every new
+    finding is an error, as ``--fail-on any``), ``::warning`` for the others; then the findings the
+    ``baseline`` accepts, as ``::notice``; then skipped code blocks, as notices. Only findings are annotated
+    (errata, missing claims, changed equations, failing or timed-out code), so an error annotation always
+    means a finding the gate judges. GitHub shows ``shown`` annotations of each level per step: where more
+    exist, the last one shown of that level says how many are not shown and where they are listed."""
     course = course if course is not None else getattr(reports, "course", None)
-
-    def esc(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    failing, other, accepted = classify(reports, {"any"} if fail_on is None else set(fail_on), baseline)
 
     def file_of(page: str) -> str:
         return str(course / page) if course is not None else page
 
-    out = []
-    for e in errata(reports):
-        level = "warning" if e.kind == "rounding" else "error"
-        out.append(f"::{level} file={file_of(e.page)},line={e.line},title={e.kind}: {esc(e.what)}::"
-                   f"{esc(f'claimed {e.claimed}, correct {e.correct}. {e.explanation}')}")
-    for rep in reports:
-        for i, why in rep.page_problems.items():
-            out.append(f"::error file={file_of(rep.example.page)},line={rep.example.claims[i].line},"
-                       f"title=missing::{esc(why)}")
-    for e in changed_equations(reports):
-        out.append(f"::error file={file_of(e.page)},line={e.line},title=equation changed: {esc(e.what)}::"
-                   f"{esc(e.explanation)}")
-    for e in failing_code(reports):
-        out.append(f"::error file={file_of(e.page)},line={e.line},title=code block failed: {esc(e.what)}::"
-                   f"{esc(e.claimed)}")
+    levels: dict[str, list[str]] = {"error": [], "warning": [], "notice": []}
+    for level, group, prefix in (("error", failing, ""), ("warning", other, ""),
+                                 ("notice", accepted, "accepted in baseline: ")):
+        for e in group:
+            title, message = _finding_text(e)
+            levels[level].append(_annotation(level, file_of(e.page), e.line, prefix + title, message))
     for b in getattr(reports, "code", None) or []:
         if b.status == "skipped":
-            out.append(f"::notice file={file_of(b.page)},line={b.line},title=code block skipped::{esc(b.reason)}")
+            levels["notice"].append(_annotation("notice", file_of(b.page), b.line, "code block skipped", b.reason))
+    out = []
+    for level, lines in levels.items():
+        if len(lines) > shown:
+            hidden = len(lines) - (shown - 1)
+            what = {"error": "new findings that fail the gate", "warning": "new findings of other kinds",
+                    "notice": "notices (accepted findings, skipped code blocks)"}[level]
+            lines = lines[: shown - 1] + [f"::{level} title={github_escape_property(f'{hidden} more {level}s')}::"
+                                          + github_escape_data(f"{hidden} more {what} are not shown here (GitHub shows "
+                                                               f"{shown} per step): see the report and the JUnit XML")]
+        out += lines
     return "\n".join(out) + ("\n" if out else "")
