@@ -256,21 +256,19 @@ class Check:
 
 def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int | None = None,
                  expected: Any = None) -> str:
-    """The hint of the first mistake whose result equals ``got`` on ``inputs`` *and* differs from the
-    correct ``expected`` there (a mistake that agrees with the right answer on this input explains nothing)."""
-    loose = tolerance_for("float32")
+    """The hint of the mistakes that explain ``got`` on ``inputs``: never a guess.
 
-    def same(a: Any, b: Any) -> bool:
-        """Element by element for tuples of results (of different shapes), else as arrays."""
-        if isinstance(a, tuple) or isinstance(b, tuple):
-            return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(
-                same(x, y) for x, y in zip(a, b))
-        try:
-            assert_close(a, b, loose)
-        except Exception:  # noqa: BLE001 - different, or not comparable
-            return False
-        return True
-
+    A mistake explains a result only where there is evidence (:func:`explains`): the correct ``expected``
+    must be known, the student's result must equal the mistake's at every position (non-finite positions
+    matching in kind), and the mistake's result must differ from the correct one at a position where both
+    are numbers (not NaN; -inf is a number here, as a mask writes it). A NaN where the correct result is a
+    number is evidence only when every input is finite (NaN made from finite numbers, as by overflow or
+    0 log 0, is what the mistake does); on an input holding -inf or NaN it is not: on an all -inf row the
+    correct softmax, a max-shifted one and one without the shift are all NaN. Single mistakes are named
+    before compound ones (``Mistake.compound``)."""
+    if expected is None:
+        return ""
+    finite_inputs = all(_all_finite(v) for v in inputs.values())
     explaining = []
     for m in mistakes:
         try:
@@ -280,17 +278,65 @@ def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int 
             continue
         if index is not None and isinstance(wrong, tuple):
             wrong = wrong[index]
-        if not same(got, wrong):
-            continue
-        if expected is not None and same(wrong, expected):
-            continue  # the mistake gives the right answer here: it cannot be what went wrong
-        explaining.append(m)
+        if explains(got, wrong, expected, nan_is_evidence=finite_inputs):
+            explaining.append(m)
     if not explaining:
         return ""
+    explaining.sort(key=lambda m: bool(getattr(m, "compound", False)))  # stable: the table's order otherwise
     # on a small input several mistakes can give the same numbers: name each, the student knows which applies
     first, *others = explaining
     return (f"Hint: your result equals what {first.hint} gives ({first.name})."
             + "".join(f" It also equals what {m.hint} gives ({m.name})." for m in others))
+
+
+def _all_finite(v: Any) -> bool:
+    try:
+        a = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        return True  # not numbers (a token list, a flag): nothing non-finite in it
+    return bool(np.all(np.isfinite(a)))
+
+
+def explains(got: Any, wrong: Any, expected: Any, *, nan_is_evidence: bool = False) -> bool:
+    """Whether a mistake's result ``wrong`` explains the student's ``got`` where the correct result is
+    ``expected``: ``got`` equals ``wrong`` everywhere (finite positions within the float32 tolerance,
+    non-finite ones of the same kind), and ``wrong`` differs from ``expected`` at a position where neither
+    is NaN (or, with ``nan_is_evidence``, where ``wrong`` is NaN and ``expected`` is not). Tuples of results
+    (of different shapes) are taken element by element: every element must be equal, and at least one must
+    show the difference."""
+    seen = _explains(got, wrong, expected, nan_is_evidence)
+    return seen is not None and seen
+
+
+def _explains(got: Any, wrong: Any, expected: Any, nan_is_evidence: bool) -> bool | None:
+    """None: ``got`` differs from ``wrong`` (or they cannot be compared); else whether ``wrong`` differs from
+    ``expected`` where that is evidence."""
+    if isinstance(got, tuple) or isinstance(wrong, tuple) or isinstance(expected, tuple):
+        if not (isinstance(got, tuple) and isinstance(wrong, tuple) and isinstance(expected, tuple)
+                and len(got) == len(wrong) == len(expected)):
+            return None
+        parts = [_explains(g, w, e, nan_is_evidence) for g, w, e in zip(got, wrong, expected)]
+        return None if any(p is None for p in parts) else any(parts)
+    try:
+        g, w, e = (np.asarray(v, dtype=np.float64) for v in (got, wrong, expected))
+    except (TypeError, ValueError):
+        return None
+    if g.shape != w.shape or w.shape != e.shape:
+        return None
+    tol = tolerance_for("float32")
+    with np.errstate(all="ignore"):
+        def close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            fa, fb = np.isfinite(a), np.isfinite(b)
+            same_kind = (np.isnan(a) & np.isnan(b)) | ((a == b) & ~fa & ~fb)
+            near = fa & fb & (np.abs(a - b) <= tol.atol + tol.rtol * np.abs(b))
+            return same_kind | near
+
+        if not np.all(close(g, w)):
+            return None
+        numbers = ~np.isnan(w) & ~np.isnan(e)
+        if nan_is_evidence:
+            numbers = numbers | (np.isnan(w) & ~np.isnan(e))
+        return bool(np.any(numbers & ~close(w, e)))
 
 
 def bind(equation: str, backend: Backend, oracle: Backend | None = None) -> Check:

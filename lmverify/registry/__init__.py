@@ -78,6 +78,9 @@ class Mistake:
     name: str
     hint: str
     fn: Callable[..., Any]
+    #: several mistakes at once (e.g. both of PyTorch's GRU conventions): named after the single ones that
+    #: explain the same result
+    compound: bool = False
 
 
 @dataclass(frozen=True)

@@ -701,7 +701,7 @@ _ALL = (
         errors=(ErrorInput("W_r of the wrong shape", _BAD_GRU, ValueError, r"W_r must have shape \(d_h, d_h \+ d_x\)"),),
         mistakes=(Mistake("PyTorch's GRU (both conventions)", "PyTorch's nn.GRU: h = (1 - z) * n + z * h_prev with the "
                           "reset after the hidden product, r * (W_h h_prev) (the page: h = (1 - z) * h_prev + z * h_tilde, "
-                          "h_tilde = tanh(W [r * h_prev; x]))", _gru_both_torch),
+                          "h_tilde = tanh(W [r * h_prev; x]))", _gru_both_torch, compound=True),
                   Mistake("PyTorch's update convention", TORCH_GRU_UPDATE, _gru_torch_update),
                   Mistake("reset after the product", TORCH_GRU_RESET, _gru_reset_after),
                   Mistake("[x; h]", XH_ORDER, _gru_xh)),
