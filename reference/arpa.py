@@ -36,7 +36,7 @@ import numpy as np
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 
-#: how log10 0 (a zero probability or back-off weight) is written in an ARPA file
+#: how log10 0 as a back-off weight is written in an ARPA file (a zero probability is written -inf)
 LOG10_ZERO = -99.0
 
 __all__ = ["BOS", "EOS", "UNK", "ArpaError", "BackoffModel", "read_arpa", "write_arpa"]
@@ -650,7 +650,8 @@ def _check_words(words: list, path: str) -> None:
 def write_arpa(model: BackoffModel, path) -> None:
     """Write ``model`` as an ARPA file (``path``: a file name or a binary file object, e.g.
     ``sys.stdout.buffer``). Back-off weights are written for every order but the highest; numbers
-    with 9 significant digits (``%.9g``: float32 values survive exactly); log10 0 as -99.
+    with 9 significant digits (``%.9g``: float32 values survive exactly); a log10 p of log10 0 as ``-inf``
+    (read back as -inf here and by KenLM), a back-off weight of log10 0 as -99 (KenLM refuses ``-inf`` there).
 
     The lines are built as byte matrices (number fields, words gathered from one byte pool), a
     block of n-grams at a time: no Python step per line.
@@ -719,8 +720,10 @@ def _write_arpa_to(model, f, N, V, vlen, voff, pool) -> None:
                 grams[:, j] = key % V
                 key = model.keys[j - 1][key // V]
             grams[:, 0] = key
-            # log10 0 = -inf is not ARPA: written as -99, the usual convention (SRILM, KenLM read it)
-            lp_values = np.maximum(model.logprob[k - 1][a:b], LOG10_ZERO)
+            # log10 p = -inf is written "-inf" (KenLM's reader parses it: util/file_piece.cc's converter
+            # knows "inf"); a back-off weight of log10 0 is written -99, since KenLM refuses an infinite one
+            # ("Bad backoff", lm/read_arpa.cc)
+            lp_values = model.logprob[k - 1][a:b]
             bo_values = np.maximum(model.backoff[k - 1][a:b], LOG10_ZERO) if k < N else None
             if table is not None:
                 Mm, Km = M[:m], K[:m]
@@ -786,10 +789,13 @@ def _read_arpa(path: str | os.PathLike) -> BackoffModel:
     if data[:2] == b"\x1f\x8b":  # gzip, as lmplz writes with a .gz name and KenLM reads transparently
         import gzip
 
+        import zlib
+
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ArpaError(f"{path}: a gzip file that does not decompress: {exc}") from None
+        except (OSError, EOFError, zlib.error) as exc:  # a bad header, a truncated or a corrupt body
+            raise ArpaError(f"{path}: a gzip file that does not decompress ({type(exc).__name__}: {exc}); "
+                            "is it truncated or damaged?") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -332,7 +332,8 @@ def test_arpa_round_trip_of_estimated_models_scores_alike(corpus, order, tmp_pat
         if np.isfinite(ours):
             assert abs(read - ours) < 1e-7 * (len(s.split()) + 1), (s, ours, read)
         else:
-            # an estimated discount of exactly 0 leaves gamma(h) = 0: probability 0, written as log10 = -99
+            # an estimated discount of exactly 0 leaves gamma(h) = 0: probability 0 (log10 p written as -inf, a
+            # back-off weight of log10 0 as -99, which KenLM accepts where it refuses -inf)
             assert read <= -99.0, (s, ours, read)
 
 
@@ -543,6 +544,64 @@ def test_kneser_ney_arpa_reads_gzip_and_names_a_file_that_is_not_utf8(tmp_path):
         write_arpa(plain, tmp_path / "out.arpa")
 
 
+@pytest.mark.bad_input
+@pytest.mark.parametrize("damage", ["corrupt", "truncated"])
+def test_kneser_ney_a_damaged_gzip_arpa_or_corpus_is_named(damage, tmp_path):
+    """A gzip body that does not decompress is a named error of the file, never a zlib.error traceback."""
+    import gzip
+
+    from reference.numpy.ngram import read_corpus
+
+    def damaged(data: bytes) -> bytes:
+        g = gzip.compress(data)
+        if damage == "truncated":
+            return g[: len(g) // 2]
+        return g[:20] + bytes(b ^ 0x55 for b in g[20:-8]) + g[-8:]
+
+    arpa = tmp_path / "m.arpa.gz"
+    arpa.write_bytes(damaged((DATA / "tiny.o2.arpa").read_bytes()))
+    with pytest.raises(ArpaError, match=re.escape(str(arpa)) + r": a gzip file that does not decompress"):
+        read_arpa(arpa)
+    corpus = tmp_path / "c.txt.gz"
+    corpus.write_bytes(damaged((DATA / "corpus.txt").read_bytes()))
+    with pytest.raises(ValueError, match=r"a gzip file that does not decompress"):
+        read_corpus(corpus)
+
+
+def test_kneser_ney_read_corpus_reads_gzip_as_lmplz_does(tmp_path):
+    import gzip
+
+    from reference.numpy.ngram import read_corpus
+
+    gz = tmp_path / "corpus.txt.gz"
+    gz.write_bytes(gzip.compress((DATA / "corpus.txt").read_bytes()))
+    plain, packed = read_corpus(DATA / "corpus.txt"), read_corpus(gz)
+    assert packed.words == plain.words
+    np.testing.assert_array_equal(packed.stream, plain.stream)
+
+
+@pytest.mark.bad_input
+def test_arpa_minus_infinity_round_trips_and_kenlm_reads_it(tmp_path):
+    """A zero probability is written -inf (not -99) and read back as -inf; a zero back-off weight is written -99
+    (KenLM's reader refuses an infinite one). kenlm, where installed, loads the file."""
+    model = read_arpa(DATA / "tiny.o2.arpa")
+    model.logprob[1][0] = -np.inf
+    model.backoff[0][3] = -np.inf
+    path = tmp_path / "inf.arpa"
+    write_arpa(model, path)
+    text = path.read_text()
+    assert "\n-inf\t" in text, "log10 p = -inf must be written as -inf"
+    again = read_arpa(path)
+    assert again.logprob[1][0] == -np.inf
+    assert again.backoff[0][3] == -99.0
+    np.testing.assert_array_equal(again.logprob[1][1:], model.logprob[1][1:].astype(np.float64))
+    try:
+        import kenlm
+    except ImportError:
+        return
+    kenlm.Model(str(path))  # parses -inf as a log10 p
+
+
 # ---------------------------------------------------------------- the paths at scale give the same model
 
 #: tokens (short, packed into one integer; long; non-ASCII; with a NUL byte) and separators (ASCII
@@ -603,7 +662,7 @@ def _write_arpa_line_by_line(model, path) -> None:
         for k in range(1, model.order + 1):
             f.write(f"\n\\{k}-grams:\n")
             for g, lp, bo in zip(model.entries(k), model.logprob[k - 1], model.backoff[k - 1]):
-                line = "%.9g\t%s" % (max(lp, -99.0), " ".join(model.words[i] for i in g))
+                line = "%.9g\t%s" % (lp, " ".join(model.words[i] for i in g))  # log10 0 as -inf
                 f.write(line + ("\t%.9g\n" % max(bo, -99.0) if k < model.order else "\n"))
         f.write("\n\\end\\\n")
 

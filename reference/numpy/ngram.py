@@ -84,9 +84,26 @@ def markov_conditionals(joint, order):
     return np.stack(out)
 
 
+def check_counts(fn, name, c, positive_total=False):
+    """Counts are finite and >= 0 (NaN propagates, by the NaN rule); with ``positive_total`` each
+    row must have a count (a distribution from no counts is 0/0). ``c`` is a float64 NumPy array
+    (the PyTorch forms pass one). Shared by the NumPy and PyTorch forms."""
+    if c.ndim == 0:
+        raise ValueError(f"{fn}: {name} must have a vocabulary axis (shape (..., V)), got a 0-d value")
+    if (c < 0).any():
+        raise ValueError(f"{fn}: {name} must be counts >= 0, got a negative count {c[c < 0].min()!r}")
+    if np.isinf(c).any():
+        raise ValueError(f"{fn}: {name} must be finite counts, got inf")
+    if positive_total:
+        total = c.sum(axis=-1)
+        if (total == 0).any():
+            raise ValueError(f"{fn}: {name} sums to zero (over the last axis): no counts, so no distribution (0/0)")
+
+
 def unigram_mle(counts):
     """P(w) = count(w) / sum_w count(w)."""
     c = np.asarray(counts, dtype=np.float64)
+    check_counts("unigram_mle", "counts", c, positive_total=True)
     return c / c.sum(axis=-1, keepdims=True)
 
 
@@ -129,26 +146,62 @@ def backoff_literal(probabilities, counts):
     return out
 
 
+def check_log_probs(fn, lp):
+    """Natural-log probabilities (..., T): a token axis, at least one token, every value <= 0
+    (log p > 0 would be a probability above one). -inf (p = 0) is allowed and gives inf; NaN
+    propagates. ``lp`` is a float64 NumPy array (the PyTorch forms pass one)."""
+    if lp.ndim == 0:
+        raise ValueError(f"{fn}: log_probs must have a token axis (shape (..., T)), got a 0-d value; "
+                         "pass a list of one value for a single token")
+    if lp.shape[-1] == 0:
+        raise ValueError(f"{fn}: log_probs is empty: at least one token is needed (the mean of nothing is undefined)")
+    if (lp > 0).any():
+        raise ValueError(f"{fn}: log_probs must be natural-log probabilities <= 0, got {lp[lp > 0].max()!r} "
+                         "(a probability above one)")
+
+
 def sequence_perplexity(log_probs):
     """PPL = exp(-(1/T) sum_t log p_t) from the natural-log probabilities ``log_probs`` (..., T) -> (...).
 
     (information.perplexity takes the NLLs instead: perplexity(nll) = sequence_perplexity(-nll).)
     """
     lp = np.asarray(log_probs, dtype=np.float64)
+    check_log_probs("sequence_perplexity", lp)
     return np.exp(-lp.mean(axis=-1))
 
 
 def cross_entropy_bits(log_probs):
     """-(1/T) sum_t log2 p_t from natural-log probabilities."""
     lp = np.asarray(log_probs, dtype=np.float64)
+    check_log_probs("cross_entropy_bits", lp)
     return -lp.mean(axis=-1) / np.log(2.0)
+
+
+def check_counts_of_counts(fn, n):
+    """n1..n4 for the discounts: shape (..., 4), finite counts >= 0, and n1, n2, n3 > 0 (each D_k divides
+    by n_k; KenLM refuses such counts too and offers --discount_fallback). ``n`` is a float64 NumPy array."""
+    if n.ndim == 0 or n.shape[-1] != 4:
+        raise ValueError(f"counts_of_counts must be (n1, n2, n3, n4), got shape {n.shape}")
+    if np.isnan(n).any() or np.isinf(n).any() or (n < 0).any():
+        raise ValueError(f"{fn}: counts_of_counts must be finite counts >= 0, got {n.tolist()}")
+    zero = [f"n{k + 1}" for k in range(3) if (n[..., k] == 0).any()]
+    if zero:
+        raise ValueError(f"{fn}: {', '.join(zero)} is 0 in {n.tolist()}: the discounts D_k = k - (k+1) Y n_(k+1)/n_k "
+                         "are undefined (0/0); use fixed discounts (lmplz --discount_fallback)")
+
+
+def _kneser_ney_discounts_formula(counts_of_counts):
+    """The formula without the checks (NaN/inf where a count is 0): the estimator tests D itself."""
+    n = np.asarray(counts_of_counts, dtype=np.float64)
+    n1, n2, n3, n4 = n[..., 0], n[..., 1], n[..., 2], n[..., 3]
+    Y = n1 / (n1 + 2 * n2)
+    return np.stack([1 - 2 * Y * n2 / n1, 2 - 3 * Y * n3 / n2, 3 - 4 * Y * n4 / n3], axis=-1)
 
 
 def kneser_ney_discounts(counts_of_counts):
     """Chen & Goodman's D1, D2, D3+ from n1..n4: Y = n1/(n1+2 n2), D_k = k - (k+1) Y n_{k+1}/n_k."""
     n = np.asarray(counts_of_counts, dtype=np.float64)
-    if n.shape[-1] != 4:
-        raise ValueError(f"counts_of_counts must be (n1, n2, n3, n4), got shape {n.shape}")
+    check_counts_of_counts("kneser_ney_discounts", n)
     n1, n2, n3, n4 = n[..., 0], n[..., 1], n[..., 2], n[..., 3]
     Y = n1 / (n1 + 2 * n2)
     return np.stack([1 - 2 * Y * n2 / n1, 2 - 3 * Y * n3 / n2, 3 - 4 * Y * n4 / n3], axis=-1)
@@ -426,7 +479,7 @@ def read_corpus(source) -> Corpus:
     """A corpus from a text file (a path, ``"-"`` for standard input, or a binary file object): one
     sentence per line (lines end at ``\\n``, as lmplz reads them), UTF-8, tokens separated by whitespace.
 
-    Equal to ``encode_corpus(lines)``; the file is read 4 MiB at a time and tokens of up to 8 bytes
+    A gzip file (by its magic bytes) is decompressed as it is read. Equal to ``encode_corpus(lines)``; the file is read 4 MiB at a time and tokens of up to 8 bytes
     are turned into ids without a Python object each (packed into integer keys, sorted, merged with
     the vocabulary seen so far), so time and memory grow linearly with the corpus.
     """
@@ -437,6 +490,17 @@ def read_corpus(source) -> Corpus:
             return read_corpus(sys.stdin.buffer)
         with open(source, "rb") as f:
             return read_corpus(f)
+    peek = getattr(source, "peek", None)
+    if peek is not None and peek(2)[:2] == b"\x1f\x8b":  # gzip, which lmplz also reads transparently
+        import gzip
+        import zlib
+
+        try:
+            with gzip.GzipFile(fileobj=source, mode="rb") as g:
+                return read_corpus(g)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise ValueError(f"a gzip file that does not decompress ({type(exc).__name__}: {exc}); "
+                             "is it truncated or damaged?") from None
     vocab = _Vocabulary()
     id_parts: list[np.ndarray] = []
     len_parts: list[np.ndarray] = []
@@ -628,7 +692,7 @@ def estimate_kneser_ney(sentences: Iterable[str | Sequence[str]] | Corpus, order
                 raise ValueError(f"discounts must be 'modified', 'single' or per-order triples, got {discounts!r}")
             with np.errstate(divide="ignore", invalid="ignore"):
                 if discounts == "modified":
-                    D = tuple(float(x) for x in kneser_ney_discounts(np.asarray(n, dtype=np.float64)))
+                    D = tuple(float(x) for x in _kneser_ney_discounts_formula(np.asarray(n, dtype=np.float64)))
                 else:
                     y = n[0] / (n[0] + 2 * n[1]) if n[0] + 2 * n[1] > 0 else float("nan")
                     D = (y, y, y)
