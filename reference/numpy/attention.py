@@ -22,17 +22,51 @@ from __future__ import annotations
 import numpy as np
 
 
+def check_tau(fn, tau) -> float:
+    """The temperature tau: one finite number > 0 (shared by the NumPy and PyTorch forms).
+
+    TypeError for an array (of more than one value), a bool or a non-number; ValueError for
+    tau <= 0, NaN or inf (the limits tau -> 0+ and tau -> inf are :func:`softmax_temperature_limit`).
+    """
+    shape = tuple(getattr(tau, "shape", ()))
+    if shape != ():
+        raise TypeError(f"{fn}: the temperature tau must be one number, got an array of shape {shape}")
+    if isinstance(tau, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"{fn}: the temperature tau must be a number, got {type(tau).__name__} {tau!r}")
+    try:
+        t = float(tau)
+    except (TypeError, ValueError):
+        raise TypeError(f"{fn}: the temperature tau must be a number, got {type(tau).__name__} {tau!r}") from None
+    if not (np.isfinite(t) and t > 0):
+        raise ValueError(f"{fn}: temperature tau must be finite and > 0, got {tau!r} "
+                         "(the limits tau -> 0+ and tau -> inf are softmax_temperature_limit)")
+    return t
+
+
 def softmax(z, tau=1.0):
-    """softmax(z_i; tau) = exp(z_i / tau) / sum_j exp(z_j / tau), over the last axis."""
-    if not tau > 0:
-        raise ValueError(f"softmax: temperature tau must be > 0, got {tau!r}")
-    z = np.asarray(z, dtype=np.float64) / tau
-    m = np.max(z, axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)  # fully masked rows: avoid -inf - -inf
-    e = np.exp(z - m)  # shift-invariance keeps exp() from overflowing
-    s = np.sum(e, axis=-1, keepdims=True)
-    out = np.divide(e, s, out=np.zeros_like(e), where=s > 0)  # s == 0 only for a fully masked (all -inf) row
-    return np.where(np.isnan(s), np.nan, out)  # NaN in, NaN out: never mistaken for a masked row
+    """softmax(z_i; tau) = exp(z_i / tau) / sum_j exp(z_j / tau), over the last axis.
+
+    Computed as exp((z_i - max z) / tau) / sum_j exp((z_j - max z) / tau): shifting *before*
+    dividing keeps a tiny (even subnormal) tau from turning finite logits into inf - inf.
+    Non-finite rows as ``torch.softmax``: a NaN or a +inf in a row makes the whole row NaN;
+    -inf entries get weight 0; a row of only -inf (fully masked) gets all zeros (our
+    convention, F.scaled_dot_product_attention's; torch.softmax gives NaN there).
+    An empty last axis gives an empty result and a 0-d z gives 1.0, as torch.softmax.
+    """
+    tau = check_tau("softmax", tau)
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim == 0:
+        return softmax(z[None], tau)[0]
+    if z.shape[-1] == 0:
+        return np.empty(z.shape)
+    m = np.max(z, axis=-1, keepdims=True)  # NaN if the row has a NaN
+    finite = np.isfinite(m)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        e = np.exp((z - np.where(finite, m, 0.0)) / tau)  # <= 1: exp() never overflows
+    s = np.sum(e, axis=-1, keepdims=True)  # >= 1 where m is finite (the maximum contributes exp(0))
+    out = e / np.where(finite, s, 1.0)
+    out = np.where(m == -np.inf, 0.0, out)  # a fully masked (all -inf) row
+    return np.where(np.isnan(m) | (m == np.inf), np.nan, out)  # NaN in, NaN out; +inf - inf is NaN in torch too
 
 
 def softmax_temperature_limit(z, tau_limit):
@@ -57,7 +91,7 @@ def additive_score(h_enc, s, W1, W2, v):
 
 def dot_product_scores(Q, K):
     """e_{i,j} = q_i^T k_j for all pairs: Q K^T, shape (..., n, m)."""
-    return Q @ np.swapaxes(K, -1, -2)
+    return np.asarray(Q) @ np.swapaxes(np.asarray(K), -1, -2)
 
 
 def check_qkv_shapes(fn, Q_shape, K_shape, V_shape, mask_shape=None):
@@ -98,7 +132,9 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     check_qkv_shapes("scaled_dot_product_attention", Q.shape, K.shape, V.shape,
                      None if mask is None else np.shape(mask))
     d_k = Q.shape[-1]
-    Z = dot_product_scores(Q, K) / np.sqrt(d_k)
+    # d_k = 0: every score is the empty sum 0 (whatever the scale), so the weights are uniform and
+    # the output is the mean of V, as F.scaled_dot_product_attention gives (not 0 / sqrt(0) = NaN)
+    Z = dot_product_scores(Q, K) / np.sqrt(d_k) if d_k else np.zeros(Q.shape[:-1] + (K.shape[-2],))
     if mask is not None:
         Z = np.where(np.asarray(mask, dtype=bool), Z, -np.inf)
     W = softmax(Z)
@@ -154,9 +190,17 @@ def dot_product_moments(mean_q, var_q, mean_k, var_k):
     return mean, var
 
 
+def check_sizes(fn, **sizes):
+    """Sizes (lengths, dimensions) are integers >= 0: ValueError naming the argument (shared by both forms)."""
+    for name, n in sizes.items():
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"{fn}: {name} must be an integer >= 0, got {n!r}")
+
+
 def attention_macs(T, d_k, d_v):
     """Multiply-accumulates of one head: (T^2 d_k for Q K^T, T^2 d_v for weights @ V)."""
-    return T * T * d_k, T * T * d_v
+    check_sizes("attention_macs", T=T, d_k=d_k, d_v=d_v)
+    return int(T) * int(T) * int(d_k), int(T) * int(T) * int(d_v)
 
 
 def flash_attention(Q, K, V, block_size=2, causal=False):
@@ -166,12 +210,13 @@ def flash_attention(Q, K, V, block_size=2, causal=False):
     unnormalised output O are rescaled by exp(m_old - m_new) when the maximum grows.
     Equal to scaled_dot_product_attention(Q, K, V, causal_mask) up to rounding.
     """
-    if block_size < 1:
-        raise ValueError(f"flash_attention: block_size must be >= 1, got {block_size}")
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
+        raise ValueError(f"flash_attention: block_size must be an integer >= 1, got {block_size!r}")
     Q, K, V = (np.asarray(a, dtype=np.float64) for a in (Q, K, V))
+    check_qkv_shapes("flash_attention", Q.shape, K.shape, V.shape)
     n, d_k = Q.shape[-2:]
     m_keys = K.shape[-2]
-    scale = 1.0 / np.sqrt(d_k)
+    scale = 1.0 / np.sqrt(d_k) if d_k else 0.0  # d_k = 0: the scores are empty sums, 0 at any scale
     lead = Q.shape[:-2]
     m = np.full(lead + (n, 1), -np.inf)
     l = np.zeros(lead + (n, 1))

@@ -80,6 +80,9 @@ def cosine_similarity(u, v):
     if u.shape[-1:] != v.shape[-1:]:
         raise ValueError(f"cosine_similarity: u and v must have the same last dimension, got {u.shape} and {v.shape}")
     for x, name in ((u, "u"), (v, "v")):
+        if np.isinf(x).any():
+            raise ValueError(f"cosine_similarity: {name} has an infinite entry (its direction is undefined); "
+                             "expected finite vectors")
         if np.any(np.all(x == 0, axis=-1)):
             raise ValueError(f"cosine_similarity: {name} is a zero vector (it has no direction)")
     # scale each vector by its largest entry first: the norms neither overflow nor underflow
@@ -326,9 +329,22 @@ def cooccurrence_matrix(sentences, V, window, weighting="count"):
     return X
 
 
+def check_glove_weight_params(fn, x_max, alpha):
+    """x_max: a finite number > 0 (the count where the weight reaches 1); alpha: a finite number > 0
+    (shared by the NumPy and PyTorch forms). x_max = 0 would give 0/0 = NaN for a zero count."""
+    for name, val in (("x_max", x_max), ("alpha", alpha)):
+        try:
+            ok = not isinstance(val, (bool, str)) and np.ndim(val) == 0 and np.isfinite(float(val)) and float(val) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{fn}: {name} must be a finite number > 0, got {val!r}")
+
+
 def glove_weight(x, x_max=100.0, alpha=0.75):
     """f(x) = (x / x_max)^alpha for x < x_max, else 1 (and f(0) = 0)."""
     x = _arr(x, "x", "glove_weight")
+    check_glove_weight_params("glove_weight", x_max, alpha)
     if np.any(x < 0):
         raise ValueError("glove_weight: x must be non-negative counts")
     return np.minimum((x / x_max) ** alpha, 1.0)
@@ -371,8 +387,15 @@ def fasttext_hash(ngram):
     return h
 
 
+def check_buckets(fn, buckets):
+    """The bucket table needs at least one row: every n-gram hashes to hash % buckets."""
+    if buckets < 1:
+        raise ValueError(f"{fn}: Z has {buckets} buckets (rows); expected at least one (n-grams hash to hash % buckets)")
+
+
 def fasttext_word_vector(word, Z, minn=3, maxn=6):
     """v_word = sum of z_g over its character n-grams g, each hashed into a row of the bucket table Z (buckets, d)."""
     Z = _arr(Z, "Z", "fasttext_word_vector", 2)
+    check_buckets("fasttext_word_vector", Z.shape[0])
     rows = [fasttext_hash(g) % Z.shape[0] for g in character_ngrams(word, minn, maxn)]
     return Z[rows].sum(axis=0)

@@ -84,6 +84,13 @@ def check_same_outcomes(fn, p_len, q_len):
                          "the same outcomes (the same last-axis length)")
 
 
+def check_token_axis(fn, name, ndim):
+    """A per-token array needs its token axis (the last): a 0-d value is a named error, not an AxisError."""
+    if ndim == 0:
+        raise ValueError(f"{fn}: {name} must have a token axis (shape (..., T)), got a 0-d value; "
+                         "pass a list of one value for a single token")
+
+
 def check_not_empty(fn, name, n):
     if n == 0:
         raise ValueError(f"{fn}: {name} is empty: at least one token is needed (the mean of nothing is undefined)")
@@ -179,7 +186,8 @@ def fit_one_mode(p, x, direction="forward"):
 def average_nll(q_true, base=None):
     """H_hat = -(1/T) sum_t log q(w_t | w_<t), from the probabilities q_true (..., T) of the observed tokens."""
     q = np.asarray(q_true, dtype=np.float64)
-    check_not_empty("average_nll", "q_true", q.shape[-1] if q.ndim else 1)
+    check_token_axis("average_nll", "q_true", q.ndim)
+    check_not_empty("average_nll", "q_true", q.shape[-1])
     if np.isnan(q).any() or (q < 0).any() or (q > 1).any():
         raise ValueError("average_nll: q_true must be probabilities in [0, 1] (no NaN)")
     with np.errstate(divide="ignore"):
@@ -189,7 +197,8 @@ def average_nll(q_true, base=None):
 def perplexity(nll, base=None):
     """PPL = exp(mean NLL) for NLLs in nats; base ** (mean NLL) for NLLs in that base (2: bits)."""
     nll = np.asarray(nll, dtype=np.float64)
-    check_not_empty("perplexity", "nll", nll.shape[-1] if nll.ndim else 1)
+    check_token_axis("perplexity", "nll", nll.ndim)
+    check_not_empty("perplexity", "nll", nll.shape[-1])
     if np.isnan(nll).any() or (nll < 0).any():
         raise ValueError("perplexity: nll must be non-negative negative log-likelihoods (no NaN)")
     return np.exp(np.mean(nll, axis=-1) * _log_base(base))

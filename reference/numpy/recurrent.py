@@ -184,10 +184,11 @@ def bptt_jacobian_product(hs, W_hh):
     hs: (..., T, d_h) the hidden states h_1..h_T of rnn_forward -> (..., d_h, d_h).
     """
     hs = _arr(hs, "hs", "bptt_jacobian_product", 2)
-    J = None
+    W_hh = np.asarray(W_hh, dtype=np.float64)
+    # the empty product (T = 0): dh_0 / dh_0 is the identity, for every leading index
+    J = np.broadcast_to(np.eye(W_hh.shape[-1]), hs.shape[:-2] + W_hh.shape[-1:] * 2).copy()
     for t in range(hs.shape[-2]):
-        Jt = rnn_step_jacobian(hs[..., t, :], W_hh)
-        J = Jt if J is None else Jt @ J
+        J = rnn_step_jacobian(hs[..., t, :], W_hh) @ J
     return J
 
 

@@ -190,21 +190,54 @@ def free_running_decode(h0, E, W_hh, W_xh, b, W_out, b_out, steps, bos=0):
     """
     E = np.asarray(E, dtype=np.float64)
     W_out = np.asarray(W_out, dtype=np.float64)
-    h, y = np.asarray(h0, dtype=np.float64), int(bos)
+    steps = check_count("free_running_decode", "steps", steps, 0)
+    y = check_token_id("free_running_decode", "bos", bos, E.shape[0])
+    h = np.asarray(h0, dtype=np.float64)
     tokens, logits = [], []
-    for _ in range(int(steps)):
+    for _ in range(steps):
         h = rnn_cell(E[y], h, W_hh, W_xh, b)
         z = h @ W_out.T + b_out
         y = int(np.argmax(z))
         tokens.append(y)
         logits.append(z)
-    return np.asarray(tokens, dtype=np.float64), np.stack(logits)
+    return np.asarray(tokens, dtype=np.float64), (np.stack(logits) if logits else np.zeros((0, W_out.shape[0])))
+
+
+def check_targets(fn, targets, logits_shape):
+    """Token ids in [0, V) with shape logits.shape[:-1] (a negative id would index from the end); shared by both forms."""
+    logits_shape, t_shape = tuple(logits_shape), tuple(targets.shape)
+    if len(logits_shape) < 1 or t_shape != logits_shape[:-1]:
+        raise ValueError(f"{fn}: targets must have shape logits.shape[:-1] = {logits_shape[:-1]}, got {t_shape}")
+    V = logits_shape[-1]
+    if t_shape and ((targets < 0).any() or (targets >= V).any()):
+        raise ValueError(f"{fn}: targets must be token ids in [0, {V}), got {targets.tolist()}")
+
+
+def check_token_id(fn, name, y, V):
+    """One token id in [0, V): a negative id would silently pick a row from the end."""
+    if isinstance(y, (bool, np.bool_)) or not float(y) == int(y) or not 0 <= int(y) < V:
+        raise ValueError(f"{fn}: {name} must be a token id in [0, {V}), got {y!r}")
+    return int(y)
+
+
+def check_count(fn, name, n, minimum):
+    """A count argument (steps, beam_width): an integer >= minimum; float inf or 2.5 is a named error, not int()."""
+    ok = not isinstance(n, (bool, np.bool_))
+    if ok and not isinstance(n, (int, np.integer)):
+        try:
+            ok = float(n) == int(n)
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+    if not ok or int(n) < minimum:
+        raise ValueError(f"{fn}: {name} must be an integer >= {minimum}, got {n!r}")
+    return int(n)
 
 
 def sequence_log_likelihood(logits, targets):
     """log P(y_1..y_T) = sum_t log softmax(logits_t)[y_t]. logits: (..., T, V), targets: (..., T) -> (...)."""
     targets = _tokens(targets, "targets", "sequence_log_likelihood")
     lp = _log_softmax(logits)
+    check_targets("sequence_log_likelihood", targets, lp.shape)
     return np.sum(np.take_along_axis(lp, targets[..., None], axis=-1)[..., 0], axis=-1)
 
 
@@ -266,7 +299,7 @@ def greedy_decode(step, steps, eos=None):
     Returns (tokens as float64 ids, score = the sum of their log-probabilities).
     """
     tokens, score = [], np.float64(0.0)
-    for _ in range(int(steps)):
+    for _ in range(check_count("greedy_decode", "steps", steps, 0)):
         lp = _step_log_probs(step, tokens)
         y = int(np.argmax(lp))
         tokens.append(y)
@@ -284,11 +317,11 @@ def beam_search(step, steps, beam_width, eos=None, alpha=0.0):
     finished and stays in the beam unchanged. Returns (tokens of the best hypothesis as float64 ids,
     its score s, the plain sum of log-probabilities). Ties go to the hypothesis found first (lower token ids first).
     """
-    if int(beam_width) < 1:
-        raise ValueError(f"beam_search: beam_width must be >= 1, got {beam_width!r}")
+    beam_width = check_count("beam_search", "beam_width", beam_width, 1)
+    steps = check_count("beam_search", "steps", steps, 0)
     rank = lambda h: h[1] / (len(h[0]) ** alpha) if alpha else h[1]  # noqa: E731
     beam = [((), np.float64(0.0))]
-    for _ in range(int(steps)):
+    for _ in range(steps):
         candidates = []
         for prefix, s in beam:
             if eos is not None and prefix and prefix[-1] == eos:

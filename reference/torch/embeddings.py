@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 
 import torch
+
+from reference.torch._common import accepts_numpy
 import torch.nn.functional as F
 
 from reference.numpy.embeddings import character_ngrams, fasttext_hash, huffman_tree, skipgram_pairs  # noqa: F401
-from reference.numpy.embeddings import check_word_ids, window_positions, window_radius
+from reference.numpy.embeddings import check_buckets, check_glove_weight_params, check_word_ids, window_positions, window_radius
 
 _DTYPE = torch.float64
 
@@ -43,6 +45,7 @@ def _ids(words, V: int, name: str, fn: str) -> list[int]:
 # -- one-hot and cosine ------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def one_hot(index, V):
     """e_w in R^V (float64): 1 at position ``index``, 0 elsewhere."""
     if int(V) != V or V < 1:
@@ -52,6 +55,7 @@ def one_hot(index, V):
     return F.one_hot(torch.tensor(int(index)), int(V)).to(_DTYPE)
 
 
+@accepts_numpy
 def cosine_similarity(u, v):
     """cos(u, v) along the last axis, batched over leading axes; ValueError for a zero vector."""
     u = _t(u, "u", "cosine_similarity")
@@ -60,6 +64,9 @@ def cosine_similarity(u, v):
         raise ValueError(f"cosine_similarity: u and v must have the same last dimension, got {tuple(u.shape)} "
                          f"and {tuple(v.shape)}")
     for x, name in ((u, "u"), (v, "v")):
+        if torch.isinf(x).any():
+            raise ValueError(f"cosine_similarity: {name} has an infinite entry (its direction is undefined); "
+                             "expected finite vectors")
         if (x == 0).all(dim=-1).any():
             raise ValueError(f"cosine_similarity: {name} is a zero vector (it has no direction)")
     su = u.abs().amax(dim=-1, keepdim=True).detach()
@@ -68,6 +75,7 @@ def cosine_similarity(u, v):
     return (u * v).sum(-1) / (torch.linalg.vector_norm(u, dim=-1) * torch.linalg.vector_norm(v, dim=-1))
 
 
+@accepts_numpy
 def analogy(E, a, b, c):
     """(q, scores, w*): q = v_a - v_b + v_c; scores[w] = cos(q, v_w), -inf for a, b, c; w* the argmax
     (lowest index among ties)."""
@@ -90,6 +98,7 @@ def analogy(E, a, b, c):
 # -- CBOW and skip-gram -------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def cbow_context(E, words, c):
     """h_t for every position (T, d): the mean of the neighbours' vectors (those that exist at an edge)."""
     E = _t(E, "E", "cbow_context", 2)
@@ -101,6 +110,7 @@ def cbow_context(E, words, c):
     return torch.stack(rows)
 
 
+@accepts_numpy
 def cbow_log_likelihood(E_in, E_out, words, c):
     """sum_t log softmax(E_out h_t)[w_t]."""
     E_in = _t(E_in, "E_in", "cbow_log_likelihood", 2)
@@ -110,6 +120,7 @@ def cbow_log_likelihood(E_in, E_out, words, c):
     return torch.log_softmax(H @ E_out.T, dim=-1)[torch.arange(len(ids)), ids].sum()
 
 
+@accepts_numpy
 def skipgram_softmax(v_I, E_out):
     """softmax(E_out v_I) over the vocabulary; v_I: (..., d) -> (..., V)."""
     v_I = _t(v_I, "v_I", "skipgram_softmax")
@@ -117,6 +128,7 @@ def skipgram_softmax(v_I, E_out):
     return torch.softmax(v_I @ E_out.T, dim=-1)
 
 
+@accepts_numpy
 def skipgram_gradient(v_I, E_out, o):
     """(d log P(o | w_I) / d v_I, d log P(o | w_I) / d E_out), the closed forms."""
     v_I = _t(v_I, "v_I", "skipgram_gradient", 1)
@@ -127,6 +139,7 @@ def skipgram_gradient(v_I, E_out, o):
     return E_out[o] - p @ E_out, torch.outer(r, v_I)
 
 
+@accepts_numpy
 def skipgram_log_likelihood(E_in, E_out, words, c):
     """sum over the (center, context) pairs of the sentence of log P(context | center)."""
     E_in = _t(E_in, "E_in", "skipgram_log_likelihood", 2)
@@ -142,6 +155,7 @@ def skipgram_log_likelihood(E_in, E_out, words, c):
 # -- hierarchical softmax ------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def hierarchical_softmax(v_I, node_vectors, codes, points):
     """Leaf probabilities prod_j sigma((1 - 2 code_j) v'_{point_j} . v_I), one per word (V,)."""
     v_I = _t(v_I, "v_I", "hierarchical_softmax", 1)
@@ -164,6 +178,7 @@ def hierarchical_softmax(v_I, node_vectors, codes, points):
 # -- negative sampling ----------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def unigram_noise(counts, power=0.75):
     """count^power, normalised."""
     counts = _t(counts, "counts", "unigram_noise", 1)
@@ -173,6 +188,7 @@ def unigram_noise(counts, power=0.75):
     return w / w.sum()
 
 
+@accepts_numpy
 def negative_sampling_objective(v_I, v_O, V_neg):
     """log sigma(v'_O . v_I) + sum_i log sigma(-v'_i . v_I)."""
     v_I = _t(v_I, "v_I", "negative_sampling_objective", 1)
@@ -181,6 +197,7 @@ def negative_sampling_objective(v_I, v_O, V_neg):
     return F.logsigmoid(v_O @ v_I) + F.logsigmoid(-(V_neg @ v_I)).sum()
 
 
+@accepts_numpy
 def negative_sampling_expected(v_I, v_O, E_out, noise, k):
     """log sigma(v'_O . v_I) + k sum_w P_n(w) log sigma(-v'_w . v_I)."""
     v_I = _t(v_I, "v_I", "negative_sampling_expected", 1)
@@ -199,6 +216,7 @@ def _counts(X, fn: str, like=None) -> torch.Tensor:
     return X
 
 
+@accepts_numpy
 def sgns_objective(S, X, k):
     """sum_{w,c} #(w,c) log sigma(S_wc) + k #(w) #(c) / |D| log sigma(-S_wc)."""
     S = _t(S, "S", "sgns_objective", 2)
@@ -207,6 +225,7 @@ def sgns_objective(S, X, k):
     return (X * F.logsigmoid(S) + k * expected * F.logsigmoid(-S)).sum()
 
 
+@accepts_numpy
 def sgns_optimum(X, k):
     """PMI(w, c) - log k."""
     return pmi(X) - math.log(k)
@@ -215,6 +234,7 @@ def sgns_optimum(X, k):
 # -- PMI ----------------------------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def pmi(X):
     """log P(w, c) / (P(w) P(c)) from counts; -inf for zero counts."""
     X = _counts(X, "pmi")
@@ -224,6 +244,7 @@ def pmi(X):
     return torch.log(X) + torch.log(X.sum()) - torch.log(row)[:, None] - torch.log(col)[None, :]
 
 
+@accepts_numpy
 def ppmi(X):
     """max(PMI, 0)."""
     return torch.clamp(pmi(X), min=0.0)
@@ -232,6 +253,7 @@ def ppmi(X):
 # -- GloVe ---------------------------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def cooccurrence_matrix(sentences, V, window, weighting="count"):
     """X (V, V), float64: counts (or 1/distance) of every word within ``window`` of each word."""
     if weighting not in ("count", "harmonic"):
@@ -252,14 +274,17 @@ def cooccurrence_matrix(sentences, V, window, weighting="count"):
     return X
 
 
+@accepts_numpy
 def glove_weight(x, x_max=100.0, alpha=0.75):
     """min((x / x_max)^alpha, 1)."""
     x = _t(x, "x", "glove_weight")
+    check_glove_weight_params("glove_weight", x_max, alpha)
     if (x < 0).any():
         raise ValueError("glove_weight: x must be non-negative counts")
     return torch.clamp((x / x_max) ** alpha, max=1.0)
 
 
+@accepts_numpy
 def glove_loss(W, W_tilde, b, b_tilde, X, x_max=100.0, alpha=0.75):
     """sum over nonzero X_ij of f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2."""
     W = _t(W, "W", "glove_loss", 2)
@@ -276,8 +301,10 @@ def glove_loss(W, W_tilde, b, b_tilde, X, x_max=100.0, alpha=0.75):
 # -- FastText -------------------------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def fasttext_word_vector(word, Z, minn=3, maxn=6):
     """sum of the rows of Z (buckets, d) that the word's n-grams hash to."""
     Z = _t(Z, "Z", "fasttext_word_vector", 2)
+    check_buckets("fasttext_word_vector", Z.shape[0])
     rows = [fasttext_hash(g) % Z.shape[0] for g in character_ngrams(word, minn, maxn)]
     return Z[rows].sum(dim=0)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import math
 
 import torch
+
+from reference.torch._common import accepts_numpy
 import torch.nn.functional as F
 
-from reference.numpy.information import PROBABILITY_SUM_TOL, check_not_empty, check_same_outcomes
+from reference.numpy.information import PROBABILITY_SUM_TOL, check_not_empty, check_same_outcomes, check_token_axis
 
 # -- validation and helpers -----------------------------------------------------------
 
@@ -67,12 +69,14 @@ def _logits(z) -> torch.Tensor:
 # -- entropy, cross-entropy, KL ---------------------------------------------------------
 
 
+@accepts_numpy
 def entropy(p, base=None):
     """H(X) = -sum_x p(x) log p(x), with 0 log 0 = 0."""
     p = _check_distribution(p, "p", "entropy")
     return -torch.xlogy(p, p).sum(dim=-1) / _log_base(base)
 
 
+@accepts_numpy
 def cross_entropy(p, q, base=None):
     """H(p, q) = -sum_x p(x) log q(x); inf where q = 0 but p > 0."""
     p = _check_distribution(p, "p", "cross_entropy")
@@ -81,6 +85,7 @@ def cross_entropy(p, q, base=None):
     return -torch.xlogy(p, q).sum(dim=-1) / _log_base(base)
 
 
+@accepts_numpy
 def kl_divergence(p, q, base=None):
     """Forward KL: D_KL(p || q) = sum_x p(x) log(p(x) / q(x)); inf where q = 0 but p > 0."""
     p = _check_distribution(p, "p", "kl_divergence")
@@ -89,6 +94,7 @@ def kl_divergence(p, q, base=None):
     return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1) / _log_base(base)
 
 
+@accepts_numpy
 def reverse_kl_divergence(p, q, base=None):
     """Reverse KL: D_KL(q || p)."""
     p = _check_distribution(p, "p", "reverse_kl_divergence")
@@ -114,11 +120,13 @@ def _gradient(objective, p, logits):
     return grad
 
 
+@accepts_numpy
 def cross_entropy_gradient(p, logits):
     """d/d theta of H(p, softmax(theta)), by autograd through :func:`cross_entropy`."""
     return _gradient(cross_entropy, p, logits)
 
 
+@accepts_numpy
 def kl_divergence_gradient(p, logits):
     """d/d theta of KL(p || softmax(theta)), by autograd through :func:`kl_divergence`."""
     return _gradient(kl_divergence, p, logits)
@@ -127,6 +135,7 @@ def kl_divergence_gradient(p, logits):
 # -- mode covering versus mode seeking --------------------------------------------------
 
 
+@accepts_numpy
 def fit_one_mode(p, x, direction="forward"):
     """Fit q_{mu,sigma}(x_j) ~ exp(-(x_j - mu)^2 / (2 sigma^2)) to p by forward KL(p || q) or reverse
     KL(q || p): the same deterministic grid search as the NumPy reference (mu every quarter step,
@@ -151,19 +160,23 @@ def fit_one_mode(p, x, direction="forward"):
 # -- perplexity ---------------------------------------------------------------------------
 
 
+@accepts_numpy
 def average_nll(q_true, base=None):
     """H_hat = -(1/T) sum_t log q(w_t | w_<t)."""
     q = _tensor(q_true)
-    check_not_empty("average_nll", "q_true", q.shape[-1] if q.ndim else 1)
+    check_token_axis("average_nll", "q_true", q.ndim)
+    check_not_empty("average_nll", "q_true", q.shape[-1])
     if torch.isnan(q).any() or (q < 0).any() or (q > 1).any():
         raise ValueError("average_nll: q_true must be probabilities in [0, 1] (no NaN)")
     return -torch.log(q).mean(dim=-1) / _log_base(base)
 
 
+@accepts_numpy
 def perplexity(nll, base=None):
     """PPL = exp(mean NLL) (nats); base ** mean NLL for NLLs in that base."""
     nll = _tensor(nll)
-    check_not_empty("perplexity", "nll", nll.shape[-1] if nll.ndim else 1)
+    check_token_axis("perplexity", "nll", nll.ndim)
+    check_not_empty("perplexity", "nll", nll.shape[-1])
     if torch.isnan(nll).any() or (nll < 0).any():
         raise ValueError("perplexity: nll must be non-negative negative log-likelihoods (no NaN)")
     return torch.exp(nll.mean(dim=-1) * _log_base(base))
@@ -172,6 +185,7 @@ def perplexity(nll, base=None):
 # -- mutual information ---------------------------------------------------------------------
 
 
+@accepts_numpy
 def mutual_information(pxy, base=None):
     """I(X; Y) = D_KL(p(x, y) || p(x) p(y))."""
     pxy = _check_distribution(pxy, "pxy", "mutual_information", axes=2)
@@ -180,6 +194,7 @@ def mutual_information(pxy, base=None):
     return (torch.xlogy(pxy, pxy) - torch.xlogy(pxy, prod)).sum(dim=(-2, -1)) / _log_base(base)
 
 
+@accepts_numpy
 def conditional_entropy(pxy, base=None):
     """H(X | Y) = H(X, Y) - H(Y)."""
     pxy = _check_distribution(pxy, "pxy", "conditional_entropy", axes=2)
@@ -187,6 +202,7 @@ def conditional_entropy(pxy, base=None):
     return (-torch.xlogy(pxy, pxy).sum(dim=(-2, -1)) + torch.xlogy(py, py).sum(dim=-1)) / _log_base(base)
 
 
+@accepts_numpy
 def mutual_information_from_entropies(pxy, base=None):
     """I(X; Y) = H(X) - H(X | Y)."""
     pxy = _check_distribution(pxy, "pxy", "mutual_information_from_entropies", axes=2)
@@ -196,6 +212,7 @@ def mutual_information_from_entropies(pxy, base=None):
 # -- Jensen-Shannon -------------------------------------------------------------------------
 
 
+@accepts_numpy
 def jensen_shannon_divergence(p, q, base=None):
     """JSD(p, q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q) / 2."""
     p = _check_distribution(p, "p", "jensen_shannon_divergence")
@@ -208,6 +225,7 @@ def jensen_shannon_divergence(p, q, base=None):
 # -- label smoothing ------------------------------------------------------------------------
 
 
+@accepts_numpy
 def label_smoothing_targets(target, num_classes, epsilon, convention="page"):
     """'page': 1 - eps on the target, eps/(K-1) elsewhere; 'torch': (1 - eps) one-hot + eps/K."""
     fn = "label_smoothing_targets"
@@ -235,6 +253,7 @@ def label_smoothing_targets(target, num_classes, epsilon, convention="page"):
 # -- RLHF, Bradley-Terry, DPO ---------------------------------------------------------------
 
 
+@accepts_numpy
 def rlhf_kl_penalty(policy_logits, reference_logits, beta):
     """-beta E_x[ D_KL(pi_theta(.|x) || pi_ref(.|x)) ]; E is the mean over the leading dimensions."""
     if not beta >= 0:
@@ -245,12 +264,14 @@ def rlhf_kl_penalty(policy_logits, reference_logits, beta):
     return -beta * kl.mean()
 
 
+@accepts_numpy
 def bradley_terry(r1, r2):
     """P(response 1 preferred to response 2) = sigma(r1 - r2)."""
     r1 = _tensor(r1, like=r2)
     return torch.sigmoid(r1 - _tensor(r2, like=r1))
 
 
+@accepts_numpy
 def dpo_loss(policy_chosen_logp, policy_rejected_logp, reference_chosen_logp, reference_rejected_logp, beta):
     """-log sigma(beta [(log pi(y_w|x) - log pi_ref(y_w|x)) - (log pi(y_l|x) - log pi_ref(y_l|x))]), per pair."""
     if not beta > 0:

@@ -12,7 +12,15 @@ import math
 
 import torch
 
+from reference.torch._common import accepts_numpy
+
 from reference.numpy.information import PROBABILITY_SUM_TOL
+from reference.numpy.ngram import check_counts, check_counts_of_counts, check_log_probs
+
+
+def _np(t: torch.Tensor):
+    """A float64 NumPy copy for the shared checks (detached: the checks read values, never differentiate)."""
+    return t.detach().to(torch.float64).cpu().numpy()
 
 
 def _t(x, like: torch.Tensor | None = None) -> torch.Tensor:
@@ -30,6 +38,7 @@ def _probabilities(p: torch.Tensor, name: str) -> torch.Tensor:
     return p
 
 
+@accepts_numpy
 def chain_rule_joint(conditionals):
     """P(w_1..w_T) = prod_t P(w_t | w_<t)."""
     return torch.prod(_probabilities(_t(conditionals), "conditionals"), dim=-1)
@@ -39,6 +48,7 @@ def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.zeros_like(num))
 
 
+@accepts_numpy
 def sequence_conditionals(joint):
     """cond[t][w_1..w_T] = P(w_{t+1} | w_1..w_t) (0 where the prefix has probability 0)."""
     j = _probabilities(_t(joint), "joint")
@@ -51,6 +61,7 @@ def sequence_conditionals(joint):
     return torch.stack(out)
 
 
+@accepts_numpy
 def markov_conditionals(joint, order):
     """Factors P(w_t | the previous ``order`` words) of the joint table."""
     j = _probabilities(_t(joint), "joint")
@@ -65,12 +76,15 @@ def markov_conditionals(joint, order):
     return torch.stack(out)
 
 
+@accepts_numpy
 def unigram_mle(counts):
     """P(w) = count(w) / sum_w count(w)."""
     c = _t(counts)
+    check_counts("unigram_mle", "counts", _np(c), positive_total=True)
     return c / c.sum(dim=-1, keepdim=True)
 
 
+@accepts_numpy
 def ngram_mle(counts, context_counts):
     """P(w | h) = count(h, w) / count(h) (0 where count(h) = 0)."""
     c = _t(counts)
@@ -78,6 +92,7 @@ def ngram_mle(counts, context_counts):
     return _safe_div(c, d.expand(c.shape))
 
 
+@accepts_numpy
 def add_k(counts, context_counts, k, vocab_size):
     """P(w | h) = (count(h, w) + k) / (count(h) + k V)."""
     c = _t(counts)
@@ -85,6 +100,7 @@ def add_k(counts, context_counts, k, vocab_size):
     return (c + k) / (d + k * vocab_size)
 
 
+@accepts_numpy
 def interpolate(probabilities, weights):
     """sum_i lambda_i P_i with the lambdas on the simplex."""
     p = _t(probabilities)
@@ -96,6 +112,7 @@ def interpolate(probabilities, weights):
     return torch.tensordot(w, p, dims=1)
 
 
+@accepts_numpy
 def backoff_literal(probabilities, counts):
     """The page's backoff rule literally: the highest order with a non-zero count, no renormalisation."""
     p = _t(probabilities)
@@ -106,32 +123,40 @@ def backoff_literal(probabilities, counts):
     return out
 
 
+@accepts_numpy
 def sequence_perplexity(log_probs):
     """PPL = exp(-(1/T) sum_t log p_t) from natural-log probabilities (..., T) -> (...)."""
-    return torch.exp(-_t(log_probs).mean(dim=-1))
+    lp = _t(log_probs)
+    check_log_probs("sequence_perplexity", _np(lp))
+    return torch.exp(-lp.mean(dim=-1))
 
 
+@accepts_numpy
 def cross_entropy_bits(log_probs):
     """-(1/T) sum_t log2 p_t from natural-log probabilities."""
-    return -_t(log_probs).mean(dim=-1) / math.log(2.0)
+    lp = _t(log_probs)
+    check_log_probs("cross_entropy_bits", _np(lp))
+    return -lp.mean(dim=-1) / math.log(2.0)
 
 
+@accepts_numpy
 def kneser_ney_discounts(counts_of_counts):
     """D1, D2, D3+ = k - (k+1) Y n_{k+1}/n_k with Y = n1/(n1 + 2 n2)."""
     n = _t(counts_of_counts)
-    if n.shape[-1] != 4:
-        raise ValueError(f"counts_of_counts must be (n1, n2, n3, n4), got shape {tuple(n.shape)}")
+    check_counts_of_counts("kneser_ney_discounts", _np(n))
     n1, n2, n3, n4 = n.unbind(-1)
     Y = n1 / (n1 + 2 * n2)
     return torch.stack([1 - 2 * Y * n2 / n1, 2 - 3 * Y * n3 / n2, 3 - 4 * Y * n4 / n3], dim=-1)
 
 
+@accepts_numpy
 def continuation_counts(counts):
     """N1+(. w_2..w_k): the number of distinct first words with a non-zero count (axis 0)."""
     c = _t(counts)
     return (c > 0).sum(dim=0).to(c.dtype if c.is_floating_point() else torch.get_default_dtype())
 
 
+@accepts_numpy
 def kneser_ney_interpolate(counts, lower, discounts):
     """p(w|h) = (a(hw) - D(a(hw)))/sum_x a(hx) + gamma(h) p(w|h'); unseen contexts back off entirely."""
     a = _t(counts)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 
+from reference.torch._common import accepts_numpy
+
 # -- helpers ------------------------------------------------------------------
 
 
@@ -45,6 +47,7 @@ def _need(a, name, fn, ndim_min=1):
         raise ValueError(f"{fn}: {name} must have at least {ndim_min} dimension(s), got shape {tuple(a.shape)}")
 
 
+@accepts_numpy
 def concat_hx(h_prev, x):
     """[h_{t-1}; x_t]: the hidden state first, then the input, on the last axis -> (..., d_h + d_x)."""
     lead = torch.broadcast_shapes(h_prev.shape[:-1], x.shape[:-1])
@@ -54,6 +57,7 @@ def concat_hx(h_prev, x):
 # -- feed-forward LM ---------------------------------------------------------------------
 
 
+@accepts_numpy
 def feedforward_lm(es, W, b, U, d):
     """P(w_t | context) = softmax(U h + d), h = tanh(W [e_{t-n+1}; ...; e_{t-1}] + b).
 
@@ -73,6 +77,7 @@ def feedforward_lm(es, W, b, U, d):
 # -- sequence loss ----------------------------------------------------------------------
 
 
+@accepts_numpy
 def sequence_loss(logits, targets, ignore_index=None):
     """L = -(1/T) sum_t log P(w_t | w_<t) over the positions whose target is not ``ignore_index``.
 
@@ -99,6 +104,7 @@ def sequence_loss(logits, targets, ignore_index=None):
 # -- RNN --------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def rnn_cell(x, h_prev, W_hh, W_xh, b):
     """h_t = tanh(W_hh h_{t-1} + W_xh x_t + b). x: (..., d_x), h_prev: (..., d_h) -> (..., d_h)."""
     d_h, d_x = h_prev.shape[-1], x.shape[-1]
@@ -110,6 +116,7 @@ def rnn_cell(x, h_prev, W_hh, W_xh, b):
     return torch.tanh(h_prev @ W_hh.T + x @ W_xh.T + b)
 
 
+@accepts_numpy
 def rnn_forward(xs, h0, W_hh, W_xh, b):
     """The unrolled RNN. xs: (..., T, d_x), h0: (..., d_h) -> hs: (..., T, d_h)."""
     _need(xs, "xs", "rnn_forward", 2)
@@ -122,6 +129,7 @@ def rnn_forward(xs, h0, W_hh, W_xh, b):
     return torch.stack(out, dim=-2)
 
 
+@accepts_numpy
 def rnn_next_token_probs(h, W_hy):
     """P(w_{t+1} | w_<=t) = softmax(W_hy h_t). h: (..., d_h), W_hy: (V, d_h) -> (..., V)."""
     return torch.softmax(h @ W_hy.T, dim=-1)
@@ -130,14 +138,19 @@ def rnn_next_token_probs(h, W_hy):
 # -- BPTT -------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def rnn_step_jacobian(h, W_hh):
     """dh_t / dh_{t-1} = diag(1 - h_t^2) W_hh (h_t the step's output) -> (..., d_h, d_h)."""
     return (1 - h**2).unsqueeze(-1) * W_hh
 
 
+@accepts_numpy
 def bptt_jacobian_product(hs, W_hh):
     """dh_T / dh_0 = J_T ... J_1, J_t = diag(1 - h_t^2) W_hh. hs: (..., T, d_h) -> (..., d_h, d_h)."""
     _need(hs, "hs", "bptt_jacobian_product", 2)
+    if hs.shape[-2] == 0:  # the empty product: dh_0 / dh_0 is the identity, for every leading index
+        d_h = W_hh.shape[-1]
+        return torch.eye(d_h, dtype=W_hh.dtype).expand(*hs.shape[:-2], d_h, d_h).clone()
     J = None
     for t in range(hs.shape[-2]):
         Jt = rnn_step_jacobian(hs[..., t, :], W_hh)
@@ -145,6 +158,7 @@ def bptt_jacobian_product(hs, W_hh):
     return J
 
 
+@accepts_numpy
 def bptt_gradient_bound(hs, W_hh):
     """prod_t max_i(1 - h_{t,i}^2) * ||W_hh||_2 >= ||dh_T/dh_0||_2. hs: (..., T, d_h) -> (...)."""
     _need(hs, "hs", "bptt_gradient_bound", 2)
@@ -152,6 +166,7 @@ def bptt_gradient_bound(hs, W_hh):
     return torch.prod((1 - hs**2).amax(dim=-1) * sigma, dim=-1)
 
 
+@accepts_numpy
 def gradient_scale_after(factor, steps):
     """factor**steps: the cumulative scale after ``steps`` steps that each multiply by ``factor``."""
     if steps < 0:
@@ -162,6 +177,7 @@ def gradient_scale_after(factor, steps):
 # -- LSTM -------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def lstm_gates(x, h_prev, c_prev, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
     """One LSTM step as the page writes it; a dict of every intermediate:
     z_f, z_i, z_c, z_o (pre-activations), f, i, c_tilde, o, c, tanh_c, h (each (..., d_h)).
@@ -185,6 +201,7 @@ def lstm_gates(x, h_prev, c_prev, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
     return g
 
 
+@accepts_numpy
 def lstm_cell(x, h_prev, c_prev, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
     """One LSTM step (the page's equations) -> (h_t, c_t). Gate arguments in the page's order
     forget, input, candidate, output; each W acts on [h_{t-1}; x_t] (hidden first)."""
@@ -192,6 +209,7 @@ def lstm_cell(x, h_prev, c_prev, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
     return g["h"], g["c"]
 
 
+@accepts_numpy
 def lstm_forward(xs, h0, c0, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
     """The unrolled LSTM. xs: (..., T, d_x), h0, c0: (..., d_h) -> (hs, cs), each (..., T, d_h)."""
     _need(xs, "xs", "lstm_forward", 2)
@@ -208,6 +226,7 @@ def lstm_forward(xs, h0, c0, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
 # -- GRU --------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def gru_gates(x, h_prev, W_z, W_r, W, b_z=None, b_r=None, b=None):
     """One GRU step as the page writes it; dict z_z, z_r, z_h (pre-activations), z, r, h_tilde, h."""
     d_h, d_x = h_prev.shape[-1], x.shape[-1]
@@ -223,11 +242,13 @@ def gru_gates(x, h_prev, W_z, W_r, W, b_z=None, b_r=None, b=None):
     return g
 
 
+@accepts_numpy
 def gru_cell(x, h_prev, W_z, W_r, W, b_z=None, b_r=None, b=None):
     """One GRU step, the page's form: h_t = (1 - z) * h_{t-1} + z * tanh(W [r * h_{t-1}; x_t] + b)."""
     return gru_gates(x, h_prev, W_z, W_r, W, b_z, b_r, b)["h"]
 
 
+@accepts_numpy
 def gru_forward(xs, h0, W_z, W_r, W, b_z=None, b_r=None, b=None):
     """The unrolled GRU. xs: (..., T, d_x), h0: (..., d_h) -> hs (..., T, d_h)."""
     _need(xs, "xs", "gru_forward", 2)
@@ -243,11 +264,13 @@ def gru_forward(xs, h0, W_z, W_r, W, b_z=None, b_r=None, b=None):
 # -- bidirectional ------------------------------------------------------------------------
 
 
+@accepts_numpy
 def reverse_time(xs):
     """xs with its time axis (second to last) reversed."""
     return torch.flip(xs, dims=(-2,))
 
 
+@accepts_numpy
 def bidirectional_concat(hs_forward, hs_backward):
     """Row t = [hs_forward[t]; hs_backward[T-1-t]], hs_backward being the backward RNN's states in
     the order it produced them on reverse_time(xs). (..., T, d_f), (..., T, d_b) -> (..., T, d_f + d_b)."""
@@ -259,6 +282,7 @@ def bidirectional_concat(hs_forward, hs_backward):
     return torch.cat([hs_forward, torch.flip(hs_backward, dims=(-2,))], dim=-1)
 
 
+@accepts_numpy
 def bidirectional(xs, forward_fn, backward_fn):
     """A bidirectional layer from two unidirectional passes (callables xs -> hs, e.g.
     ``lambda xs: lstm_forward(xs, h0, c0, **params)[0]``): bidirectional_concat(forward_fn(xs),
@@ -269,16 +293,19 @@ def bidirectional(xs, forward_fn, backward_fn):
 # -- mappings to and from PyTorch's parameter layouts (tensors; see the NumPy module) ------------
 
 
+@accepts_numpy
 def rnn_to_torch(W_hh, W_xh, b):
     """The page's RNN -> dict(weight_ih=W_xh, weight_hh=W_hh, bias_ih=b, bias_hh=0)."""
     return {"weight_ih": W_xh.clone(), "weight_hh": W_hh.clone(), "bias_ih": b.clone(), "bias_hh": torch.zeros_like(b)}
 
 
+@accepts_numpy
 def rnn_from_torch(weight_ih, weight_hh, bias_ih, bias_hh):
     """PyTorch's RNN -> dict(W_hh, W_xh, b = bias_ih + bias_hh)."""
     return {"W_hh": weight_hh.clone(), "W_xh": weight_ih.clone(), "b": bias_ih + bias_hh}
 
 
+@accepts_numpy
 def lstm_to_torch(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
     """The page's LSTM -> PyTorch's dict(weight_ih, weight_hh, bias_ih, bias_hh): blocks i, f, g, o;
     hidden columns [:, :d_h] -> weight_hh, input columns [:, d_h:] -> weight_ih; bias_hh = 0."""
@@ -289,6 +316,7 @@ def lstm_to_torch(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
             "bias_ih": bias, "bias_hh": torch.zeros_like(bias)}
 
 
+@accepts_numpy
 def lstm_from_torch(weight_ih, weight_hh, bias_ih, bias_hh):
     """PyTorch's LSTM -> the page's dict(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o) (b = bias_ih + bias_hh)."""
     d_h = weight_hh.shape[1]
@@ -307,6 +335,7 @@ def _is_diagonal(M):
     return bool(torch.equal(M, torch.diag_embed(torch.diagonal(M))))
 
 
+@accepts_numpy
 def gru_to_torch(W_z, W_r, W, b_z=None, b_r=None, b=None):
     """The page's GRU -> PyTorch's dict, blocks r, z, n: z block -W_z, -b_z (PyTorch's z is 1 - z);
     exists only when the hidden block W[:, :d_h] is diagonal (the reset placements then agree),
@@ -325,6 +354,7 @@ def gru_to_torch(W_z, W_r, W, b_z=None, b_r=None, b=None):
             "bias_ih": torch.cat([b_r, -b_z, b]), "bias_hh": torch.zeros(3 * d_h, dtype=W.dtype)}
 
 
+@accepts_numpy
 def gru_from_torch(weight_ih, weight_hh, bias_ih, bias_hh):
     """PyTorch's GRU -> the page's dict(W_z, W_r, W, b_z, b_r, b); needs W_hn diagonal and b_hn = 0."""
     d_h = weight_hh.shape[1]
@@ -392,51 +422,61 @@ def _gate(x, h_prev, W, b, fn, wname, bname):
     return concat_hx(h_prev, x) @ W.T + _check_bias(b, bname, d_h, fn)
 
 
+@accepts_numpy
 def lstm_forget_gate(x, h_prev, W_f, b_f):
     """f_t = sigma(W_f [h_{t-1}; x_t] + b_f) -> (..., d_h)."""
     return torch.sigmoid(_gate(x, h_prev, W_f, b_f, "lstm_forget_gate", "W_f", "b_f"))
 
 
+@accepts_numpy
 def lstm_input_gate(x, h_prev, W_i, b_i):
     """i_t = sigma(W_i [h_{t-1}; x_t] + b_i) -> (..., d_h)."""
     return torch.sigmoid(_gate(x, h_prev, W_i, b_i, "lstm_input_gate", "W_i", "b_i"))
 
 
+@accepts_numpy
 def lstm_candidate(x, h_prev, W_c, b_c):
     """c~_t = tanh(W_c [h_{t-1}; x_t] + b_c) -> (..., d_h)."""
     return torch.tanh(_gate(x, h_prev, W_c, b_c, "lstm_candidate", "W_c", "b_c"))
 
 
+@accepts_numpy
 def lstm_output_gate(x, h_prev, W_o, b_o):
     """o_t = sigma(W_o [h_{t-1}; x_t] + b_o) -> (..., d_h)."""
     return torch.sigmoid(_gate(x, h_prev, W_o, b_o, "lstm_output_gate", "W_o", "b_o"))
 
 
+@accepts_numpy
 def lstm_cell_update(f, c_prev, i, c_tilde):
     """c_t = f_t * c_{t-1} + i_t * c~_t."""
     return f * c_prev + i * c_tilde
 
 
+@accepts_numpy
 def lstm_hidden(o, c):
     """h_t = o_t * tanh(c_t)."""
     return o * torch.tanh(c)
 
 
+@accepts_numpy
 def gru_update_gate(x, h_prev, W_z, b_z=None):
     """z_t = sigma(W_z [h_{t-1}; x_t] (+ b_z))."""
     return torch.sigmoid(_gate(x, h_prev, W_z, b_z, "gru_update_gate", "W_z", "b_z"))
 
 
+@accepts_numpy
 def gru_reset_gate(x, h_prev, W_r, b_r=None):
     """r_t = sigma(W_r [h_{t-1}; x_t] (+ b_r))."""
     return torch.sigmoid(_gate(x, h_prev, W_r, b_r, "gru_reset_gate", "W_r", "b_r"))
 
 
+@accepts_numpy
 def gru_candidate(x, h_prev, r, W, b=None):
     """h~_t = tanh(W [r_t * h_{t-1}; x_t] (+ b)), the reset before the product."""
     return torch.tanh(_gate(x, r * h_prev, W, b, "gru_candidate", "W", "b"))
 
 
+@accepts_numpy
 def gru_interpolate(h_prev, z, h_tilde):
     """h_t = (1 - z_t) * h_{t-1} + z_t * h~_t."""
     return (1 - z) * h_prev + z * h_tilde

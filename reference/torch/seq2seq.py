@@ -12,8 +12,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from reference.torch._common import accepts_numpy
+
 from reference.torch.attention import additive_score, softmax
 from reference.torch.recurrent import rnn_cell, rnn_forward
+from reference.numpy.seq2seq import check_count, check_targets, check_token_id
 
 
 def _t(x, like=None):
@@ -37,6 +40,7 @@ def _tokens(a, name, fn):
 # -- the encoder-decoder ---------------------------------------------------------------------------
 
 
+@accepts_numpy
 def context_vector(hs_enc):
     """c = h_{T_src}^enc: the last encoder state. hs_enc: (..., T_src, d_h) -> (..., d_h)."""
     if hs_enc.dim() < 2 or hs_enc.shape[-2] == 0:
@@ -44,6 +48,7 @@ def context_vector(hs_enc):
     return hs_enc[..., -1, :]
 
 
+@accepts_numpy
 def decoder_forward(ys_prev, c, W_hh, W_xh, b, feed="init"):
     """h_t^dec = f_dec(y_{t-1}, h_{t-1}^dec), Elman cell; feed="init" (h_0 = c) or "concat" ([y; c] each step)."""
     d_h = W_hh.shape[0]
@@ -63,11 +68,13 @@ def decoder_forward(ys_prev, c, W_hh, W_xh, b, feed="init"):
     raise ValueError(f"decoder_forward: feed must be 'init' or 'concat', got {feed!r}")
 
 
+@accepts_numpy
 def output_distribution(h_dec, W, b):
     """P(y_t | y_<t, c) = softmax(W h_t^dec + b). h_dec: (..., d_h), W: (V, d_h), b: (V,) -> (..., V)."""
     return softmax(h_dec @ W.T + b)
 
 
+@accepts_numpy
 def encoder_decoder_distributions(hs_enc, ys_prev, W_hh, W_xh, b, W_out, b_out, feed="init"):
     """The vanilla encoder-decoder's next-token distributions (..., T, V); the source enters only through c."""
     c = context_vector(hs_enc)
@@ -77,6 +84,7 @@ def encoder_decoder_distributions(hs_enc, ys_prev, W_hh, W_xh, b, W_out, b_out, 
 # -- attention -------------------------------------------------------------------------------------
 
 
+@accepts_numpy
 def alignment_weights(e, mask=None):
     """alpha_{t,j} = softmax_j(e_{t,j}) with masked positions (keep-mask False) exactly 0."""
     if mask is not None:
@@ -84,6 +92,7 @@ def alignment_weights(e, mask=None):
     return softmax(e)
 
 
+@accepts_numpy
 def context_from_weights(alpha, h_enc):
     """c_t = sum_j alpha_{t,j} h_j^enc. alpha: (..., T_src), h_enc: (..., T_src, d) -> (..., d)."""
     if alpha.shape[-1] != h_enc.shape[-2]:
@@ -92,17 +101,20 @@ def context_from_weights(alpha, h_enc):
     return (alpha[..., :, None] * h_enc).sum(dim=-2)
 
 
+@accepts_numpy
 def bahdanau_attention(h_enc, s_prev, W1, W2, v, mask=None):
     """Bahdanau attention at one decoder step -> (c_t (d_h,), alpha (T_src,))."""
     alpha = alignment_weights(additive_score(h_enc, s_prev, W1, W2, v), mask)
     return context_from_weights(alpha, h_enc), alpha
 
 
+@accepts_numpy
 def luong_general_score(h_dec, h_enc, W_a):
     """e_{t,j} = (h_t^dec)^T W_a h_j^enc -> (..., T_src)."""
     return ((h_enc @ W_a.T) * h_dec[..., None, :]).sum(dim=-1)
 
 
+@accepts_numpy
 def luong_dot_score(h_dec, h_enc):
     """e_{t,j} = (h_t^dec)^T h_j^enc -> (..., T_src)."""
     if h_dec.shape[-1] != h_enc.shape[-1]:
@@ -111,6 +123,7 @@ def luong_dot_score(h_dec, h_enc):
     return (h_enc * h_dec[..., None, :]).sum(dim=-1)
 
 
+@accepts_numpy
 def luong_concat_score(h_dec, h_enc, W_a, v_a):
     """e_{t,j} = v_a^T tanh(W_a [h_t^dec; h_j^enc]) -> (..., T_src)."""
     lead = torch.broadcast_shapes(h_dec.shape[:-1], h_enc.shape[:-2])
@@ -123,6 +136,7 @@ def luong_concat_score(h_dec, h_enc, W_a, v_a):
 # -- teacher forcing and free running ---------------------------------------------------------------
 
 
+@accepts_numpy
 def teacher_forcing_logits(targets, h0, E, W_hh, W_xh, b, W_out, b_out, bos=0):
     """Teacher forcing: input at step t is the true y_{t-1} (y_0 = bos) -> logits (T, V)."""
     targets = _tokens(targets, "targets", "teacher_forcing_logits")
@@ -131,22 +145,26 @@ def teacher_forcing_logits(targets, h0, E, W_hh, W_xh, b, W_out, b_out, bos=0):
     return hs @ W_out.T + b_out
 
 
+@accepts_numpy
 def free_running_decode(h0, E, W_hh, W_xh, b, W_out, b_out, steps, bos=0):
     """Free running: feed back the argmax (y_0 = bos) -> (tokens (steps,), logits (steps, V))."""
-    h, y = h0, int(bos)
+    steps = check_count("free_running_decode", "steps", steps, 0)
+    h, y = h0, check_token_id("free_running_decode", "bos", bos, E.shape[0])
     tokens, logits = [], []
-    for _ in range(int(steps)):
+    for _ in range(steps):
         h = rnn_cell(E[y], h, W_hh, W_xh, b)
         z = h @ W_out.T + b_out
         y = int(torch.argmax(z))  # first maximum: ties go to the lower id
         tokens.append(y)
         logits.append(z)
-    return torch.tensor(tokens, dtype=E.dtype), torch.stack(logits)
+    return torch.tensor(tokens, dtype=E.dtype), (torch.stack(logits) if logits else E.new_zeros(0, W_out.shape[0]))
 
 
+@accepts_numpy
 def sequence_log_likelihood(logits, targets):
     """log P(y_1..y_T) = sum_t log softmax(logits_t)[y_t] -> (...)."""
     targets = _tokens(targets, "targets", "sequence_log_likelihood")
+    check_targets("sequence_log_likelihood", targets, logits.shape)
     lp = torch.log_softmax(logits, dim=-1)
     return torch.gather(lp, -1, targets[..., None])[..., 0].sum(dim=-1)
 
@@ -154,12 +172,14 @@ def sequence_log_likelihood(logits, targets):
 # -- scheduled sampling ---------------------------------------------------------------------------
 
 
+@accepts_numpy
 def scheduled_sampling_linear(i, k, c, epsilon):
     """epsilon_i = max(epsilon, k - c i)."""
     i = _t(i)
     return torch.clamp(k - c * i, min=float(epsilon))
 
 
+@accepts_numpy
 def scheduled_sampling_exponential(i, k):
     """epsilon_i = k^i with 0 < k < 1."""
     if not 0 < k < 1:
@@ -168,6 +188,7 @@ def scheduled_sampling_exponential(i, k):
     return torch.pow(_t(k, i), i)
 
 
+@accepts_numpy
 def scheduled_sampling_inverse_sigmoid(i, k):
     """epsilon_i = k / (k + exp(i / k)) with k >= 1."""
     if not k >= 1:
@@ -177,6 +198,7 @@ def scheduled_sampling_inverse_sigmoid(i, k):
     return ke / (ke + 1.0)
 
 
+@accepts_numpy
 def scheduled_sampling_mix(truth, predicted, p_truth, seed=0):
     """Feed the truth with probability p_truth (coins u < p_truth, u from numpy default_rng(seed)) -> (inputs, used_truth)."""
     truth = _tokens(truth, "truth", "scheduled_sampling_mix")
@@ -202,10 +224,11 @@ def _step_log_probs(step, prefix):
     return lp
 
 
+@accepts_numpy
 def greedy_decode(step, steps, eos=None):
     """Greedy decoding -> (tokens, score = sum of their log-probabilities)."""
     tokens, score = [], None
-    for _ in range(int(steps)):
+    for _ in range(check_count("greedy_decode", "steps", steps, 0)):
         lp = _step_log_probs(step, tokens)
         y = int(torch.argmax(lp))
         tokens.append(y)
@@ -215,13 +238,14 @@ def greedy_decode(step, steps, eos=None):
     return torch.tensor(tokens, dtype=torch.float64), (score if score is not None else torch.tensor(0.0, dtype=torch.float64))
 
 
+@accepts_numpy
 def beam_search(step, steps, beam_width, eos=None, alpha=0.0):
     """Beam search ranked by s / L**alpha -> (tokens of the best hypothesis, its sum of log-probabilities)."""
-    if int(beam_width) < 1:
-        raise ValueError(f"beam_search: beam_width must be >= 1, got {beam_width!r}")
+    beam_width = check_count("beam_search", "beam_width", beam_width, 1)
+    steps = check_count("beam_search", "steps", steps, 0)
     rank = lambda h: float(h[1]) / (len(h[0]) ** alpha) if alpha else float(h[1])  # noqa: E731
     beam = [((), torch.tensor(0.0, dtype=torch.float64))]
-    for _ in range(int(steps)):
+    for _ in range(steps):
         candidates = []
         for prefix, s in beam:
             if eos is not None and prefix and prefix[-1] == eos:
