@@ -156,7 +156,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     except (OSError, UnicodeDecodeError):
         return None
     extra = "claims page schema" if collection_path.suffix == ".yaml" else ""
-    words = f"{collection_path.parent.name} {name} {topic} {extra} {config.rootpath.name}\n{text}"
+    functions = " ".join(f for eq, f in _equation_functions().items() if eq in text)  # keywords added at collection
+    words = f"{collection_path.parent.name} {name} {topic} {extra} {config.rootpath.name} {functions}\n{text}"
     return True if certainly_unselected(keyword, words) else None
 
 
@@ -179,7 +180,27 @@ def _topic_of(path: Path) -> str | None:
 _STUDENT_FIXTURES = {"backend", "numeric_backend", "check"}
 
 
+def _equation_functions() -> dict[str, str]:
+    """Equation id -> the name of the function that implements it (the catalogue's), read once."""
+    global _EQUATION_FUNCTIONS
+    if _EQUATION_FUNCTIONS is None:
+        from lmverify import catalogue
+
+        _EQUATION_FUNCTIONS = {eq["id"]: catalogue.function_of(eq)[1] for eq in catalogue.load()}
+    return _EQUATION_FUNCTIONS
+
+
+_EQUATION_FUNCTIONS: dict[str, str] | None = None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -k deselection, which reads the keywords added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    functions = _equation_functions()
+    for item in items:
+        # `-k greedy_decode` selects the tests of the equations greedy_decode implements, whatever their names
+        for eq in (a for m in item.iter_markers("equation") for a in m.args):
+            if eq in functions:
+                item.extra_keyword_matches.add(functions[eq])
     if config.stash[_STUDENTS] is not None:
         # under --impl only the tests that run the student's code count: the others (catalogue, harness,
         # worked examples, the references' own oracles) would be passes that say nothing about it
@@ -303,7 +324,8 @@ def _parametrize_entries(metafunc: pytest.Metafunc) -> None:
     keyword = _prefilter_keyword(metafunc.config)
     params = []
     for e in registry.load():
-        words = f"{template} {e.id} {e.function_name} {e.topic} test_equations.py {metafunc.config.rootpath.name}"
+        words = f"{template} {e.id} {e.function_name} {_equation_functions().get(e.id, '')} {e.topic} " \
+                f"test_equations.py {metafunc.config.rootpath.name}"
         if applies(e) and not certainly_unselected(keyword, words):
             params.append(pytest.param(e, id=e.id, marks=[pytest.mark.equation(e.id), getattr(pytest.mark, e.topic),
                                                           pytest.mark.generic]))
