@@ -42,7 +42,8 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
         pages = {r["page"] for r in getattr(reports, "page_examples", None) or []} | {rep.example.page for rep in reports}
         pages |= {e.page for e in eqs} | {b.page for b in blocks or []}
         ran = ("not run" if blocks is None else
-               ", ".join(f"{sum(1 for b in blocks if b.status == s)} {s}" for s in ("ran", "skipped", "failed", "timeout")))
+               ", ".join(f"{sum(1 for b in blocks if b.status == s)} {s}" for s in ("ran", "skipped", "failed")
+                         + (("timeout",) if any(b.status == "timeout" for b in blocks) else ())))
         out.append(f"Pages checked: {len(pages)}; displayed equations looked up: {len(eqs)} "
                    f"({sum(1 for e in eqs if e.changed)} changed); code blocks: "
                    f"{len(blocks) if blocks is not None else '-'} ({ran})")
