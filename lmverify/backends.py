@@ -16,17 +16,16 @@ conversion of array arguments (``backend.call(...)``). For ``impl`` a missing
 function, or one that raises ``NotImplementedError``, skips the test with a
 message saying what to implement; a function whose signature does not accept
 the reference's parameters fails with the file and function named.
+
+The student's functions run in a process of their own (:mod:`lmverify.students.isolation`): ``fn`` returns
+a proxy that sends the arguments there and brings the result back as data, so nothing the student's code does
+reaches this process's objects (NumPy, the references, the comparison, the caller's frames).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
-import sys
-import unittest
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -49,215 +48,19 @@ MODULE_OF = {
 BACKEND_NAMES = ("sympy", "numpy", "torch64", "torch32")
 
 
-class WrongReturn(TypeError):
-    """A student's function returned something that is not an array, a number or a tuple of them."""
-
-
-class ImplError(Exception):
-    """The --impl module cannot be used (import error, wrong signature...)."""
-
-
-try:  # a pytest outcome: hypothesis does not shrink or replay it, pytest prints the message alone
-    from _pytest.outcomes import Failed as _FailOutcome
-except ImportError:  # pragma: no cover - outside pytest (the report) no student code runs
-    _FailOutcome = AssertionError  # type: ignore[assignment,misc]
-
-
-class ImplFailure(_FailOutcome):
-    """The student's module cannot be used for this test (import error, wrong signature, time limit): a
-    failure whose message names the file and function, reported without a traceback into the harness."""
-
-    def __init__(self, msg: str) -> None:
-        if _FailOutcome is AssertionError:
-            super().__init__(msg)
-        else:
-            super().__init__(msg, pytrace=False)
-
-    def __str__(self) -> str:
-        return str(self.msg) if hasattr(self, "msg") else super().__str__()
-
-
-class SkipImpl(unittest.SkipTest):
-    """The --impl module does not implement this function (yet).
-
-    A ``unittest.SkipTest``: pytest reports it as a skip, and hypothesis re-raises
-    it at once instead of shrinking it as a failure.
-    """
-
-
-@dataclass
-class StudentModule:
-    """A student's module named by ``--impl`` (a .py path or a dotted module name)."""
-
-    spec: str
-    array_api: str = "numpy"  # what the student's functions receive: 'numpy' or 'torch'
-
-    @property
-    def module(self) -> Any:
-        """The imported module. An import failure is reported (as ImplError) the first time only;
-        later tests skip, pointing at that report, instead of importing the module again."""
-        if "_module" not in self.__dict__:
-            try:
-                self.__dict__["_module"] = load_student_module(self.spec)
-            except ImplError as exc:
-                self.__dict__["_module"] = exc
-                raise
-        mod = self.__dict__["_module"]
-        if isinstance(mod, ImplError):
-            raise SkipImpl(f"{self.spec} failed to import (reported once, in the first test that used it): {mod}")
-        return mod
-
-    @property
-    def label(self) -> str:
-        return f"impl ({self.spec})"
-
-
-def load_student_module(spec: str) -> Any:
-    path = Path(spec)
-    if spec.endswith(".py") or path.exists():
-        if not path.is_file():
-            raise ImplError(f"--impl {spec!r}: no such file")
-        name = f"lmverify_student_{abs(hash(str(path.resolve())))}"
-        mod_spec = importlib.util.spec_from_file_location(name, path)
-        if mod_spec is None or mod_spec.loader is None:
-            raise ImplError(f"--impl {spec!r}: not a Python module")
-        module = importlib.util.module_from_spec(mod_spec)
-        sys.modules[name] = module
-        try:
-            mod_spec.loader.exec_module(module)
-        except SystemExit as exc:
-            raise ImplError(f"--impl {spec!r}: importing {path} called sys.exit({exc.code!r}); a module must not "
-                            "exit when it is imported (put script code under `if __name__ == '__main__':`)") from None
-        except Exception as exc:  # noqa: BLE001 - any import failure is the student's to see
-            raise ImplError(f"--impl {spec!r}: importing {path} failed: {type(exc).__name__}: {exc}") from exc
-        return module
-    try:
-        return importlib.import_module(spec)
-    except Exception as exc:  # noqa: BLE001
-        raise ImplError(f"--impl {spec!r}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from exc
-
-
-def _check_signature(student_fn: Callable, reference_fn: Callable, where: str) -> None:
-    """The student's function must accept every parameter the reference declares, by the same names."""
-    try:
-        s_sig = inspect.signature(student_fn)
-    except (TypeError, ValueError):
-        return
-    r_sig = inspect.signature(reference_fn)
-    s_params = s_sig.parameters
-    if any(p.kind is p.VAR_KEYWORD for p in s_params.values()):
-        has_var_kw = True
-    else:
-        has_var_kw = False
-    problems = []
-    r_positional = [p for p in r_sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    s_positional = [p for p in s_params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    has_var_pos = any(p.kind is p.VAR_POSITIONAL for p in s_params.values())
-    required_r = [p for p in r_positional if p.default is p.empty]
-    if not has_var_pos and len(s_positional) < len(required_r):
-        problems.append(f"takes {len(s_positional)} positional parameters, expected at least {len(required_r)}")
-    for p in r_sig.parameters.values():
-        if p.default is not p.empty and p.name not in s_params and not has_var_kw:
-            problems.append(f"has no parameter {p.name!r}")
-    for p in s_params.values():
-        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in r_sig.parameters:
-            if p.kind is p.KEYWORD_ONLY or s_positional.index(p) >= len(r_positional):
-                problems.append(f"requires parameter {p.name!r} that the reference does not pass")
-    if problems:
-        raise ImplError(
-            f"{where}: signature {s_sig} does not match the reference {reference_fn.__name__}{r_sig}: "
-            + "; ".join(problems)
-        )
-
-
-@dataclass
-class Students:
-    """The ``--impl`` modules: one for every topic, and/or one per topic (``--impl recurrent=my_lstm.py``)."""
-
-    by_topic: dict[str | None, StudentModule]
-
-    @classmethod
-    def parse(cls, values: list[str] | str, array_api: str = "numpy") -> "Students":
-        if isinstance(values, str):
-            values = [values]
-        by_topic: dict[str | None, StudentModule] = {}
-        for v in values:
-            topic, sep, spec = v.partition("=")
-            if not sep:
-                topic, spec = None, v
-            elif topic not in TOPICS:
-                raise ImplError(f"--impl {v!r}: unknown topic {topic!r}; expected one of {', '.join(TOPICS)} "
-                                f"(or a path alone for every topic)")
-            if not spec:
-                raise ImplError(f"--impl {v!r}: no module given after '='")
-            if topic in by_topic:
-                which = f"topic {topic!r}" if topic else "every topic"
-                raise ImplError(f"--impl {v!r}: {which} already has a module ({by_topic[topic].spec})")
-            by_topic[topic] = StudentModule(spec, array_api)
-        return cls(by_topic)
-
-    def for_topic(self, topic: str) -> StudentModule | None:
-        return self.by_topic.get(topic) or self.by_topic.get(None)
-
-    @property
-    def label(self) -> str:
-        specs = [m.spec if t is None else f"{t}={m.spec}" for t, m in self.by_topic.items()]
-        return f"impl ({', '.join(specs)})"
-
-    @property
-    def array_api(self) -> str:
-        return next(iter(self.by_topic.values())).array_api
-
-
-#: seconds one call of a student's function may take (the suite's inputs are small: a correct function
-#: answers in milliseconds; an infinite loop is stopped and named instead of hanging pytest)
-IMPL_CALL_SECONDS = 10.0
-
-
-#: (module spec, function) pairs that ran past the limit once: not called again in this run
-_TIMED_OUT: set[tuple[str, ...]] = set()
-
-
-def _impl_seconds() -> float:
-    return IMPL_CALL_SECONDS
-
-
-def _raise_timeout(what: str, seconds: float) -> None:
-    """One place (and one message) for a call past the limit, the first time and when it is not called
-    again: hypothesis, replaying the failing input, then sees the same failure, not a flaky one."""
-    raise ImplFailure(f"{what} ran past the time limit of {seconds:g} s per call (an infinite loop, or a loop "
-                      "far slower than the equation needs); in this run it is not called again")
-
-
-class _time_limit:
-    """Stop a call after ``seconds`` with :class:`ImplFailure` naming it (SIGALRM: main thread, POSIX)."""
-
-    def __init__(self, seconds: float, what: str) -> None:
-        self.seconds, self.what = seconds, what
-        self.active = False
-
-    def _fire(self, signum, frame):  # noqa: ANN001
-        _TIMED_OUT.add(tuple(self.what.split(": ", 1)))
-        _raise_timeout(self.what, self.seconds)
-
-    def __enter__(self):
-        import signal
-        import threading
-
-        if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread() \
-                and signal.getitimer(signal.ITIMER_REAL)[0] == 0:
-            self.previous = signal.signal(signal.SIGALRM, self._fire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-            self.active = True
-        return self
-
-    def __exit__(self, *exc):
-        if self.active:
-            import signal
-
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-        return False
+# the student's module: loading, limits and errors live in lmverify.students (re-exported here for the tests
+# and the modules that import them from this one); its functions run in a process of their own
+from lmverify.students.loading import (  # noqa: E402,F401
+    DEFAULT_CALL_SECONDS,
+    ImplError,
+    ImplFailure,
+    SkipImpl,
+    StudentModule,
+    Students,
+    WrongReturn,
+    check_signature as _check_signature,
+    load_student_module,
+)
 
 
 class Backend:
@@ -326,7 +129,7 @@ class Backend:
     def module(self, topic: str) -> Any:
         if topic not in TOPICS:
             raise ValueError(f"unknown topic {topic!r}; expected one of {TOPICS}")
-        if self.name == "impl":
+        if self.name == "impl":  # the student's module imported in this process: trusted uses only
             return self._student_for(topic).module
         return importlib.import_module(MODULE_OF[self.name].format(topic=topic))
 
@@ -342,34 +145,28 @@ class Backend:
             self._cache[key] = f
             return f
         student = self._student_for(topic)
+        proc = student.process
         try:
-            mod = student.module
+            defined, is_callable, type_name, signature = proc.describe(name)
         except ImplError as exc:
             raise ImplFailure(str(exc)) from None
         reference = getattr(importlib.import_module(MODULE_OF["numpy"].format(topic=topic)), name)
-        f = getattr(mod, name, None)
-        if f is None:
+        if not defined:
             raise SkipImpl(
                 f"{student.spec} does not define {name}{inspect.signature(reference)}; "
                 f"implement it to run this test ({(reference.__doc__ or '').strip().splitlines()[0] if reference.__doc__ else ''})"
             )
-        if not callable(f):
-            raise ImplFailure(f"{student.spec}: {name} is not a function (it is {type(f).__name__})")
-        try:
-            _check_signature(f, reference, f"{student.spec}: function {name}")
-        except ImplError as exc:
-            raise ImplFailure(str(exc)) from None
+        if not is_callable:
+            raise ImplFailure(f"{student.spec}: {name} is not a function (it is {type_name})")
+        if signature is not None:
+            try:
+                _check_signature(signature, reference, f"{student.spec}: function {name}")
+            except ImplError as exc:
+                raise ImplFailure(str(exc)) from None
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if (student.spec, name) in _TIMED_OUT:
-                _raise_timeout(f"{student.spec}: {name}", _impl_seconds())
-            try:
-                with _time_limit(_impl_seconds(), f"{student.spec}: {name}"):
-                    return f(*args, **kwargs)
-            except NotImplementedError as exc:
-                raise SkipImpl(f"{student.spec}: {name} raises NotImplementedError ({exc}); implement it") from exc
-            except SystemExit as exc:
-                raise ImplFailure(f"{student.spec}: {name} called sys.exit({exc.code!r}) instead of returning") from None
+            __tracebackhide__ = True
+            return proc.call(name, args, kwargs)
 
         wrapped.__name__ = name
         self._cache[key] = wrapped

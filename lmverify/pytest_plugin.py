@@ -33,6 +33,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from lmverify.backends import BACKEND_NAMES, TOPICS, Backend, ImplError, Students
+from lmverify.students.loading import DEFAULT_CALL_SECONDS, DEFAULT_MEMORY_MIB
 from lmverify.compare import VerificationError
 
 # -- hypothesis profiles (registered at import, before hypothesis loads --hypothesis-profile) ----
@@ -75,8 +76,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "TOPIC=PATH for one topic (repeatable)")
     group.addoption("--impl-array", action="store", default="numpy", choices=("numpy", "torch"),
                     help="array type the --impl functions receive (default: numpy float64 arrays)")
-    group.addoption("--impl-timeout", action="store", type=float, default=10.0, metavar="SECONDS",
-                    help="time limit per call of a student's function (default 10 s)")
+    group.addoption("--impl-timeout", action="store", type=float, default=DEFAULT_CALL_SECONDS, metavar="SECONDS",
+                    help="time limit per call of a student's function (default 10 s; a positive, finite number)")
+    group.addoption("--impl-memory", action="store", type=float, default=DEFAULT_MEMORY_MIB, metavar="MIB",
+                    help=f"memory (MiB of address space) a student's process may add to what it starts with "
+                         f"(default {DEFAULT_MEMORY_MIB})")
     group.addoption("--lmverify-results", action="store", default=None, metavar="FILE",
                     help="write every test's outcome, equations and hint as JSON (used by `lmverify grade`)")
     group.addoption("--course", action="store", default=None, metavar="PATH",
@@ -115,25 +119,63 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     early_config.known_args_namespace.confcutdir = str(inipath.parent)
 
 
+@pytest.hookimpl(tryfirst=True)  # before hypothesis' own pytest_configure loads the profile
 def pytest_configure(config: pytest.Config) -> None:
     for topic in TOPICS:
         config.addinivalue_line("markers", f"{topic}: tests of the {topic} topic")
     for layer, what in LAYERS.items():
         config.addinivalue_line("markers", f"{layer}: {what}")
     config.addinivalue_line("markers", "equation(*ids): the catalogued equation(s) the test exercises")
+    _check_hypothesis_profile(config)
     course = config.getoption("--course")
     if course is not None and not Path(course).is_dir():
         raise pytest.UsageError(f"--course {course!r}: no such folder (expected the folder of the course pages)")
     if course is not None and not any(Path(course).glob("*.md")):
         raise pytest.UsageError(f"--course {course!r}: no course pages (*.md) in that folder")
     impl = config.getoption("--impl")
-    import lmverify.backends
-
-    lmverify.backends.IMPL_CALL_SECONDS = config.getoption("--impl-timeout")
     try:
-        config.stash[_STUDENTS] = Students.parse(impl, config.getoption("--impl-array")) if impl else None
+        students = Students.parse(impl, config.getoption("--impl-array"), config.getoption("--impl-timeout"),
+                                  config.getoption("--impl-memory")) if impl else None
     except ImplError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.stash[_STUDENTS] = students
+    if students is not None and not _is_xdist_controller(config):
+        # the students' processes are forked from here, now: after the imports (NumPy, torch, the project),
+        # before collection or any test computes a value; each starts importing its module at once
+        from lmverify.students import isolation
+
+        isolation.prepare()
+        for student in students.by_topic.values():
+            student.process.start()
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """The xdist controller runs no test (its workers each fork their own students' processes)."""
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
+def _check_hypothesis_profile(config: pytest.Config) -> None:
+    """An unknown ``--hypothesis-profile`` is a usage error naming the profiles (hypothesis' own plugin would
+    stop pytest with an INTERNALERROR traceback)."""
+    name = config.getoption("hypothesis_profile", None)
+    if name is None:
+        return
+    from hypothesis import settings as hsettings
+    from hypothesis.errors import InvalidArgument
+
+    try:
+        hsettings.get_profile(name)
+    except InvalidArgument:
+        known = sorted(getattr(hsettings, "_profiles", {}) or ("dev", "ci", "thorough"))
+        raise pytest.UsageError(f"--hypothesis-profile {name!r}: no such profile; expected one of "
+                                f"{', '.join(known)}") from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(_STUDENTS, None) is not None:
+        from lmverify.students import isolation
+
+        isolation.shutdown()
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -203,8 +245,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.extra_keyword_matches.add(functions[eq])
     if config.stash[_STUDENTS] is not None:
         # under --impl only the tests that run the student's code count: the others (catalogue, harness,
-        # worked examples, the references' own oracles) would be passes that say nothing about it
-        keep = [i for i in items if _STUDENT_FIXTURES & set(getattr(i, "fixturenames", ()))]
+        # worked examples, the references' own oracles, a test that takes the backend but never uses it) would be
+        # passes that say nothing about it
+        keep = [i for i in items if _STUDENT_FIXTURES & set(getattr(i, "fixturenames", ())) and _uses_student(i)]
         dropped = [i for i in items if i not in keep]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
@@ -226,11 +269,56 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
 
 
+def _uses_student(item: pytest.Item) -> bool:
+    """Whether the test's own code mentions the fixture that runs the student's code (a test that asks for
+    ``numeric_backend`` and never uses it checks nothing of the student's)."""
+    fn = getattr(item, "function", None)
+    names = _STUDENT_FIXTURES & set(getattr(item, "_fixtureinfo", None).argnames if getattr(item, "_fixtureinfo", None)
+                                    else ())
+    if fn is None or not names:
+        return True  # through another fixture, or not a Python function: cannot tell, kept
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(inspect.unwrap(fn))))
+    except (OSError, TypeError, SyntaxError):
+        return True
+    body = [n for f in tree.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in f.body]
+    used = {n.id for b in body for n in ast.walk(b) if isinstance(n, ast.Name)}
+    return bool(names & used)
+
+
+_STUDENT_CALLS = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Under --impl, count the calls of the student's functions that the test made (see makereport)."""
+    if item.config.stash.get(_STUDENTS, None) is None:
+        return (yield)
+    from lmverify.students import isolation
+
+    before = isolation.calls_made()
+    try:
+        return (yield)
+    finally:
+        item.stash[_STUDENT_CALLS] = isolation.calls_made() - before
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """A skip raised inside the harness (a student function not written yet) is reported at the test,
-    not at the line of pytest's or the harness's code that raised it."""
+    not at the line of pytest's or the harness's code that raised it. Under --impl, a test that passed
+    without calling any of the student's functions is a skip that says so, never a pass."""
     rep = yield
+    if rep.passed and rep.when == "call" and item.stash.get(_STUDENT_CALLS, None) == 0:
+        _, lineno, _ = item.location
+        rep.outcome = "skipped"
+        rep.longrepr = (str(item.path), (lineno or 0) + 1,
+                        "Skipped: this test called none of the student's functions under --impl (it checked "
+                        "nothing of yours)")
     if rep.failed and rep.when == "call":
         if (item.config.getoption("--impl") and call.excinfo is not None
                 and call.excinfo.errisinstance(VerificationError)):
@@ -341,7 +429,7 @@ def _make_backend(request: pytest.FixtureRequest) -> Backend:
 
     for student in students.by_topic.values():  # import now, outside hypothesis: a failure is reported once
         try:
-            student.module
+            student.process.ready()
         except ImplError as exc:
             pytest.fail(str(exc), pytrace=False)
         except SkipImpl as exc:
@@ -473,6 +561,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.config.stash.get(_STUDENTS, None) is not None:  # no student's process runs while results are written
+        from lmverify.students import isolation
+
+        isolation.shutdown()
     path = session.config.getoption("--lmverify-results")
     if path:
         import json
