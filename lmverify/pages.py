@@ -4,24 +4,25 @@ printed list, and running the pages' code.
 Locating claims is :mod:`lmverify.course`'s (the page model and contexts with a number slot): this
 module keeps what reads raw lines (code fences, list members after an anchor).
 
-Running code: extracted from the pages, run in a subprocess with a time limit.
+Running code: extracted from the pages and run contained (:mod:`lmverify.sandbox`: a private folder, no
+writes outside it, offline, every descendant ended, a CPU-time and a memory limit).
 
 Nothing is copied into the project: the code is read from the ``--course`` folder at test
-time, written to a temporary folder and run there with ``python`` (matplotlib on its
-non-interactive Agg backend, so ``plt.show()`` returns and figures go to the temporary
-folder). Tests compare what it prints with the project's own recomputation.
+time, written to a fresh private folder and run there with ``python`` (matplotlib on its
+non-interactive Agg backend, so ``plt.show()`` returns and figures go to that folder). Tests compare
+what it prints with the project's own recomputation.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lmverify.sandbox import ContainedRun, SandboxError, positive_seconds, private_folder, run_contained
 
 if TYPE_CHECKING:
     from lmverify.worked import Claim
@@ -95,6 +96,16 @@ FENCE = re.compile(r"^```python\s*$")
 _OUTPUT_FENCE = re.compile(r"^```(?:text|output|console|none|plaintext)?\s*$")
 _OUTPUT_CUE = re.compile(r"\b(output|prints?|printed|should see|you will see|expected)\b", re.I)
 
+#: CPU seconds a block may use unless the page or ``--code-timeout`` says otherwise: generous, for blocks that
+#: train (the character-level LSTM of neural_language_models.md uses about 20-40 CPU-s)
+DEFAULT_CPU_SECONDS = 300.0
+#: memory (RLIMIT_DATA) of a block, MiB, unless the page says otherwise
+DEFAULT_MEMORY_MIB = 4096.0
+
+#: a block's options, in an HTML comment on the line before its fence: ``<!-- lmverify: cpu=600 memory=8192 -->``
+_OPTIONS = re.compile(r"^<!--\s*lmverify:\s*(?P<body>.*?)\s*-->$")
+_OPTION_KEYS = {"cpu": "CPU seconds", "memory": "MiB of memory (RLIMIT_DATA)"}
+
 
 @dataclass
 class CodeBlock:
@@ -103,6 +114,9 @@ class CodeBlock:
     code: str
     stated_output: str | None = None  # what the page says the block prints (a text fence after it), if it does
     stated_line: int | None = None  # 1-based line of the first line of the stated output
+    cpu_seconds: float | None = None  # the page's ``<!-- lmverify: cpu=N -->`` before the fence, if any
+    memory_mib: float | None = None  # the page's ``<!-- lmverify: memory=N -->``, if any
+    installs: dict[str, str] = field(default_factory=dict)  # module -> the page's install line that names it
 
 
 @dataclass
@@ -112,18 +126,17 @@ class CodeRun:
     stdout: str
     stderr: str
     seconds: float = 0.0
-
-    @property
-    def missing_module(self) -> str | None:
-        m = re.search(r"ModuleNotFoundError: No module named '([^']+)'", self.stderr)
-        return m.group(1) if m else None
+    contained: ContainedRun | None = None  # how the contained run ended (limits, writes, network, processes)
 
 
 def code_blocks(page: Path) -> list[CodeBlock]:
-    """Every fenced ```python block of a page, with the line it starts on, and the output the page states for
-    it: a plain/``text``/``output``/``console`` fence right after the block, either directly or after one
-    short paragraph that says so ("Output:", "it prints", "you should see")."""
-    lines = read_page(page.parent, page.name).splitlines()
+    """Every fenced ```python block of a page, with the line it starts on, the output the page states for it
+    (a plain/``text``/``output``/``console`` fence right after the block, either directly or after one short
+    paragraph that says so: "Output:", "it prints", "you should see"), its options (``<!-- lmverify: cpu=600
+    -->`` on the line before the fence) and the modules the page's install lines name."""
+    text = read_page(page.parent, page.name)
+    lines = text.splitlines()
+    installs = page_installs(text)
     blocks, i = [], 0
     while i < len(lines):
         if FENCE.match(lines[i].strip()):
@@ -131,7 +144,8 @@ def code_blocks(page: Path) -> list[CodeBlock]:
             j = start
             while j < len(lines) and lines[j].strip() != "```":
                 j += 1
-            block = CodeBlock(page.name, start + 1, "\n".join(lines[start:j]) + "\n")
+            block = CodeBlock(page.name, start + 1, "\n".join(lines[start:j]) + "\n", installs=installs)
+            block.cpu_seconds, block.memory_mib = _block_options(page.name, lines, i)
             stated = _stated_output(lines, j + 1)
             if stated is not None:
                 block.stated_line, block.stated_output = stated
@@ -139,6 +153,92 @@ def code_blocks(page: Path) -> list[CodeBlock]:
             i = j
         i += 1
     return blocks
+
+
+def _block_options(page: str, lines: list[str], fence: int) -> tuple[float | None, float | None]:
+    """(cpu, memory) from an ``<!-- lmverify: key=value ... -->`` comment on the nearest non-blank line before
+    the fence at 0-based line ``fence``; a named CourseError for an unknown key or a bad value."""
+    k = fence - 1
+    while k >= 0 and not lines[k].strip():
+        k -= 1
+    m = _OPTIONS.match(lines[k].strip()) if k >= 0 else None
+    if m is None:
+        return None, None
+    where = f"{page}:{k + 1}"
+    found: dict[str, float] = {}
+    for item in m.group("body").split():
+        key, eq, value = item.partition("=")
+        if not eq or key not in _OPTION_KEYS:
+            raise CourseError(f"{where}: lmverify option {item!r}: expected " +
+                              ", ".join(f"{k}=<{what}>" for k, what in _OPTION_KEYS.items()))
+        try:
+            found[key] = positive_seconds(value, f"{key}=")
+        except SandboxError:
+            raise CourseError(f"{where}: lmverify option {item!r}: expected {key}=<{_OPTION_KEYS[key]}>, a finite "
+                              "positive number") from None
+    return found.get("cpu"), found.get("memory")
+
+
+#: how a page states an install: ``pip install x y``, ``pip3``, ``python -m pip``, ``%pip``/``!pip``, ``uv pip
+#: install``, ``uv add``, ``conda``/``mamba install`` (in a fence, inline code or prose)
+_INSTALL = re.compile(r"(?:^|[\s`!%$>(])(?:python3?\s+-m\s+)?(?:pip3?\s+install|uv\s+pip\s+install|uv\s+add|"
+                      r"(?:conda|mamba)\s+install)\s+(?P<args>[^\n`]*)")
+#: distributions whose module has another name
+_MODULE_OF = {"scikit-learn": "sklearn", "sklearn": "sklearn", "pillow": "PIL", "opencv-python": "cv2",
+              "opencv-python-headless": "cv2", "beautifulsoup4": "bs4", "pyyaml": "yaml", "pytorch": "torch",
+              "python-dateutil": "dateutil", "faiss-cpu": "faiss", "faiss-gpu": "faiss", "protobuf": "google",
+              "tensorflow-cpu": "tensorflow", "gensim": "gensim", "sentencepiece": "sentencepiece"}
+
+
+def page_installs(text: str) -> dict[str, str]:
+    """The modules a page's install lines name (``pip install scikit-learn gensim==4.3`` names ``sklearn`` and
+    ``gensim``), each with the install text that names it. Options and version specifiers are left out."""
+    out: dict[str, str] = {}
+    for m in _INSTALL.finditer(text):
+        said = m.group(0).strip().lstrip("`!%$>(")
+        for arg in m.group("args").split():
+            arg = arg.strip("'\"`,;()")
+            if not arg or arg.startswith(("-", "#", "&", "|", ".", "/")) or "://" in arg:
+                if arg.startswith(("#", "&", "|")):
+                    break
+                continue
+            name = re.split(r"[\[<>=!~;@ ]", arg, maxsplit=1)[0].lower()
+            if name:
+                out.setdefault(_MODULE_OF.get(name, name.replace("-", "_")), said)
+    return out
+
+
+def imported_modules(code: str) -> list[str]:
+    """The top-level modules a block imports (``import a.b`` and ``from a.b import c`` give ``a``), in order;
+    relative imports left out. Empty when the block does not parse (running it reports the syntax error)."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module.split(".")[0])
+    return list(dict.fromkeys(names))
+
+
+def missing_installed(code: str) -> list[str]:
+    """The modules a block imports that this interpreter cannot find (``importlib.util.find_spec``)."""
+    import importlib.util
+
+    missing = []
+    for name in imported_modules(code):
+        try:
+            found = name in sys.modules or importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def _stated_output(lines: list[str], k: int) -> tuple[int, str] | None:
@@ -163,63 +263,33 @@ def _stated_output(lines: list[str], k: int) -> tuple[int, str] | None:
     return k + 2, "\n".join(lines[k + 1:j]) + "\n"
 
 
-# Page code runs offline: a sitecustomize module (first on the child's path) refuses name resolution and
-# connections to anything but the loopback interface, so a block that downloads fails at once, with a
-# message the report recognises, instead of hanging or reaching the network.
-_OFFLINE = '''"""lmverify: page code runs offline (written by lmverify.pages.run; not part of the page)."""
-import socket as _socket
-
-_LOCAL = {None, "", "localhost", "127.0.0.1", "::1", "0.0.0.0"}
-_getaddrinfo = _socket.getaddrinfo
-_connect = _socket.socket.connect
+#: environment of page code: headless plotting, fixed hashing; gensim's downloader kept in the run's folder
+_PAGE_ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 
 
-def _offline_getaddrinfo(host, *args, **kwargs):
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host in _LOCAL:
-        return _getaddrinfo(host, *args, **kwargs)
-    raise _socket.gaierror(-3, f"[lmverify offline] Temporary failure in name resolution of {host!r}: "
-                               "page code runs without the network")
+def run_contained_block(block: CodeBlock, cpu_seconds: float | None = None, offline: bool = True, *,
+                        memory_mib: float | None = None, writable=(), watch=()) -> CodeRun:
+    """Run a block as ``__main__`` contained (:func:`lmverify.sandbox.run_contained`): a fresh private folder,
+    headless matplotlib, offline unless told otherwise, limited to ``cpu_seconds`` of CPU time (default: the
+    page's ``cpu=`` option, else DEFAULT_CPU_SECONDS) and ``memory_mib`` (default: the page's, else
+    DEFAULT_MEMORY_MIB). ``writable``: paths outside the folder the block may write (a test's output file)."""
+    cpu = cpu_seconds if cpu_seconds is not None else block.cpu_seconds or DEFAULT_CPU_SECONDS
+    memory = memory_mib if memory_mib is not None else block.memory_mib or DEFAULT_MEMORY_MIB
+    with private_folder(prefix="lmverify-page-code-") as folder:
+        (folder / "page_code.py").write_text(block.code, encoding="utf-8")
+        env = dict(os.environ, **_PAGE_ENV, GENSIM_DATA_DIR=str(folder / "gensim-data"))
+        r = run_contained([sys.executable, "page_code.py"], cwd=folder, cpu_seconds=cpu, memory_mib=memory,
+                          env=env, offline=offline, writable=writable, watch=watch)
+    return CodeRun(block, r.returncode, r.stdout, r.stderr, r.wall_seconds, contained=r)
 
 
-def _offline_connect(self, address):
-    if self.family in (_socket.AF_INET, _socket.AF_INET6) and address[0] not in _LOCAL:
-        raise OSError(f"[lmverify offline] connection to {address!r} refused: page code runs without the network")
-    return _connect(self, address)
-
-
-_socket.getaddrinfo = _offline_getaddrinfo
-_socket.socket.connect = _offline_connect
-'''
-
-#: environment of page code: headless plotting, fixed hashing, hubs told they are offline
-_OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-
-
-def run(block: CodeBlock, timeout: float = 120.0, offline: bool = True) -> CodeRun:
-    """Run a block as ``__main__`` in a fresh temporary folder (headless matplotlib, offline unless told
-    otherwise); raise TimeoutError past ``timeout``."""
-    import time
-
-    with tempfile.TemporaryDirectory(prefix="lmverify-page-code-") as tmp:
-        script = Path(tmp) / "page_code.py"
-        script.write_text(block.code, encoding="utf-8")
-        env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
-        if offline:
-            guard = Path(tmp) / "_lmverify_site"
-            guard.mkdir()
-            (guard / "sitecustomize.py").write_text(_OFFLINE, encoding="utf-8")
-            env.update(_OFFLINE_ENV)
-            env["GENSIM_DATA_DIR"] = str(Path(tmp) / "gensim-data")
-            env["PYTHONPATH"] = os.pathsep.join([str(guard)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
-        t0 = time.perf_counter()
-        try:
-            p = subprocess.run([sys.executable, str(script)], cwd=tmp, capture_output=True, text=True,
-                               timeout=timeout, env=env)
-        except subprocess.TimeoutExpired as exc:
-            raise TimeoutError(f"{block.page}:{block.line}: code block still running after {timeout:.0f} s") from exc
-    return CodeRun(block, p.returncode, p.stdout, p.stderr, time.perf_counter() - t0)
+def run(block: CodeBlock, timeout: float | None = None, offline: bool = True, *, writable=()) -> CodeRun:
+    """Run a block contained (see :func:`run_contained_block`; ``timeout`` is its CPU-time limit in seconds)
+    and raise TimeoutError when it is stopped at its CPU-time limit or the wall-clock backstop."""
+    r = run_contained_block(block, timeout, offline, writable=writable)
+    if r.contained is not None and r.contained.status in ("cpu_limit", "wall_limit"):
+        raise TimeoutError(f"{block.page}:{block.line}: code block {r.contained.reason}")
+    return r
 
 
 # -- the report's view of a code block: ran, skipped (network, missing package) or failed -------------
@@ -236,13 +306,6 @@ _NETWORK_CALLS = (
     (re.compile(r"\bdownload\s*=\s*True\b"), "a dataset with download=True"),
 )
 
-#: what a block that tried the network prints when it fails offline
-_NETWORK_ERRORS = re.compile(
-    r"\[lmverify offline\]|Temporary failure in name resolution|Name or service not known|nodename nor servname|"
-    r"getaddrinfo failed|urllib\.error\.URLError|socket\.gaierror|requests\.exceptions\.ConnectionError|"
-    r"Max retries exceeded|huggingface_hub\.errors|OfflineModeIsEnabled|LocalEntryNotFoundError|"
-    r"We couldn't connect to|Network is unreachable")
-
 
 def needs_network(code: str) -> str | None:
     """The downloader a block calls, found by reading it (comment lines left out), or None."""
@@ -256,7 +319,10 @@ def needs_network(code: str) -> str | None:
 @dataclass
 class BlockResult:
     """A code block as the report shows it: ``status`` is ``ran``, ``skipped``, ``failed`` or ``timeout``
-    (stopped at its time limit: a finding of kind ``timeout``, not ``code``)."""
+    (stopped at its CPU-time limit: a finding of kind ``timeout``, not ``code``). Skipped only for a reason the
+    runner established: the block calls a downloader (read before running), it imports a module that is not
+    installed and that the page's own install line names (``find_spec``, before running), or it failed after
+    the offline guard refused and recorded a network call. Anything else that fails is ``failed``."""
 
     block: CodeBlock
     status: str
@@ -265,6 +331,8 @@ class BlockResult:
     error_line: int | None = None  # failed: the page line of the innermost frame in the block
     output: str | None = None  # ``as stated`` / ``differs: ...`` when the page states what the block prints
     stdout: str = ""
+    cpu_seconds: float = 0.0
+    leftover_processes: int = 0  # processes the block left running (ended by the runner)
 
     @property
     def page(self) -> str:
@@ -287,28 +355,41 @@ class BlockResult:
         return self.status in ("failed", "timeout") or (self.output is not None and self.output != "as stated")
 
 
-def run_block(block: CodeBlock, timeout: float = 120.0) -> BlockResult:
-    """Run one block for the report: skipped without running when it calls a downloader; skipped when it
-    fails for want of the network or of a package; failed with the last line of its error and the page line
-    where it was raised; with stated output, that output compared with what it printed."""
+def run_block(block: CodeBlock, timeout: float | None = None, *, watch=()) -> BlockResult:
+    """Run one block for the report (contained; ``timeout``: CPU seconds, default the page's ``cpu=`` option,
+    else DEFAULT_CPU_SECONDS). Skipped without running when it calls a downloader or imports a module that is
+    not installed and that the page's install line names; skipped when it fails after a network call that the
+    offline guard refused and recorded; ``timeout`` at its CPU-time limit (or the wall-clock backstop); failed
+    otherwise when it fails (with the last line of its error and the page line where it was raised), writes
+    outside its folder or runs out of memory; with stated output, that output compared with what it printed."""
     what = needs_network(block.code)
     if what is not None:
         return BlockResult(block, "skipped", 0.0, f"needs the network ({what}); page code runs offline")
-    try:
-        r = run(block, timeout=timeout)
-    except TimeoutError:
-        return BlockResult(block, "timeout", timeout, f"still running after the time limit of {timeout:g} s")
+    declared = [m for m in missing_installed(block.code) if m in block.installs]
+    if declared:
+        m = declared[0]
+        return BlockResult(block, "skipped", 0.0, f"missing package: {m} (not installed here; the page installs it: "
+                                                  f"{block.installs[m]!r})")
+    r = run_contained_block(block, timeout, watch=watch)
+    c = r.contained
+    assert c is not None
+    base = dict(stdout=r.stdout, cpu_seconds=c.cpu_seconds, leftover_processes=c.leftover_processes)
+    if c.status in ("cpu_limit", "wall_limit"):
+        return BlockResult(block, "timeout", r.seconds, c.reason, **base)
+    if c.status != "ok" and c.network_attempts and not c.writes_outside:
+        return BlockResult(block, "skipped", r.seconds, f"needs the network (the offline guard refused "
+                                                        f"{c.network_attempts[0]}); page code runs offline", **base)
     err = r.stderr.strip().splitlines()
-    last = err[-1].strip() if err else f"exit status {r.returncode}"
-    if r.returncode != 0:
-        if r.missing_module:
-            return BlockResult(block, "skipped", r.seconds, f"missing package: {r.missing_module}", stdout=r.stdout)
-        if _NETWORK_ERRORS.search(r.stderr):
-            return BlockResult(block, "skipped", r.seconds, f"needs the network ({last})", stdout=r.stdout)
+    last = err[-1].strip() if err and r.returncode != 0 else c.reason or f"exit status {r.returncode}"
+    if c.status == "memory_limit":
+        last = f"{c.reason}"
+    if c.writes_outside:
+        last = (last + "; " if r.returncode != 0 else "") + "wrote outside its folder: " + ", ".join(c.writes_outside[:3])
+    if c.status != "ok":
         frames = [int(m.group(1)) for m in re.finditer(r'File "[^"]*page_code\.py", line (\d+)', r.stderr)]
         line = block.line + frames[-1] - 1 if frames else None
-        return BlockResult(block, "failed", r.seconds, last, error_line=line, stdout=r.stdout)
-    res = BlockResult(block, "ran", r.seconds, stdout=r.stdout)
+        return BlockResult(block, "failed", r.seconds, last, error_line=line, **base)
+    res = BlockResult(block, "ran", r.seconds, **base)
     if block.stated_output is not None:
         res.output = compare_output(block.stated_output, r.stdout)
     return res
@@ -340,10 +421,12 @@ def compare_output(stated: str, printed: str) -> str:
     return "as stated"
 
 
-def run_course_code(course: Path, pages: list[str] | None = None, timeout: float = 120.0) -> list[BlockResult]:
-    """Every python block of the course's pages (or of ``pages``), run for the report, in page order."""
+def run_course_code(course: Path, pages: list[str] | None = None, timeout: float | None = None) -> list[BlockResult]:
+    """Every python block of the course's pages (or of ``pages``), run for the report, in page order
+    (``timeout``: CPU seconds per block where the page sets none; default DEFAULT_CPU_SECONDS). The course folder
+    is watched for writes."""
     names = course_pages(course) if pages is None else pages
-    return [run_block(b, timeout) for name in names for b in code_blocks(Path(course) / name)]
+    return [run_block(b, timeout, watch=[course]) for name in names for b in code_blocks(Path(course) / name)]
 
 
 # -- raw text: list members after an anchor, resembling lines ---------------------------------------
