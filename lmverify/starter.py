@@ -15,15 +15,27 @@ import textwrap
 from lmverify import catalogue
 
 
-def _selected(words: list[str]) -> list[dict]:
-    eqs = catalogue.load()
+def functions(words: list[str]) -> dict[tuple[str, str], list[dict]]:
+    """The functions a starter offers for ``words``, as (module topic, name) -> their catalogued equations
+    (empty for a helper of :data:`lmverify.registry.HELPERS`). A topic word offers exactly the functions the
+    suite looks up in that topic's module: its equation functions (an equation printed on another topic's
+    page but implemented in this module included; one implemented in another module not) and its helpers.
+    Any other word offers the functions whose name or equation id contains it."""
+    from lmverify import registry
+
     if not words:
         raise ValueError("starter: name a topic or equation words (e.g. `lmverify starter attention`, `... lstm`)")
-    out = []
-    for eq in eqs:
-        hay = f"{eq['id']} {eq['function']}".lower()
-        if any(w.lower() == eq["topic"] or w.lower() in hay for w in words):
-            out.append(eq)
+    topics = set(catalogue.topics())
+    out: dict[tuple[str, str], list[dict]] = {}
+    for eq in catalogue.load():
+        topic, name = catalogue.function_of(eq)
+        hay = f"{eq['id']} {name}".lower()
+        if any(w.lower() == topic if w.lower() in topics else w.lower() in hay for w in words):
+            out.setdefault((topic, name), []).append(eq)
+    for topic, names in registry.HELPERS.items():
+        for name in names:
+            if any(w.lower() == topic if w.lower() in topics else w.lower() in name for w in words):
+                out.setdefault((topic, name), [])
     if not out:
         raise ValueError(f"starter: no equation matches {' '.join(words)!r}; topics: {', '.join(catalogue.topics())}")
     return out
@@ -32,10 +44,7 @@ def _selected(words: list[str]) -> list[dict]:
 def starter(words: list[str]) -> str:
     from lmverify import registry
 
-    eqs = _selected(words)
-    by_function: dict[tuple[str, str], list[dict]] = {}
-    for eq in eqs:
-        by_function.setdefault(catalogue.function_of(eq), []).append(eq)
+    by_function = functions(words)
     topics = sorted({t for t, _ in by_function})
     lines = [
         f'"""My implementation of {", ".join(topics)} (lm-math-verify starter).',
@@ -44,6 +53,13 @@ def starter(words: list[str]) -> str:
         f"    pytest -k {topics[0]} --impl {'THIS_FILE.py'}",
         "Functions still raising NotImplementedError are skipped, with their name in the skip reason.",
         "Arrays arrive as NumPy float64 arrays (use --impl-array torch for tensors).",
+        "",
+        "Rules the tests hold you to on non-finite input (docs/attention.md, 'Conventions'):",
+        "  - NaN in an input propagates to the result: never return a number where the input has NaN;",
+        "  - a softmax row of all -inf (a query with every key masked) gives zero weights and a zero output,",
+        "    as F.scaled_dot_product_attention does since PyTorch 2.5 (a plain softmax gives NaN there);",
+        "  - masks are boolean keep masks: True = may attend.",
+        "Do not change the arrays you are given (compute on copies: `x = x - x.max()`, not `x -= x.max()`).",
         '"""',
         "",
         "import numpy as np",
@@ -51,6 +67,13 @@ def starter(words: list[str]) -> str:
     ]
     for (topic, name), entries in by_function.items():
         ref = getattr(importlib.import_module(f"reference.numpy.{topic}"), name)
+        if not entries:
+            doc = inspect.getdoc(ref) or ""
+            text = (doc + "\n\n" if doc else "") + "A helper the suite's tests call (no equation of its own)."
+            text = text.replace('"""', "'''").replace("\\", "\\\\")
+            lines += ["", f"def {name}{inspect.signature(ref)}:", textwrap.indent(f'"""{text}\n"""', "    "),
+                      f'    raise NotImplementedError("{name}")', ""]
+            continue
         sig = inspect.signature(ref)
         doc = inspect.getdoc(ref) or ""
         body = [doc, ""] if doc else []

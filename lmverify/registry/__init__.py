@@ -152,6 +152,16 @@ def topic_equations(topic: str) -> tuple[Equation, ...]:
     return eqs
 
 
+#: functions the tests call under ``--impl`` that implement no catalogued equation of their own (they return
+#: the pieces several equations share: every LSTM gate at once, a gradient); ``lmverify starter`` offers them
+#: with the topic's equation functions, and tests/test_starter_functions.py checks the tests call no other
+HELPERS: dict[str, tuple[str, ...]] = {
+    "ngram": ("sequence_conditionals",),
+    "recurrent": ("lstm_gates", "gru_gates"),
+    "information": ("kl_divergence_gradient", "mutual_information_from_entropies"),
+}
+
+
 @lru_cache(maxsize=None)
 def load() -> tuple[Equation, ...]:
     """Every registry entry of every topic, in catalogue order."""
