@@ -270,11 +270,11 @@ _PAGE_ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 def run_contained_block(block: CodeBlock, cpu_seconds: float | None = None, offline: bool = True, *,
                         memory_mib: float | None = None, writable=(), watch=()) -> CodeRun:
     """Run a block as ``__main__`` contained (:func:`lmverify.sandbox.run_contained`): a fresh private folder,
-    headless matplotlib, offline unless told otherwise, limited to ``cpu_seconds`` of CPU time (default: the
-    page's ``cpu=`` option, else DEFAULT_CPU_SECONDS) and ``memory_mib`` (default: the page's, else
-    DEFAULT_MEMORY_MIB). ``writable``: paths outside the folder the block may write (a test's output file)."""
-    cpu = cpu_seconds if cpu_seconds is not None else block.cpu_seconds or DEFAULT_CPU_SECONDS
-    memory = memory_mib if memory_mib is not None else block.memory_mib or DEFAULT_MEMORY_MIB
+    headless matplotlib, offline unless told otherwise, limited in CPU time by the page's ``cpu=`` option for
+    the block, else ``cpu_seconds``, else DEFAULT_CPU_SECONDS (the author who marks a block that trains knows
+    best), and in memory by the page's ``memory=``, else ``memory_mib``, else DEFAULT_MEMORY_MIB. ``writable``: paths outside the folder the block may write (a test's output file)."""
+    cpu = block.cpu_seconds or cpu_seconds or DEFAULT_CPU_SECONDS
+    memory = block.memory_mib or memory_mib or DEFAULT_MEMORY_MIB
     with private_folder(prefix="lmverify-page-code-") as folder:
         (folder / "page_code.py").write_text(block.code, encoding="utf-8")
         env = dict(os.environ, **_PAGE_ENV, GENSIM_DATA_DIR=str(folder / "gensim-data"))

@@ -35,6 +35,7 @@ from lmverify.course.render import github_annotations, junit, markdown  # noqa: 
 from lmverify.course.verify import Reports, build, check_equations, load_equations  # noqa: F401 - re-exported
 from lmverify.exitcodes import EXIT_ERRATA, EXIT_OK, EXIT_OUT_OF_DATE, EXIT_USAGE, OutputError
 from lmverify.pages import course_pages
+from lmverify.sandbox import cpu_seconds_arg
 from lmverify.trace import trace  # noqa: F401 - re-exported (lmverify trace)
 from lmverify.worked import load_all_examples, with_builtin_examples  # noqa: F401 - re-exported
 
@@ -59,8 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "GitHub reads them; stdout stays the report): new findings first, accepted ones as notices")
     parser.add_argument("--no-code", action="store_true",
                         help="do not run the pages' python code blocks (they run by default with --course)")
-    parser.add_argument("--code-timeout", type=float, default=120.0, metavar="SECONDS",
-                        help="time limit of each code block (default 120)")
+    parser.add_argument("--code-timeout", type=cpu_seconds_arg, default=None, metavar="SECONDS",
+                        help="CPU-time limit of each code block in CPU seconds, where the page sets none with "
+                             "<!-- lmverify: cpu=N --> before the block (default 300; a wall-clock backstop of "
+                             "ten times that stops a block that sleeps)")
     parser.add_argument("--examples-dir", default=None, metavar="DIR",
                         help="a course's own worked examples, <DIR>/<topic>/<name>.yaml with recipes.py beside them, "
                              "judged with the built-in ones (an example of the same id replaces the built-in one)")

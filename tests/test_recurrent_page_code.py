@@ -55,7 +55,7 @@ def page_run(course_dir, tmp_path_factory):
     old = os.environ.get("LMVERIFY_PAGE_OUT")
     os.environ["LMVERIFY_PAGE_OUT"] = str(out)
     try:
-        r = run(type(blocks[0])(blocks[0].page, blocks[0].line, code), timeout=300)
+        r = run(type(blocks[0])(blocks[0].page, blocks[0].line, code), timeout=300, writable=[out.parent])
     finally:
         if old is None:
             os.environ.pop("LMVERIFY_PAGE_OUT", None)

@@ -76,7 +76,7 @@ def page_run(course_dir, tmp_path_factory):
 
     os.environ[OUT_ENV] = str(out)
     try:
-        r = run(CodeBlock(blocks[0].page, blocks[0].line, blocks[0].code + APPENDED), timeout=180)
+        r = run(CodeBlock(blocks[0].page, blocks[0].line, blocks[0].code + APPENDED), timeout=180, writable=[out.parent])
     finally:
         os.environ.pop(OUT_ENV, None)
     where = f"{PAGE}:{blocks[0].line}"

@@ -84,12 +84,12 @@ def check_equations(course, equations: list[dict[str, Any]]) -> list[EquationChe
 
 
 def build(course: Path | None = None, examples: list[Example] | None = None, *, examples_dir: Path | None = None,
-          code: bool = False, code_timeout: float = 120.0, equations: list[dict] | None = None,
+          code: bool = False, code_timeout: float | None = None, equations: list[dict] | None = None,
           topic: str | None = None) -> Reports:
     """Every example's claims judged; with ``course``, located in the pages (a missing or undecodable
     page raises :class:`lmverify.pages.CourseError` naming it, once, before anything is judged), the
     pages' displayed equations looked up, the pages' worked examples matched with the files that cover
-    them and, with ``code=True``, every python block of the pages run (``code_timeout`` seconds each).
+    them and, with ``code=True``, every python block of the pages run (``code_timeout`` CPU seconds each where the page sets none).
 
     ``examples``: the examples to judge (default: all under ``examples_dir``, default ``worked_examples/``,
     of ``topic`` if given). ``equations``: the equations to look up (default: the project's catalogue, of
