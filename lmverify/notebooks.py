@@ -6,8 +6,10 @@
     lmverify notebooks neural_lm_and_seq2seq    # one notebook (a name, a file name or a path)
     lmverify notebooks --list                   # the notebooks and their titles
 
-Each notebook runs in a fresh Python kernel with its own folder as working directory (so it imports its
-helper ``_nbhelp.py`` and the installed project), offline, under the per-cell timeout of its metadata
+Each notebook runs in a fresh Python kernel, contained with nbclient (:mod:`lmverify.sandbox`: a fresh private
+folder as working directory, its own folder on the path so it imports its helper ``_nbhelp.py`` and the
+installed project, no writes outside that folder, every process ended after), offline, under the per-cell
+timeout of its metadata
 (``execution: timeout``, the one nbmake uses) unless ``--timeout`` is given. Every number a notebook prints is
 asserted against the references inside the notebook, so a notebook that fails to run is a failed check:
 the command reports the notebook, the cell and the error, still writes what ran (for inspection), and exits 1.
@@ -101,23 +103,64 @@ def _html_exporter():
 
 
 def execute(path: Path, timeout: int | None = None):
-    """Run a notebook in a fresh kernel (working directory: its folder). Returns (notebook, error or None);
-    the notebook holds the outputs of every cell that ran."""
+    """Run a notebook in a fresh kernel, contained (:func:`lmverify.sandbox.run_contained`): nbclient and its
+    kernel run together in one contained process whose working directory is a fresh private folder (the
+    notebook's own folder is on its PYTHONPATH, for ``_nbhelp``), offline, with no writes outside that folder,
+    and every process it started (the kernel included) ended with it. Returns (notebook, error or None); the
+    notebook holds the outputs of every cell that ran."""
+    import nbformat
+
+    from lmverify.sandbox import private_folder, run_contained
+
+    path = Path(path).resolve()
+    nb = nbformat.read(str(path), as_version=4)
+    cell_timeout = int(timeout or nb.metadata.get("execution", {}).get("timeout") or DEFAULT_TIMEOUT)
+    cells = sum(1 for c in nb.cells if c.cell_type == "code")
+    with private_folder(prefix="lmverify-notebook-") as folder:
+        executed, error_file = folder / "executed.ipynb", folder / "error.txt"
+        code = ("import sys; from lmverify.notebooks import _execute_here; "
+                "sys.exit(_execute_here(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))")
+        # CPU time: every cell at its limit, plus the kernel's start; nbclient applies the per-cell limit itself
+        r = run_contained([sys.executable, "-c", code, str(path), str(executed), str(error_file), str(cell_timeout)],
+                          cwd=folder, cpu_seconds=max(60.0, 2.0 * cell_timeout * max(cells, 1)), memory_mib=8192,
+                          python_paths=[path.parent])
+        if executed.is_file():
+            nb = nbformat.read(str(executed), as_version=4)
+        error = error_file.read_text(encoding="utf-8").strip() if error_file.is_file() else ""
+    problems = [error] if error else []
+    if r.status != "ok" and not error:
+        tail = r.stderr.strip().splitlines()
+        problems.append(f"{r.reason}" + (f": {tail[-1]}" if tail and r.status == "failed" else ""))
+    elif r.writes_outside:
+        problems.append("wrote outside its folder: " + ", ".join(r.writes_outside[:3]))
+    if r.network_attempts:
+        problems.append("the offline guard refused " + ", ".join(r.network_attempts[:3]))
+    return nb, "; ".join(problems) or None
+
+
+def _execute_here(path: str, out: str, error_file: str, cell_timeout: int) -> int:
+    """Inside the contained process: execute the notebook with nbclient (working directory: this private
+    folder), write it executed to ``out`` and the failure, if any, to ``error_file``; 0 or 1."""
+    import os
+
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-    nb = nbformat.read(str(path), as_version=4)
-    cell_timeout = timeout or nb.metadata.get("execution", {}).get("timeout") or DEFAULT_TIMEOUT
+    nb = nbformat.read(path, as_version=4)
+    here = os.getcwd()
     # the kernel's log at ERROR: its warning that it talks over local TCP without encryption tells a reader nothing
-    client = NotebookClient(nb, timeout=int(cell_timeout), kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}},
+    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", resources={"metadata": {"path": here}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    error = None
     try:
-        client.execute(cwd=str(path.parent))
+        client.execute(cwd=here)
     except (CellExecutionError, CellTimeoutError) as exc:
-        return nb, _failure(nb, exc)
-    return nb, None
+        error = _failure(nb, exc)
+    nbformat.write(nb, out)
+    if error:
+        Path(error_file).write_text(error, encoding="utf-8")
+    return 1 if error else 0
 
 
 def _failure(nb, exc: Exception) -> str:

@@ -190,17 +190,29 @@ _MODULE_OF = {"scikit-learn": "sklearn", "sklearn": "sklearn", "pillow": "PIL", 
               "tensorflow-cpu": "tensorflow", "gensim": "gensim", "sentencepiece": "sentencepiece"}
 
 
+#: install options followed by a value that is not a package (a channel, a requirements file, an index)
+_VALUED_OPTIONS = {"-c", "--channel", "-r", "--requirement", "-i", "--index-url", "--extra-index-url", "-f",
+                   "--find-links", "-e", "--editable", "-t", "--target", "--prefix", "-p", "--python"}
+
+
 def page_installs(text: str) -> dict[str, str]:
     """The modules a page's install lines name (``pip install scikit-learn gensim==4.3`` names ``sklearn`` and
     ``gensim``), each with the install text that names it. Options and version specifiers are left out."""
     out: dict[str, str] = {}
     for m in _INSTALL.finditer(text):
         said = m.group(0).strip().lstrip("`!%$>(")
+        skip_next = False
         for arg in m.group("args").split():
             arg = arg.strip("'\"`,;()")
-            if not arg or arg.startswith(("-", "#", "&", "|", ".", "/")) or "://" in arg:
-                if arg.startswith(("#", "&", "|")):
-                    break
+            if skip_next:
+                skip_next = False
+                continue
+            if arg in _VALUED_OPTIONS:
+                skip_next = True
+                continue
+            if arg.startswith(("#", "&", "|")):
+                break
+            if not arg or arg.startswith(("-", ".", "/")) or "://" in arg:
                 continue
             name = re.split(r"[\[<>=!~;@ ]", arg, maxsplit=1)[0].lower()
             if name:
@@ -369,7 +381,7 @@ def run_block(block: CodeBlock, timeout: float | None = None, *, watch=()) -> Bl
     if declared:
         m = declared[0]
         return BlockResult(block, "skipped", 0.0, f"missing package: {m} (not installed here; the page installs it: "
-                                                  f"{block.installs[m]!r})")
+                                                  f"{block.installs[m]})")
     r = run_contained_block(block, timeout, watch=watch)
     c = r.contained
     assert c is not None

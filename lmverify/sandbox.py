@@ -147,7 +147,7 @@ def isolation() -> str:
         _ISOLATION = "fallback"
         if shutil.which("unshare"):
             with private_folder() as folder:
-                config = {"ns": True, "folder": str(folder), "writable": [], "pth": [], "probe": True}
+                config = {"ns": True, "net": True, "folder": str(folder), "writable": [], "pth": [], "probe": True}
                 try:
                     p = subprocess.run(_unshare_prefix(True) + [sys.executable, "-I", "-S", "-c", _INIT,
                                                                 json.dumps(config)],
@@ -207,12 +207,16 @@ if cfg["ns"]:
     readonly("/", True, True)
     for w in keep:
         readonly(w, False, False)
-    try:  # the loopback up (SIOCGIFFLAGS, SIOCSIFFLAGS): local servers, Jupyter's kernel sockets
+    try:  # the loopback of the new network namespace up (SIOCGIFFLAGS, SIOCSIFFLAGS): local servers, Jupyter
+        if not cfg["net"]:
+            raise StopIteration
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         import fcntl
         flags = struct.unpack("16sH14s", fcntl.ioctl(s, 0x8913, struct.pack("16sH14s", b"lo", 0, b"")))[1]
         fcntl.ioctl(s, 0x8914, struct.pack("16sH14s", b"lo", flags | 1, b""))
         s.close()
+    except StopIteration:
+        pass
     except OSError as exc:
         fail("loopback: %s" % exc)
     if cfg.get("probe"):
@@ -357,6 +361,17 @@ if not getattr(sys, "_lmverify_guard", False):
                 host = host.decode("ascii", "replace")
             return host in LOCAL_HOSTS or (isinstance(host, str) and host.startswith("127."))
 
+        def numeric(host, reverse):
+            """A numeric address resolves without the network (a reverse lookup does not)."""
+            if reverse:
+                return False
+            try:
+                import ipaddress
+                ipaddress.ip_address(host.decode() if isinstance(host, bytes) else host)
+                return True
+            except (ValueError, TypeError, UnicodeDecodeError):
+                return False
+
         def refuse_net(what):
             log(NETLOG, what)
             raise OSError(101, "[lmverify offline] " + what + " refused: code run by lmverify has no network")
@@ -420,7 +435,7 @@ if not getattr(sys, "_lmverify_guard", False):
                         return
                     refuse_net("%s to %r" % (event.replace("socket.", ""), address))
                 elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
-                    if not local(args[0]):
+                    if not local(args[0]) and not numeric(args[0], event == "socket.gethostbyaddr"):
                         refuse_net("%s of %r" % (event.replace("socket.", ""), args[0]))
                 elif event == "socket.getnameinfo":
                     sa = args[0]
@@ -626,7 +641,7 @@ def run_contained(argv: Sequence[str], *, cwd: str | Path | None = None, cpu_sec
 
     cpu_whole = max(1, math.ceil(cpu))
     read_fd, write_fd = os.pipe()
-    config = {"ns": ns, "folder": str(folder), "writable": allowed[1:-1], "pth": pth, "status_fd": write_fd,
+    config = {"ns": ns, "net": ns and offline, "folder": str(folder), "writable": allowed[1:-1], "pth": pth, "status_fd": write_fd,
               "cwd": str(folder), "cpu": cpu_whole, "mem": None if mem is None else int(mem * 2 ** 20),
               "wall": wall, "argv": argv}
     cmd = (_unshare_prefix(offline) if ns else []) + [sys.executable, "-I", "-S", "-c", _INIT, json.dumps(config)]

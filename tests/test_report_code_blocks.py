@@ -42,7 +42,7 @@ def test_code_block_missing_package_is_skipped_only_when_the_page_installs_it():
     missing = run_block(CodeBlock("p.md", 1, code, installs=named))
     assert missing.status == "skipped" and missing.seconds == 0.0  # decided by find_spec, before running
     assert missing.reason == ("missing package: surely_not_installed_pkg (not installed here; the page installs it: "
-                              "'pip install surely-not-installed-pkg')")
+                              "pip install surely-not-installed-pkg)")
     unnamed = run_block(CodeBlock("p.md", 1, code))
     assert unnamed.status == "failed" and unnamed.failing
     assert unnamed.reason == "ModuleNotFoundError: No module named 'surely_not_installed_pkg'"
