@@ -23,6 +23,7 @@ reported, so a record cannot silently outlive the text it describes.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,18 +43,34 @@ def example_ranges(page: Page) -> list[tuple[int, int, str]]:
 
 
 def after_relation(page: Page, n: Number) -> bool:
-    r = page.blocks[n.block].reading[:n.offset]
-    return r.endswith(_AFTER_RELATION)
+    return page.blocks[n.block].reading.endswith(_AFTER_RELATION, 0, n.offset)
+
+
+def _in_ranges(ranges: list[tuple[int, int, str]]):
+    """A test of "line lies in one of ``ranges``" that costs a bisection, not a pass over the ranges."""
+    merged: list[list[int]] = []
+    for a, b, _ in sorted(ranges):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    starts = [a for a, _ in merged]
+
+    def inside(line: int) -> bool:
+        k = bisect.bisect_right(starts, line) - 1
+        return k >= 0 and line <= merged[k][1]
+
+    return inside
 
 
 def counted(page: Page) -> list[Number]:
     """The page's numbers that must be accounted for (see the module's docstring)."""
-    boxes = example_ranges(page)
+    in_example = _in_ranges(example_ranges(page))
     out = []
     for n in page.numbers:
         if n.index or page.blocks[n.block].kind == "heading":
             continue
-        if any(a <= n.line <= b for a, b, _ in boxes) or after_relation(page, n):
+        if in_example(n.line) or after_relation(page, n):
             out.append(n)
     return out
 
@@ -145,9 +162,8 @@ def account(page: Page, reports: list[Any], unjudged: list[Unjudged]) -> PageAcc
                 acc.stale.append(f"{u.where}: 'all' cannot cover a worked example ({u.scope!r}): its numbers are "
                                  f"the example's own; record them one by one")
                 continue
-            for n in page.numbers:
-                if first <= n.line <= last:
-                    acc.how.setdefault(n.ordinal, f"unjudged: {u.reason}")
+            for n in page.numbers_in(first, last):
+                acc.how.setdefault(n.ordinal, f"unjudged: {u.reason}")
             continue
         if u.every:
             from lmverify.course.locate import candidates, normal_context

@@ -94,23 +94,16 @@ def scope_lines(page: Page, title: str) -> tuple[int, int, str]:
 def candidates(page: Page, first: int, last: int, before: str, after: str) -> list[Number]:
     """The value numbers of lines first..last whose reading ends with ``before`` just before the slot
     and starts with ``after`` just after it."""
-    out = []
-    for n in page.numbers:
-        if n.line < first or n.line > last or n.index:
-            continue
-        r = page.blocks[n.block].reading
-        if before and not r[:n.offset].endswith(before):
-            continue
-        if after and not r[n.offset + 1:].startswith(after):
-            continue
-        out.append(n)
-    return out
+    found = page.numbers_before(before, first, last)  # the page's context index: built once per page
+    if after:
+        found = [n for n in found if page.blocks[n.block].reading.startswith(after, n.offset + 1)]
+    return found
 
 
 def following(page: Page, start: Number, count: int) -> list[Number]:
     """``count`` value numbers from ``start`` on, in reading order (indices skipped), within its block."""
     out = []
-    for n in page.numbers[start.ordinal:]:
+    for n in page.blocks[start.block].numbers[start.ordinal - page.blocks[start.block].numbers[0].ordinal:]:
         if n.block != start.block:
             break
         if not n.index:
@@ -253,12 +246,17 @@ def nearest(page: Page, first: int, last: int, before: str, after: str) -> tuple
     """The number in the scope whose context most resembles the record's (where it most likely went)."""
     best = None
     want = before[-40:] + SLOT + after[:15]
-    for n in page.numbers:
-        if n.line < first or n.line > last or n.index:
+    for n in page.numbers_in(first, last):
+        if n.index:
             continue
         r = page.blocks[n.block].reading
         have = r[max(0, n.offset - len(before[-40:])):n.offset] + SLOT + r[n.offset + 1:n.offset + 1 + len(after[:15])]
-        score = difflib.SequenceMatcher(None, want, have, autojunk=False).ratio()
+        matcher = difflib.SequenceMatcher(None, want, have, autojunk=False)
+        # quick_ratio() bounds ratio() from above: a number that cannot beat the best so far (or reach the 0.5
+        # a candidate needs) is passed over without the full comparison; the first best still wins ties
+        if matcher.quick_ratio() < 0.5 or (best is not None and matcher.quick_ratio() <= best[0]):
+            continue
+        score = matcher.ratio()
         if best is None or score > best[0]:
             best = (score, n)
     if best is None or best[0] < 0.5:

@@ -17,6 +17,7 @@ symbols around a number, never by the number itself (see :mod:`lmverify.course.l
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 import unicodedata
@@ -25,6 +26,10 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
 SLOT = "#"  # a number's place in a reading
+
+
+#: how many characters before a number's slot key the page's context index (:meth:`Page.numbers_before`)
+CONTEXT_KEY = 4
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,40 @@ class Page:
         return None
 
     def numbers_in(self, first: int, last: int) -> list[Number]:
-        return [n for n in self.numbers if first <= n.line <= last]
+        """The numbers on lines first..last, in page order (a bisection: the numbers stand in line order)."""
+        lines = self._number_lines
+        if lines is None:
+            return [n for n in self.numbers if first <= n.line <= last]
+        return self.numbers[bisect.bisect_left(lines, first):bisect.bisect_right(lines, last)]
+
+    @cached_property
+    def _number_lines(self) -> list[int] | None:
+        """The numbers' lines, for bisection; None if they are not in line order (then every lookup scans)."""
+        lines = [n.line for n in self.numbers]
+        return lines if all(a <= b for a, b in zip(lines, lines[1:])) else None
+
+    @cached_property
+    def _context_index(self) -> dict[str, list[Number]]:
+        """The value numbers (no indices) by the last :data:`CONTEXT_KEY` characters of the reading before
+        their slot, in page order: built once per page, so finding a context costs the numbers that end
+        with the same few characters, not every number of the page."""
+        index: dict[str, list[Number]] = {}
+        for n in self.numbers:
+            if not n.index:
+                r = self.blocks[n.block].reading
+                index.setdefault(r[max(0, n.offset - CONTEXT_KEY):n.offset], []).append(n)
+        return index
+
+    def numbers_before(self, before: str, first: int, last: int) -> list[Number]:
+        """The value numbers of lines first..last whose reading ends with ``before`` just before their slot
+        (``before`` as normalised text), in page order."""
+        if len(before) >= CONTEXT_KEY:
+            pool = [n for n in self._context_index.get(before[-CONTEXT_KEY:], ()) if first <= n.line <= last]
+        else:
+            pool = [n for n in self.numbers_in(first, last) if not n.index]
+        if not before:
+            return pool
+        return [n for n in pool if self.blocks[n.block].reading.endswith(before, 0, n.offset)]
 
     def box_at(self, line: int) -> Box | None:
         inside = [b for b in self.boxes if b.line <= line <= b.end]
@@ -256,6 +294,10 @@ def numbers_in(piece: str, in_math: bool = True):
 #: ``\times 10^{k}`` (or ``\cdot``) right after a number: scientific notation (doubled backslashes too)
 _SCIENTIFIC = re.compile(r"\s*\\{1,2}(?:times|cdot)\s*10\s*\^\s*(?:\{\s*([-+\u2212]?\d+)\s*\}|(\d))")
 _INDEX_BEFORE = re.compile(r"_\s*$|_\s*\{[^{}]*$")
+#: how much of the math before a number :func:`_is_index` reads: a subscript ``_{...}`` opened further back
+#: than this is not read as one (no page has one; reading the whole piece each time made a long formula
+#: cost its length squared)
+_INDEX_CONTEXT = 1000
 
 
 def _is_index(math_before: str) -> bool:
@@ -296,20 +338,37 @@ def _segments(raw: str):
     return out
 
 
+class _NewlineCounter:
+    """The number of newlines of ``raw`` before a position, for positions asked in increasing order (as the
+    numbers of a block are read): counted from the last position asked, so a block costs its length once."""
+
+    def __init__(self, raw: str):
+        self.raw, self.pos, self.count = raw, 0, 0
+
+    def before(self, pos: int) -> int:
+        if pos < self.pos:  # out of order (never in reading order): count from the start
+            self.pos, self.count = 0, 0
+        self.count += self.raw.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.count
+
+
 def read_inline(raw: str, first_line: int) -> tuple[str, list[tuple[str, int, bool, bool]], list[MathSpan]]:
     """The reading of a leaf block's inline source (number slots as ``#``), its numbers as (text, line,
     in_math, index) in order, and its math spans."""
     reading: list[str] = []
     numbers: list[tuple[str, int, bool, bool, int]] = []
     spans: list[MathSpan] = []
+    length = 0  # len("".join(reading)), kept as it grows: the offsets cost nothing per number
+    newlines = _NewlineCounter(raw)
     for start, end, kind, doubled in _segments(raw):
         piece = raw[start:end]
         in_math = kind != "text"
         if in_math:
             latex = piece.replace("\\\\", "\\") if doubled else piece
             lead = len(piece) - len(piece.lstrip())  # a display's content starts on the line after \[
-            spans.append(MathSpan(latex.strip(), kind == "display", first_line + raw.count("\n", 0, start + lead),
-                                  first_line + raw.count("\n", 0, end)))
+            spans.append(MathSpan(latex.strip(), kind == "display", first_line + newlines.before(start + lead),
+                                  first_line + newlines.before(end)))
         norm = normal_math if in_math else normal_text
         last = 0
         for m in numbers_in(piece, in_math):
@@ -319,21 +378,25 @@ def read_inline(raw: str, first_line: int) -> tuple[str, list[tuple[str, int, bo
             if in_math and doubled:
                 before = before.replace("\\\\", "\\")
             reading.append(norm(before))
-            offset = sum(len(x) for x in reading)
+            length += len(reading[-1])
+            offset = length
             reading.append(SLOT)
+            length += len(SLOT)
             text = m.group(0).replace("\u2212", "-")
-            ctx = piece[:m.start()].replace("\\\\", "\\") if doubled else piece[:m.start()]
+            ctx = piece[max(0, m.start() - _INDEX_CONTEXT):m.start()]
+            ctx = ctx.replace("\\\\", "\\") if doubled else ctx
             end = m.end()
             sci = _SCIENTIFIC.match(piece, end) if in_math and "e" not in text.lower() else None
             if sci is not None:  # 2.68 \times 10^8 is one number, 2.68e8
                 text, end = f"{text}e{(sci.group(1) or sci.group(2)).replace(chr(0x2212), '-')}", sci.end()
-            numbers.append((text, first_line + raw.count("\n", 0, start + m.start()), in_math,
+            numbers.append((text, first_line + newlines.before(start + m.start()), in_math,
                             in_math and _is_index(ctx), offset))
             last = end
         tail = piece[last:]
         if in_math and doubled:
             tail = tail.replace("\\\\", "\\")
         reading.append(norm(tail))
+        length += len(reading[-1])
     return "".join(reading), numbers, spans
 
 
@@ -431,10 +494,15 @@ def parse_page(text: str, name: str = "page.md") -> Page:
                 block.numbers.append(n)
             blocks.append(block)
             math.extend(spans)
-    sections = []
-    for k, (line, level, title) in enumerate(headings):
-        nxt = [ln for ln, lv, _ in headings[k + 1:] if lv <= level]
-        sections.append(Section(level, title, line, (nxt[0] - 1) if nxt else len(lines)))
+    # a section ends before the next heading of its level or a higher one: one pass, with the open sections
+    # on a stack (a page of many headings costs its number of headings, not its square)
+    ends = [len(lines)] * len(headings)
+    open_: list[int] = []
+    for k, (line, level, _) in enumerate(headings):
+        while open_ and headings[open_[-1]][1] >= level:
+            ends[open_.pop()] = line - 1
+        open_.append(k)
+    sections = [Section(level, title, line, ends[k]) for k, (line, level, title) in enumerate(headings)]
     return Page(name, text, lines, sections, boxes, math, code, blocks, numbers)
 
 
