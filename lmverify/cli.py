@@ -84,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     nw.add_argument("topic")
     nw.add_argument("name", help="the example's name (also its recipe's name)")
     nw.add_argument("--section", default="", help="the section heading or example title as printed")
+    nw.add_argument("-o", "--examples-dir", default=None, metavar="DIR",
+                    help="write into DIR/<topic>/ (default: the examples_dir option of the lmverify plugin in the "
+                         "course's mkdocs.yml, found at or above the current folder; this project's "
+                         "worked_examples/ only when run inside this project)")
+    nw.add_argument("--page", default=None, help="the page of the example (default: the topic's page in the "
+                                                 "catalogue; needed for a topic of the course's own)")
     cl = sub.add_parser("claims", help="propose claims for a worked example: the numbers printed in its section "
                                        "that equal a quantity of its recipe, with line and anchor (YAML)")
     cl.add_argument("file")
@@ -93,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     nu.add_argument("--course", required=True, help="folder of the course pages")
     nu.add_argument("--page", action="append", help="only this page (repeatable)")
     nu.add_argument("--all", action="store_true", help="every counted number, with how it is accounted for")
-    nu.add_argument("--examples-dir", default=None, metavar="DIR", help="folder of worked examples (default: the project's)")
+    nu.add_argument("--examples-dir", default=None, metavar="DIR",
+                    help="a course's own worked examples, added to the built-in ones")
     from lmverify import notebooks
 
     notebooks.register(sub)
@@ -101,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from lmverify import coverage, report
-    from lmverify.pages import CourseError
+    from lmverify.pages import CourseError, course_pages
     from lmverify.worked import WorkedExampleError, load_example
 
     try:
@@ -120,12 +127,13 @@ def main(argv: list[str] | None = None) -> int:
             from lmverify.authoring import _proposals
             from lmverify.course.course import Course
 
-            course = Course(args.course)
+            example = load_example(args.file, allow_no_claims=True)
+            course = Course(report.locate_course(args.course, pages={example.page}))
             try:
-                claims, unmatched = _proposals(load_example(args.file, allow_no_claims=True), course)
+                claims, unmatched = _proposals(example, course)
             except ValueError as exc:
                 raise _usage(str(exc)) from None
-            sys.stdout.write(yaml.safe_dump({"claims": claims}, sort_keys=False, allow_unicode=True, width=120))
+            report.write_stdout(yaml.safe_dump({"claims": claims}, sort_keys=False, allow_unicode=True, width=120))
             print(f"lmverify: {len(claims)} claim(s) proposed; check each context and add explanations for "
                   "non-correct verdicts", file=sys.stderr)
             if unmatched:
@@ -137,12 +145,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "new":
             from lmverify.authoring import new_example
 
+            from lmverify.authoring import DOCS, FILLED_EXAMPLE
+
             try:
-                yaml_path, recipes = new_example(args.topic, args.name, args.section)
+                yaml_path, recipes = new_example(args.topic, args.name, args.section, examples_dir=args.examples_dir,
+                                                 page=args.page)
             except ValueError as exc:
                 raise _usage(str(exc)) from None
-            print(f"wrote {yaml_path} and a recipe {args.name} in {recipes}; next: fill in inputs and the recipe, "
-                  f"then `lmverify trace {yaml_path}`", file=sys.stderr)
+            print(f"wrote {yaml_path} and a recipe {args.name} in {recipes}.\n"
+                  f"The author's guide (schema, recipe helpers, carried rounding, anchor rules, a walk-through): {DOCS}\n"
+                  f"Next: fill in inputs and the recipe; `lmverify trace {yaml_path}` prints every quantity; "
+                  f"`lmverify claims {yaml_path} --course PATH` proposes the claims.\n"
+                  f"A filled example (a four-token perplexity):\n\n{FILLED_EXAMPLE}", file=sys.stderr)
             return EXIT_OK
         if args.command == "starter":
             from lmverify.starter import starter
@@ -167,7 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             return report.command(args)
         if args.command == "numbers":
-            reps = report.build(Path(args.course), examples_dir=Path(args.examples_dir) if args.examples_dir else None)
+            examples_dir = Path(args.examples_dir) if args.examples_dir else None
+            course = report.locate_course(args.course, examples_dir)
+            examples = None
+            if examples_dir is not None:  # the course's own examples, added to the built-in ones
+                examples = report.with_builtin_examples(examples_dir, set(course_pages(course)))[0]
+            reps = report.build(course, examples, examples_dir=examples_dir)
             from lmverify.course.accounting import numbers_listing
 
             for acc in reps.accounts:

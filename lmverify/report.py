@@ -149,7 +149,8 @@ def command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def locate_course(given: str | Path, examples_dir: Path | None = None, equations: list[dict] | None = None) -> Path:
+def locate_course(given: str | Path, examples_dir: Path | None = None, equations: list[dict] | None = None,
+                  pages: "set[str] | frozenset[str]" = frozenset()) -> Path:
     """The pages' folder ``--course`` means (:func:`lmverify.course.course.find_course`), looking for the
     pages of the catalogue, of the examples (built-in and ``examples_dir``'s) and of ``equations``; says on
     stderr where it found them when that is not the folder given."""
@@ -159,7 +160,7 @@ def locate_course(given: str | Path, examples_dir: Path | None = None, equations
     known = {eq["page"] for eq in load()} | {ex.page for ex in load_all_examples()}
     if examples_dir is not None and Path(examples_dir).is_dir():
         known |= {ex.page for ex in load_all_examples(examples_dir)}
-    known |= {eq["page"] for eq in equations or []}
+    known |= {eq["page"] for eq in equations or []} | set(pages)
     folder, how = find_course(given, frozenset(known))
     if how:
         print(f"lmverify: {how}", file=sys.stderr)
