@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from lmverify import safeyaml
+
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TESTS_DIR = PROJECT_ROOT / "tests"
@@ -42,8 +44,8 @@ class CatalogueError(ValueError):
 
 def _load_file(path: Path) -> dict[str, Any]:
     try:
-        # libyaml's parser where PyYAML has it (safe, and 10x faster than the pure-Python one)
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        # libyaml's parser where PyYAML has it, strict keys, alias and depth limits (lmverify/safeyaml.py)
+        data = safeyaml.load(path.read_text(encoding="utf-8"), path)
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -291,32 +291,15 @@ def _parse_claim(raw: Any, where: str) -> Claim:
     return claim
 
 
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where PyYAML has it
-    """``yaml.safe_load`` that refuses duplicate keys (YAML keeps the last one silently)."""
-
-
-def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark,
-                f"key {key!r} appears twice (first at line {seen[key] + 1})", key_node.start_mark)
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
-
-
 def load_example(path: str | Path, *, allow_no_claims: bool = False) -> Example:
     """Load and validate a worked-example file (``allow_no_claims``: an author's new example, for ``trace``)."""
     path = Path(path)
     if not path.is_file():
         raise WorkedExampleError(f"{path}: no such worked-example file")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
+        from lmverify import safeyaml
+
+        raw = safeyaml.load(path.read_text(encoding="utf-8"), path)  # safe, strict keys, alias and depth limits
     except UnicodeDecodeError as exc:
         raise WorkedExampleError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except yaml.YAMLError as exc:

@@ -94,10 +94,12 @@ def load_unjudged(root: Path, only: Path | None = None) -> dict[str, list[Unjudg
     named error)."""
     import yaml
 
+    from lmverify import safeyaml
+
     out: dict[str, list[Unjudged]] = {}
     for path in ([Path(only)] if only is not None else sorted(Path(root).glob("*/unjudged.yaml"))):
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            data = safeyaml.load(path.read_text(encoding="utf-8"), path)
         except yaml.YAMLError as exc:
             raise WorkedExampleError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("page"), str) or \

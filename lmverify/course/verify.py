@@ -37,9 +37,11 @@ def load_equations(path: Path) -> list[dict[str, Any]]:
     own, the tests' mini-course): a list, or ``{equations: [...]}``, of ``{id, page, line, latex}``."""
     import yaml
 
+    from lmverify import safeyaml
+
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safeyaml.load(path.read_text(encoding="utf-8"), path)
     except (OSError, yaml.YAMLError) as exc:
         raise WorkedExampleError(f"{path}: cannot read the equations file: {exc}") from None
     rows = data.get("equations") if isinstance(data, dict) else data
