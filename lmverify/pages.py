@@ -43,11 +43,29 @@ def course_pages(course: Path) -> list[str]:
     return pages
 
 
+def _outside_link(path: Path, course: Path) -> str | None:
+    """Where ``path`` really is, if a symbolic link (of the page, or of a folder between the course folder
+    and it) takes it out of the course folder; None for a file of the folder (a link inside it is fine)."""
+    try:
+        target = path.resolve(strict=True)
+        target.relative_to(course.resolve(strict=True))
+        return None
+    except ValueError:
+        return str(target)
+    except (OSError, RuntimeError):  # a dangling link or a loop: not a file of the folder either
+        return str(path)
+
+
 def read_page(course: Path, page: str) -> str:
-    """The text of ``page`` in ``course``, as UTF-8; a named error when it is missing or not UTF-8."""
+    """The text of ``page`` in ``course``, as UTF-8; a named error when it is missing, a link that leaves the
+    folder, or not UTF-8."""
     path = Path(course) / page
     if not path.is_file():
         raise CourseError(f"{path}: page {page!r} is not in the course folder {str(course)!r}")
+    outside = _outside_link(path, Path(course))
+    if outside is not None:
+        raise CourseError(f"{path}: page {page!r} is a link to {outside!r}, outside the course folder "
+                          f"{str(course)!r}; pages must be files of the folder (copy the file in instead)")
     data = path.read_bytes()
     try:
         return data.decode("utf-8")
