@@ -176,12 +176,14 @@ def text(s: str) -> str:
 
 def mark_html(m: Mark) -> str:
     """A focusable text badge with its explanation as a tooltip (shown on hover and on keyboard focus,
-    and named by ``aria-describedby``)."""
+    and named by ``aria-describedby``). ``data-search-exclude`` keeps it out of the search index; its parts
+    are ``b`` and ``i``, not nested ``span``s, because Material's search parser ends an exclusion at the
+    first closing tag of the same name."""
     kind = "lmv-carried" if m.verdict == "carried" else f"lmv-{m.verdict}"
     accepted = " lmv-accepted" if m.accepted and m.verdict in ERRATA else ""
     return (f'<span class="lmv {kind}{accepted}" id="{m.ident}" tabindex="0" role="note" data-search-exclude '
-            f'aria-describedby="{m.ident}-tip"><span class="lmv-badge">{text(m.badge)}</span>'
-            f'<span class="lmv-tip" role="tooltip" id="{m.ident}-tip">{text(m.tooltip)}</span></span>')
+            f'aria-describedby="{m.ident}-tip"><b class="lmv-badge">{text(m.badge)}</b>'
+            f'<i class="lmv-tip" role="tooltip" id="{m.ident}-tip">{text(m.tooltip)}</i></span>')
 
 
 # -- placing the marks -----------------------------------------------------------------------------------
@@ -227,14 +229,38 @@ def place(source: str, page: Page, marks: list[Mark], prefix: str = "lmv") -> st
     for i in sorted(set(inline) | set(after), reverse=True):
         if i in after:
             indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
-            badges = " ".join(mark_html(m) for m in after[i])
-            lines[i + 1:i + 1] = ["", f'{indent}<span class="lmv-after-display" data-search-exclude>{badges}</span>', ""]
+            badges = "".join(mark_html(m) for m in after[i])
+            j = _next_paragraph(page, lines, i)
+            if not indent and page.box_at(i + 1) is None:
+                # a block of its own (raw HTML is a block only at the top level of the page)
+                lines[i + 1:i + 1] = ["", f'<div class="lmv-after-display" data-search-exclude>{badges}</div>', ""]
+            elif j is not None:
+                # inside a box or a list: at the start of the next paragraph, shown on a line of its own, so that
+                # no paragraph is added (the search index keeps the page's text as it is)
+                lines[j] = indent + f'<span class="lmv-after-display">{badges}</span>' + lines[j][len(indent):]
+            else:
+                lines[i + 1:i + 1] = ["", f'{indent}<span class="lmv-after-display">{badges}</span>', ""]
         if i in inline:
             row = lines[i]
             for col, group in sorted(_group(inline[i]).items(), reverse=True):
                 row = row[:col] + "".join(mark_html(m) for m in group) + row[col:]
             lines[i] = row
     return "\n".join(lines)
+
+
+def _next_paragraph(page: Page, lines: list[str], i: int) -> int | None:
+    """The index of the line that starts the paragraph right after line index ``i`` (blank lines between),
+    at the same indentation and inside the same box, or None."""
+    indent = len(lines[i]) - len(lines[i].lstrip())
+    j = i + 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    if j >= len(lines) or len(lines[j]) - len(lines[j].lstrip()) != indent or page.box_at(j + 1) != page.box_at(i + 1):
+        return None
+    block = next((b for b in page.blocks if b.line == j + 1), None)
+    if block is None or block.kind != "paragraph" or not block.raw.startswith(lines[j].strip()[:12]):
+        return None
+    return j
 
 
 def _group(items: list[tuple[int, Mark]]) -> dict[int, list[Mark]]:
