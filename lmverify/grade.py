@@ -13,15 +13,21 @@ How a student is run
 
 Containment (each limit ends only that student's run, which is recorded as such)
   - wall clock: the parent kills the student's process group after ``timeout`` seconds (``status="timeout"``);
-  - one call of a student function: ``--impl-timeout`` (the harness's per-call limit; the test fails naming it);
+  - the student's code never runs in that pytest process: ``pytest --impl`` runs the student's functions in a
+    process of its own (:mod:`lmverify.students.isolation`: namespaces, private folder, limits), so what the
+    student's code patches, reads or ends is its own process; the results the grader reads are written by the
+    pytest process, after every student's process has ended;
+  - one call of a student function: ``--impl-timeout`` (the per-call limit; the test fails naming it);
   - the import of the student's module: the same limit, so an endless loop at import fails once and the
     other tests skip, instead of each test waiting for the wall clock;
+  - the working directory of the student's pytest process is a fresh temporary folder (never the project's
+    root), and the student's own process works in another one;
   - memory: ``RLIMIT_AS`` (address space, ``memory_mib``): a hog gets a ``MemoryError`` in its own code;
   - output: stdout and stderr of the student's process go to a file, and ``RLIMIT_FSIZE`` (``output_mib``) caps
     every file it writes: megabytes of printing end in ``OSError: File too large`` in the student's code;
-  - ``sys.exit`` anywhere is reported by the harness as a failure naming the module; ``os._exit`` or a fatal
-    signal ends the student's process: ``status="crashed"``, saying whether it happened while importing the
-    module or in which test.
+  - ``sys.exit``, ``os._exit`` or a fatal signal in the student's code ends only the student's process: the
+    test fails naming the exit status or signal (at import: every test that needs the module fails); a pytest
+    process that ends otherwise is ``status="crashed"``, saying in which test.
   These are limits against mistakes, not a security sandbox: student code runs with the grader's user rights.
 
 The tests run on the ``grade`` hypothesis profile: derandomized (every student gets the same inputs, and a
@@ -81,6 +87,7 @@ PRELOAD = (
     "pytest_regressions.plugin", "pytest_datadir.plugin", "platformdirs",
     "lmverify.pytest_plugin", "lmverify.backends", "lmverify.check", "lmverify.compare", "lmverify.convert",
     "lmverify.strategies", "lmverify.tolerance", "lmverify.registry", "lmverify.selection", "lmverify.grade",
+    "lmverify.students.isolation",
 )
 
 
@@ -221,6 +228,7 @@ def pytest_args(job: dict) -> list[str]:
     return ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--show-capture=no",
             "-k", f"{topic} and ({keyword})" if keyword else topic, "-m", topic,
             f"--hypothesis-profile={job['profile']}", f"--impl-timeout={job['call_timeout']:g}",
+            f"--impl-array={job.get('array_api', 'numpy')}", f"--rootdir={PROJECT_ROOT}",
             f"--lmverify-results={job['results']}", str(PROJECT_ROOT / "tests"), *[f"--impl={i}" for i in job["impl"]]]
 
 
@@ -244,42 +252,6 @@ class _Progress:
         self.note(end=nodeid)
 
 
-class _ImportTimeLimit(BaseException):
-    pass
-
-
-def _guard_imports(progress: _Progress, seconds: float) -> None:
-    """Wrap the harness's import of a student module: noted in the progress file, and limited in time (an
-    endless loop at import becomes one ImplError, reported once, instead of a hang until the wall clock)."""
-    from lmverify import backends
-
-    original = backends.load_student_module
-
-    def load(spec: str):  # noqa: ANN202
-        progress.note(importing=spec)
-        timer = signal.getitimer(signal.ITIMER_REAL)[0] == 0 and seconds > 0
-
-        def fire(signum, frame):  # noqa: ANN001
-            raise _ImportTimeLimit
-
-        previous = signal.signal(signal.SIGALRM, fire) if timer else None
-        if timer:
-            signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            return original(spec)
-        except _ImportTimeLimit:
-            raise backends.ImplError(
-                f"--impl {spec!r}: importing the module took longer than {seconds:g} s (an endless loop or a long "
-                "computation at import; put script code under `if __name__ == '__main__':`)") from None
-        finally:
-            if timer:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
-            progress.note(imported=spec)
-
-    backends.load_student_module = load
-
-
 def _child(job: dict) -> None:
     """One student's run, in its own process (forked from the forkserver, or a new interpreter). Never returns."""
     import gc
@@ -295,7 +267,7 @@ def _child(job: dict) -> None:
             mem = job["memory_mib"] * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         _output_to(job["log"])
-        os.chdir(PROJECT_ROOT)
+        os.chdir(job["cwd"])  # a private folder: never the project's root (a student's relative path lands here)
         sys.dont_write_bytecode = False  # pytest caches its rewritten test modules for the next student
         if str(PROJECT_ROOT) not in sys.path:
             sys.path.insert(0, str(PROJECT_ROOT))
@@ -304,7 +276,6 @@ def _child(job: dict) -> None:
 
         _register_profile()
         progress = _Progress(job["progress"])
-        _guard_imports(progress, job["call_timeout"])
         code = int(pytest.main(pytest_args(job), plugins=[progress]))
     except BaseException as exc:  # noqa: BLE001 - reported through the log; the exit code says it failed
         failure = exc
@@ -441,7 +412,7 @@ def _tail(log: Path, n: int = 3) -> str:
 
 def run_one(student: str, impl: list[str], topic: str, timeout: float, memory_mib: int, workdir: Path,
             call_timeout: float = 10.0, keyword: str | None = None, *, ctx=None, profile: str = "grade",  # noqa: ANN001
-            output_mib: int = 16) -> StudentRun:
+            output_mib: int = 16, array_api: str = "numpy") -> StudentRun:
     """Grade one student in a process of its own (forked from ``ctx``, a forkserver context, or a new
     interpreter when ``ctx`` is None) and read back its results."""
     run = StudentRun(student, impl)
@@ -449,7 +420,10 @@ def run_one(student: str, impl: list[str], topic: str, timeout: float, memory_mi
         run.status, run.detail = "no module", "no .py file (or several without <topic>.py names) in the folder"
         return run
     stem = f"{abs(hash(student)):x}-{len(student)}"
+    cwd = workdir / f"{stem}.cwd"
+    cwd.mkdir(exist_ok=True)
     job = {"student": student, "impl": impl, "topic": topic, "keyword": keyword, "profile": profile,
+           "array_api": array_api, "cwd": str(cwd),
            "call_timeout": call_timeout, "memory_mib": memory_mib, "output_mib": output_mib,
            "results": str(workdir / f"{stem}.json"), "progress": str(workdir / f"{stem}.progress"),
            "log": str(workdir / f"{stem}.log"), "exitcode": str(workdir / f"{stem}.exit")}
@@ -496,7 +470,7 @@ def run_one(student: str, impl: list[str], topic: str, timeout: float, memory_mi
 def grade(folder: Path, topic: str, *, jobs: int | None = None, timeout: float = 600.0, memory_mib: int = 4096,
           output: Path = Path("grades"), call_timeout: float = 10.0, keyword: str | None = None,
           isolation: str = "forkserver", profile: str = "grade", output_mib: int = 16,
-          shard: tuple[int, int] | None = None) -> list[StudentRun]:
+          shard: tuple[int, int] | None = None, array_api: str = "numpy") -> list[StudentRun]:
     """Grade every submission of ``folder`` on ``topic``'s tests; write the tables and summaries to ``output``.
 
     ``isolation``: ``"forkserver"`` (a fork of a preloaded process per student; falls back to ``"subprocess"``
@@ -511,6 +485,12 @@ def grade(folder: Path, topic: str, *, jobs: int | None = None, timeout: float =
         raise ValueError(f"{folder}: no such folder of submissions")
     if isolation not in ("forkserver", "subprocess"):
         raise ValueError(f"isolation {isolation!r}: expected 'forkserver' or 'subprocess'")
+    if array_api not in ("numpy", "torch"):
+        raise ValueError(f"--impl-array {array_api!r}: expected 'numpy' or 'torch'")
+    import math
+
+    if not (isinstance(call_timeout, (int, float)) and math.isfinite(call_timeout) and call_timeout > 0):
+        raise ValueError(f"--impl-timeout {call_timeout!r}: expected a positive, finite number of seconds per call")
     subs = submissions(Path(folder), topic)
     if shard is not None:
         k, n = shard
@@ -523,7 +503,8 @@ def grade(folder: Path, topic: str, *, jobs: int | None = None, timeout: float =
     ctx = _forkserver(topic) if isolation == "forkserver" and any(impl for _, impl in subs) else None
     with tempfile.TemporaryDirectory(prefix="lmverify-grade-") as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
         runs = list(pool.map(lambda s: run_one(s[0], s[1], topic, timeout, memory_mib, Path(tmp), call_timeout,
-                                               keyword, ctx=ctx, profile=profile, output_mib=output_mib), subs))
+                                               keyword, ctx=ctx, profile=profile, output_mib=output_mib,
+                                               array_api=array_api), subs))
     write(runs, output)
     return runs
 
@@ -647,6 +628,8 @@ def add_arguments(gr) -> None:  # noqa: ANN001 - an argparse parser
                     help="only the topic's tests that also match this -k expression")
     gr.add_argument("--impl-timeout", type=float, default=10.0, help="seconds per call of a student's function "
                                                                      "(and for importing the module; default 10)")
+    gr.add_argument("--impl-array", choices=("numpy", "torch"), default="numpy",
+                    help="what the students' functions receive: numpy arrays (default) or torch tensors")
     gr.add_argument("--memory", type=int, default=4096, help="MiB of address space per student (default 4096)")
     gr.add_argument("--output-mib", type=int, default=16, help="MiB per file a student's process may write, "
                                                                "its printing included (default 16)")
@@ -679,7 +662,7 @@ def run(args) -> int:  # noqa: ANN001 - argparse namespace
             runs = grade(Path(args.submissions), args.topic, jobs=args.jobs, timeout=args.timeout,
                          memory_mib=args.memory, output=Path(args.output), call_timeout=args.impl_timeout,
                          keyword=args.keyword, isolation=args.isolation, profile=args.profile,
-                         output_mib=args.output_mib, shard=shard)
+                         output_mib=args.output_mib, shard=shard, array_api=args.impl_array)
     except ValueError as exc:
         print(f"lmverify grade: {exc}", file=sys.stderr)
         return 2

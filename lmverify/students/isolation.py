@@ -269,7 +269,9 @@ class StudentProcess:
         for p in live[: max(0, len(live) - MAX_LIVE + 1)]:
             p.close()
         folder = os.path.realpath(tempfile.mkdtemp(prefix="lmverify-student-"))
-        job = {"spec": self.spec, "folder": folder, "array_api": self.student.array_api,
+        path = Path(self.spec)
+        resolved = str(path.resolve()) if (self.spec.endswith(".py") or path.exists()) else self.spec
+        job = {"spec": self.spec, "path": resolved, "invoked_in": os.getcwd(), "folder": folder, "array_api": self.student.array_api,
                "memory_mib": float(self.student.memory_mib), "cpu_seconds": CPU_SECONDS,
                "output_bytes": OUTPUT_BYTES}
         try:
@@ -456,7 +458,7 @@ def _how(how: str) -> str:
 
 
 class StudentException(Exception):
-    """An exception of a type of the student's own (its builtin base is kept where it has one)."""
+    """An exception of the student's whose constructor does not take a message alone."""
 
 
 def _rebuild(info: dict) -> BaseException:
@@ -479,7 +481,8 @@ def _rebuild(info: dict) -> BaseException:
         bases = [getattr(builtins, b, None) for b in info.get("bases", []) if type(b) is str]
         base = next((b for b in bases if isinstance(b, type) and issubclass(b, Exception)
                      and b not in (StopIteration, StopAsyncIteration)), Exception)
-        cls = type(name if name.isidentifier() else "StudentException", (StudentException, base), {})
+        short = name.rsplit(".", 1)[-1]  # a class defined in a function: 'f.<locals>.ShapeError'
+        cls = type(short if short.isidentifier() else "StudentException", (base,), {"student_type": True})
         cls.__module__ = module or "student"
     try:
         exc = cls(message)
@@ -688,16 +691,17 @@ def _student_main(job: dict, data_fd: int, contained: str) -> None:
         except Exception:  # noqa: BLE001
             pass
     reader = _OutputReader(os.path.join(folder, ".output"))
-    spec = job["spec"]
-    path = Path(spec)
+    spec, path = job["spec"], Path(job["path"])
     student_files: list[str] = []
-    if spec.endswith(".py") or path.exists():
-        sys.path.insert(0, str(path.resolve().parent))
-        student_files.append(str(path.resolve().parent))
+    if path.is_absolute():
+        sys.path.insert(0, str(path.parent))
+        student_files.append(str(path.parent))
+    else:  # a dotted name: importable from where pytest was started, as in the suite's process
+        sys.path.insert(0, job["invoked_in"])
     from lmverify.students.loading import load_student_module, signature_data
 
     try:
-        module = load_student_module(spec)
+        module = load_student_module(str(path) if path.is_absolute() else spec, label=spec)
     except ImplError as exc:
         _send(sock, ("import_error", str(exc)))
         os._exit(0)

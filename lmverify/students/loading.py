@@ -122,33 +122,35 @@ class StudentModule:
         return f"impl ({self.spec})"
 
 
-def load_student_module(spec: str) -> Any:
-    """Import the student's module (a ``.py`` path, or a dotted name on ``sys.path``); ImplError names a failure."""
+def load_student_module(spec: str, label: str | None = None) -> Any:
+    """Import the student's module (a ``.py`` path, or a dotted name on ``sys.path``); ImplError names a failure
+    (as ``--impl LABEL``: the spec as the student gave it, where ``spec`` is its resolved path)."""
     path = Path(spec)
+    shown = spec if label is None else label
     if spec.endswith(".py") or path.exists():
         if not path.is_file():
-            raise ImplError(f"--impl {spec!r}: no such file")
+            raise ImplError(f"--impl {shown!r}: no such file")
         name = f"lmverify_student_{abs(hash(str(path.resolve())))}"
         mod_spec = importlib.util.spec_from_file_location(name, path)
         if mod_spec is None or mod_spec.loader is None:
-            raise ImplError(f"--impl {spec!r}: not a Python module")
+            raise ImplError(f"--impl {shown!r}: not a Python module")
         module = importlib.util.module_from_spec(mod_spec)
         sys.modules[name] = module
         try:
             mod_spec.loader.exec_module(module)
         except SystemExit as exc:
-            raise ImplError(f"--impl {spec!r}: importing {path} called sys.exit({exc.code!r}); a module must not "
+            raise ImplError(f"--impl {shown!r}: importing {path} called sys.exit({exc.code!r}); a module must not "
                             "exit when it is imported (put script code under `if __name__ == '__main__':`)") from None
         except Exception as exc:  # noqa: BLE001 - any import failure is the student's to see
-            raise ImplError(f"--impl {spec!r}: importing {path} failed: {type(exc).__name__}: {exc}") from exc
+            raise ImplError(f"--impl {shown!r}: importing {path} failed: {type(exc).__name__}: {exc}") from exc
         return module
     try:
         return importlib.import_module(spec)
     except SystemExit as exc:
-        raise ImplError(f"--impl {spec!r}: importing module {spec!r} called sys.exit({exc.code!r}); a module must "
+        raise ImplError(f"--impl {shown!r}: importing module {spec!r} called sys.exit({exc.code!r}); a module must "
                         "not exit when it is imported") from None
     except Exception as exc:  # noqa: BLE001
-        raise ImplError(f"--impl {spec!r}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from exc
+        raise ImplError(f"--impl {shown!r}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def check_signature(student: Callable | inspect.Signature, reference_fn: Callable, where: str) -> None:
