@@ -33,7 +33,7 @@ from lmverify.course.gate import gate, missing_baseline, read_baseline, write_ba
 from lmverify.course.judging import MISSING, ExampleReport  # noqa: F401 - re-exported
 from lmverify.course.render import github_annotations, junit, markdown  # noqa: F401 - re-exported
 from lmverify.course.verify import Reports, build, check_equations, load_equations  # noqa: F401 - re-exported
-from lmverify.exitcodes import EXIT_ERRATA, EXIT_OK, EXIT_OUT_OF_DATE, EXIT_USAGE, OutputError
+from lmverify.exitcodes import EXIT_ERRATA, EXIT_EXAMPLE, EXIT_OK, EXIT_OUT_OF_DATE, EXIT_USAGE, OutputError
 from lmverify.pages import course_pages
 from lmverify.sandbox import cpu_seconds_arg
 from lmverify.trace import trace  # noqa: F401 - re-exported (lmverify trace)
@@ -75,7 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 EPILOG = ("exit codes: 0 ok; 1 findings of the --fail-on kinds (new ones, with --baseline); 2 usage (also a "
           "--baseline file that is not there); 3 course folder or page unusable; 4 malformed project data; 5 pages "
           "changed (a claim no longer found, or a computed verdict differs from the record; not with --baseline); "
-          "6 an output could not be written (--junit, --write-baseline, stdout: full disk, missing folder, not writable)")
+          "6 an output could not be written (--junit, --write-baseline, stdout: full disk, missing folder, not writable); "
+          "7 a worked example could not be computed (its recipe raised or returned inf; the others were judged)")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -134,6 +135,8 @@ def command(args: argparse.Namespace) -> int:
         n = write_baseline(reports, Path(args.write_baseline))
         print(f"lmverify: wrote {n} accepted finding(s) to {args.write_baseline}", file=sys.stderr)
     new, fixed = gate(reports, kinds, baseline)
+    for e in reports.example_errors:  # recipes that raised or returned inf: named, not findings (EXIT_EXAMPLE)
+        print(f"lmverify: example not judged: {e}", file=sys.stderr)
     for f in fixed:
         print(f"lmverify: fixed since the baseline: {f[0]} {f[2]} (was {f[3]})", file=sys.stderr)
     if new:
@@ -143,7 +146,9 @@ def command(args: argparse.Namespace) -> int:
                     else f"the page now reads {e.claimed}")
             print(f"lmverify: {'new ' if baseline is not None else ''}{e.kind}: {e.page}:{e.line} {e.what}: {said}",
                   file=sys.stderr)
-        return EXIT_ERRATA
+        return EXIT_EXAMPLE if reports.example_errors else EXIT_ERRATA
+    if reports.example_errors:
+        return EXIT_EXAMPLE
     if any(r.page_problems or r.mismatches for r in reports) and baseline is None:
         return EXIT_OUT_OF_DATE
     return EXIT_OK

@@ -24,6 +24,40 @@ from lmverify.worked import Claim, ClaimResult, Example, WorkedExampleError, com
 MISSING = "missing"
 
 
+class RecipeError(WorkedExampleError):
+    """A worked example whose recipe raised, or returned a non-finite value for a claim: the example cannot be
+    judged (it is not an erratum of the page). The message names the recipe, the example and what went wrong;
+    ``lmverify report`` reports it, judges the other examples and exits with EXIT_EXAMPLE, never "findings"."""
+
+
+def _run_recipe(example: Example, run) -> dict:
+    """``run()``'s quantities, or :class:`RecipeError` for a recipe that raised (any exception, the
+    validation's named ones included) or returned NaN/inf for a claim whose printed number is finite."""
+    try:
+        quantities = run()
+    except RecipeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a recipe is the author's code: anything it raises is named here
+        raise RecipeError(f"{example.path}: recipe {example.recipe} of example {example.id} raised "
+                          f"{type(exc).__name__}: {exc}") from exc
+    for claim in example.claims:
+        v = quantities.get(claim.quantity)
+        if v is None or isinstance(v, str):
+            continue  # a missing quantity is judge()'s named error; text and members are not numbers
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+            if claim.index is not None:
+                arr = arr[claim.index]
+        except (TypeError, ValueError, IndexError):
+            continue  # judge() names these
+        if not np.all(np.isfinite(arr)) and "inf" not in str(claim.claimed).lower():
+            what = "NaN" if np.isnan(arr).any() else "inf"
+            raise RecipeError(f"{example.path}: recipe {example.recipe} of example {example.id} returned {what} "
+                              f"for claim {claim.label} (quantity {claim.quantity!r}), which the page prints as "
+                              f"{claim.claimed!r}")
+    return quantities
+
+
 @dataclass
 class InputChange:
     name: str
@@ -96,7 +130,7 @@ def judge_example(example: Example, course: Course | None = None) -> ExampleRepo
     """Every claim of ``example`` judged: against its page when ``course`` is given (inputs and numbers read
     from the page), else against the record."""
     if course is None:
-        quantities = compute(example, "numpy")
+        quantities = _run_recipe(example, lambda: compute(example, "numpy"))
         return ExampleReport(example, [judge(c, quantities) for c in example.claims])
     page = course.page(example.page)
     inputs, changes, problems, used = read_inputs(example, page)
@@ -104,8 +138,8 @@ def judge_example(example: Example, course: Course | None = None) -> ExampleRepo
     rep = ExampleReport(example, [], input_changes=changes, input_problems=problems)
     rep.located.update({("input", k): v for k, v in used.items()})
     try:
-        quantities = _computed(current)
-    except (WorkedExampleError, ValueError) as exc:
+        quantities = _run_recipe(current, lambda: _computed(current))
+    except RecipeError as exc:
         if not changes:
             raise
         # the page's inputs are refused by the recipe (no longer a distribution, a shape that does not fit):

@@ -47,6 +47,8 @@ def markdown(reports: list[ExampleReport], course: Path | None = None, topic: st
         out.append(f"Pages checked: {len(pages)}; displayed equations looked up: {len(eqs)} "
                    f"({sum(1 for e in eqs if e.changed)} changed); code blocks: "
                    f"{len(blocks) if blocks is not None else '-'} ({ran})")
+    for e in getattr(reports, "example_errors", []):  # recipes that raised or returned inf (lmverify/course/judging.py)
+        out.append(f"**Example not judged**: {e}  ")
     if getattr(reports, "catalogue", True):
         rows = coverage.coverage([rep.example for rep in reports] if reports.catalogue and reports.complete else None)
         if topic:

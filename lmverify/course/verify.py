@@ -10,7 +10,7 @@ from typing import Any
 from lmverify import coverage
 from lmverify.course.course import as_course
 from lmverify.course.findings import EquationCheck
-from lmverify.course.judging import judge_example
+from lmverify.course.judging import RecipeError, judge_example
 from lmverify.pages import BlockResult, CourseError, course_pages, run_course_code
 from lmverify.worked import Example, WorkedExampleError, load_all_examples
 
@@ -29,6 +29,7 @@ class Reports(list):
         self.topic: str | None = attrs.get("topic")
         self.catalogue: bool = attrs.get("catalogue", True)
         self.accounts: list = attrs.get("accounts") or []
+        self.example_errors: list[str] = attrs.get("example_errors") or []  # recipes that raised or returned inf
         self.complete: bool = attrs.get("complete", False)  # the examples are all the project's (coverage reuses them)  # per page: how each printed number is accounted for
 
 
@@ -117,7 +118,10 @@ def build(course: Path | None = None, examples: list[Example] | None = None, *, 
     reports.pages = pages
     reports.complete = complete
     for ex in examples:
-        reports.append(judge_example(ex, pages))
+        try:
+            reports.append(judge_example(ex, pages))
+        except RecipeError as exc:  # the example cannot be computed: named, and the others are still judged
+            reports.example_errors.append(str(exc))
     if pages is not None:
         from lmverify.course.accounting import account, load_unjudged
         from lmverify.worked import EXAMPLES_DIR
