@@ -2,13 +2,16 @@
 KenLM's ``query`` prints it.
 
     lmverify ngram estimate CORPUS -o N [--discount_fallback] [--interpolate_unigrams 0] > model.arpa
-    lmverify ngram score model.arpa [TEXT] [-n] [-v summary|sentence|word] < text
+    lmverify ngram build model.arpa model.bin
+    lmverify ngram score model.arpa|model.bin [TEXT] [-n] [-v summary|sentence|word] < text
 
 ``CORPUS`` and ``TEXT`` may be ``-`` (standard input, the default of ``score``). The options are
 lmplz's and query's: ``-o/--order``, ``--discount_fallback``, ``--interpolate_unigrams 0|1``,
 ``--arpa FILE`` (write there instead of standard output); ``-S`` and ``-T`` are accepted and ignored
 (the model is estimated in memory). The estimate prints lmplz's "Statistics" lines (n-grams and
-discounts per order) on standard error.
+discounts per order) on standard error. ``build`` writes the binary model (reference/arpa_binary.py)
+that ``score`` maps in milliseconds; ``score`` reads either format (by the file's first bytes) and, given
+an ARPA file, builds the scoring tables in memory (no file is written beside it).
 
 Exit codes: 0 ok; 1 the input cannot be used (a missing or empty corpus, a corpus too small for
 estimated discounts, a malformed ARPA file: the message names the file and line); 2 usage.
@@ -68,13 +71,21 @@ def register(subparsers) -> argparse.ArgumentParser:
                         description="Scores each line as a sentence (<s> ... </s>) and prints, like KenLM's "
                                     "query: word=vocab_id ngram_length log10p per word, 'Total: log10 OOV: n' "
                                     "per line, then the perplexity including and excluding OOVs.")
-    sc.add_argument("model", help="ARPA file (plain or gzip)")
+    sc.add_argument("model", help="ARPA file (plain or gzip) or binary model file (lmverify ngram build)")
     sc.add_argument("text", nargs="?", default="-", help="text to score, one sentence per line ('-': stdin)")
     sc.add_argument("-n", dest="no_context", action="store_true",
                     help="do not wrap the input in <s> and </s> (query's -n)")
     sc.add_argument("-v", dest="levels", action="append", choices=("summary", "sentence", "word"),
                     help="print statistics at this level (repeatable; default: all three, like query)")
     sc.set_defaults(func=run)
+    bb = sub.add_parser("build", help="write a binary model that loads in milliseconds, like KenLM's build_binary",
+                        description="Reads an ARPA file (plain or gzip; or a binary model) and writes the binary "
+                                    "model file: a header and aligned arrays (the n-grams, their log10 p and "
+                                    "back-off weights, and the hash tables scoring uses), memory-mapped by "
+                                    "`score` and by BackoffModel.load.")
+    bb.add_argument("model", help="ARPA file (plain or gzip)")
+    bb.add_argument("output", help="binary model file to write")
+    bb.set_defaults(func=run)
     p.set_defaults(func=run)
     return p
 
@@ -88,6 +99,8 @@ def run(args) -> int:
     try:
         if args.ngram_command == "estimate":
             return _estimate(args)
+        if args.ngram_command == "build":
+            return _build_binary(args)
         return _score(args)
     except BrokenPipeError:  # e.g. piped into head: not an error of ours
         try:
@@ -148,19 +161,160 @@ def _f32(x) -> str:
     return str(x)
 
 
-def _score(args) -> int:
+def _f32_strings(values):
+    """(the distinct float32 values of ``values`` formatted as :func:`_f32`, index of each value among them):
+    each distinct value is formatted once. NumPy's ``str`` of a float32 has the same shortest digits (Dragon4,
+    unique) and is positional for 1e-4 <= |x| < 1e16; other magnitudes take :func:`_f32`."""
     import numpy as np
 
-    from reference.arpa import UNK, ArpaError, read_arpa
+    u, inv = np.unique(np.asarray(values, dtype=np.float32), return_inverse=True)
+    out = []
+    for x in u:
+        t = str(x)
+        if "e" in t or "n" in t:  # scientific notation, inf or nan: the general path
+            t = _f32(x)
+        elif t.endswith(".0"):
+            t = t[:-2]
+        out.append(t)
+    return out, inv.reshape(-1)
+
+
+def _pool(strings: list[str]):
+    """The UTF-8 bytes of ``strings`` end to end, and the offset of each (n + 1 offsets)."""
+    import numpy as np
+
+    enc = [t.encode() for t in strings]
+    off = np.zeros(len(enc) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)), out=off[1:])
+    return np.frombuffer(b"".join(enc) or b"\0", dtype=np.uint8), off
+
+
+def _load_model(args):
+    """The model of ``args.model`` (binary by its magic bytes, else ARPA), or an exit code after a named error."""
+    from reference.arpa import ArpaError
+    from reference.arpa_binary import BinaryModelError, read_model
 
     try:
-        model = read_arpa(args.model)
-    except ArpaError as exc:
+        return read_model(args.model)
+    except (ArpaError, BinaryModelError) as exc:
         return _error(args, str(exc))
     except IsADirectoryError:
-        return _error(args, f"{args.model}: is a directory, expected an ARPA file")
+        return _error(args, f"{args.model}: is a directory, expected a model file (ARPA or binary)")
     except OSError as exc:
         return _error(args, f"{args.model}: cannot read: {exc.strerror or exc}")
+
+
+def _build_binary(args) -> int:
+    from reference.arpa_binary import write_binary
+
+    model = _load_model(args)
+    if isinstance(model, int):
+        return model
+    try:
+        write_binary(model, args.output)
+    except OSError as exc:
+        return _error(args, f"{args.output}: cannot write: {exc.strerror or exc}")
+    counts = "/".join(f"{c:,}" for c in model.counts())
+    print(f"{args.output}: binary model of order {model.order}, {counts} n-grams, "
+          f"{os.path.getsize(args.output):,} bytes", file=sys.stderr)
+    return EXIT_OK
+
+
+def _compile_note(started: float) -> None:
+    """Say on stderr when this run compiled the scorer (the first run; later runs load Numba's cache)."""
+    import time
+
+    from reference import arpa_walk
+
+    missed = [f for f in arpa_walk.dispatchers() if sum(f.stats.cache_misses.values())]
+    if missed:
+        where = missed[0].stats.cache_path
+        print(f"lmverify ngram score: compiled the scorer with Numba ({time.perf_counter() - started:.1f} s, once: "
+              f"cached in {where} for later runs)", file=sys.stderr)
+
+
+def _score_compiled(model, b, n_lines: int, bos: bool, eos: bool, levels: set):
+    """What ``score`` prints (a list of byte buffers), from one pass of compiled loops over the text (reference/_arpa_jit.py:
+    tokens and their ids, the walk of each sentence, the lines); None without Numba, or for text with
+    whitespace other than ASCII's or NUL bytes (the array path handles those)."""
+    import numpy as np
+
+    from reference import arpa_walk
+    from reference.arpa import BOS, EOS, UNK, _has_other_whitespace
+
+    jit = arpa_walk._jit()
+    if jit is None or _has_other_whitespace(b):
+        return None
+    walk = model._compiled_walk()
+    if walk is None:
+        return None
+    _, (pairs, starts, masks, shifts, lp, lp_off, bo, bo_off) = walk
+    vindex, vword_ids = model._packed_vocabulary()
+    unk = model.index[UNK]
+    ids, tok_start, tok_end, per_line = jit.text_ids(b, n_lines, vindex.table.view(np.int64).reshape(-1, 2),
+                                                     vindex.mask, 64 - vindex.bits, vword_ids, unk)
+    long_ = np.flatnonzero(ids == -2)
+    if len(long_):  # tokens longer than 8 bytes: the dictionary
+        get, raw = model.index.get, b.tobytes()
+        ids[long_] = [get(raw[x:y].decode("utf-8"), unk) for x, y in zip(tok_start[long_].tolist(),
+                                                                         tok_end[long_].tolist())]
+    scores, length, w, per_sentence, totals = jit.score_lines(
+        ids, per_line, model.index[BOS] if bos else -1, model.index[EOS] if eos else -1, model.order,
+        model.vocab_size, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off)
+    oov = w == unk
+    out = []
+    want_words, want_sentences = "word" in levels, "sentence" in levels
+    if want_words or want_sentences:
+        oov_per = np.zeros(len(per_sentence), dtype=np.int64)
+        nonempty = per_sentence > 0
+        if len(w):
+            starts_ = np.cumsum(per_sentence) - per_sentence
+            oov_per[nonempty] = np.add.reduceat(oov.astype(np.int64), starts_[nonempty])
+        ok_s, sd, ss = jit.f32_digits(scores if want_words else scores[:0])
+        ok_t, td, ts = jit.f32_digits(totals if want_sentences else totals[:0])
+        und_s, und_t = ~ok_s, ~ok_t
+        texts, idx = _f32_strings(np.concatenate([scores[und_s], totals[und_t]]))
+        pool, pool_off = _pool(texts)
+        score_idx = np.full(len(scores) if want_words else 0, -1, np.int64)
+        score_idx[und_s] = idx[: int(und_s.sum())]
+        total_idx = np.full(len(totals) if want_sentences else 0, -1, np.int64)
+        total_idx[und_t] = idx[int(und_s.sum()):]
+        width = 16 + (int(np.diff(pool_off).max()) if len(texts) else 0)  # positional float32: <= 15 bytes
+        size = (int((tok_end - tok_start).sum()) + len(w) * (4 + 2 * 21 + 3 + width) * want_words
+                + len(per_sentence) * (14 + 21 + width) * want_sentences)
+        out.append(jit.query_lines(b, tok_start, tok_end, per_sentence, eos, np.where(oov, 0, w), length, scores,
+                                   sd, ss, pool, pool_off, score_idx, totals, td, ts, total_idx, oov_per, want_words,
+                                   want_sentences, size))  # written as it is: no copy
+    if "summary" in levels:
+        out.append(_summary(scores, oov, totals).encode())
+    return out
+
+
+def _summary(scores, oov, totals) -> str:
+    """query's last four lines: perplexity including and excluding OOVs, OOVs, tokens."""
+    import numpy as np
+
+    n_tok = len(scores)
+    n_oov = int(oov.sum())
+    total = float(totals.astype(np.float64).sum())  # query: a double sum of the float32 sentence totals
+    total_oov = float(scores[oov].astype(np.float64).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ppl = 10.0 ** (-total / n_tok) if n_tok else float("nan")
+        ppl_ex = 10.0 ** (-(total - total_oov) / (n_tok - n_oov)) if n_tok > n_oov else float("nan")
+    return (f"Perplexity including OOVs:\t{ppl!r}\nPerplexity excluding OOVs:\t{ppl_ex!r}\n"
+            f"OOVs:\t{n_oov}\nTokens:\t{n_tok}\n")
+
+
+def _score(args) -> int:
+    import time
+
+    import numpy as np
+
+    from reference.arpa import UNK
+
+    model = _load_model(args)
+    if isinstance(model, int):
+        return model
     try:
         if args.text == "-":
             data = sys.stdin.buffer.read()
@@ -174,12 +328,29 @@ def _score(args) -> int:
         return _error(args, f"{args.text}: cannot read: {exc.strerror or exc}")
     except UnicodeDecodeError as exc:
         return _error(args, f"{'stdin' if args.text == '-' else args.text}: not UTF-8 text (byte {exc.start})")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline that ends the last line does not start another sentence
     levels = set(args.levels or ("summary", "sentence", "word"))
     bos = eos = not args.no_context
-    h, w, per_sentence, tokens = model.sentence_ngrams(lines, bos=bos, eos=eos, return_sentences=True)
+    b = np.frombuffer(data, dtype=np.uint8)
+    n_lines = int(np.count_nonzero(b == 10)) + (1 if len(b) and b[-1] != 10 else 0)
+    started = time.perf_counter()
+    compiled = _score_compiled(model, b, n_lines, bos, eos, levels) if len(b) >= 1 << 16 else None
+    if compiled is not None:
+        sys.stdout.flush()
+        for part in compiled:
+            sys.stdout.buffer.write(part)
+        sys.stdout.buffer.flush()
+        _compile_note(started)
+        return EXIT_OK
+    fast = model.ids_of_text(b, n_lines) if n_lines else None
+    tokens = None
+    if fast is not None:
+        ids, per_line, tok_start, tok_end = fast
+        h, w, per_sentence = model._ngrams_of_ids(ids, per_line, bos, eos)
+    else:  # Unicode whitespace or NUL bytes, or no line: str.split, token by token
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()  # the newline that ends the last line does not start another sentence
+        h, w, per_sentence, tokens = model.sentence_ngrams(lines, bos=bos, eos=eos, return_sentences=True)
     # KenLM reads the file's numbers as float32 and adds them in float32: so do we, for printing
     scores, length = model.score_ngrams(h, w, return_length=True, float32=True)
     unk = model.index[UNK]
@@ -196,32 +367,32 @@ def _score(args) -> int:
         for j in range(int(per_sentence.max())):
             live = np.flatnonzero(per_sentence > j)
             totals[live] += scores[starts[live] + j]
-    if "word" in levels or "sentence" in levels:
-        s_list, l_list = scores.tolist(), length.tolist()
-        v_list = np.where(oov, 0, w).tolist()  # query prints vocab id 0 for a word not in the model
+    want_words, want_sentences = "word" in levels, "sentence" in levels
+    if want_words or want_sentences:
+        vocab_printed = np.where(oov, 0, w)  # query prints vocab id 0 for a word not in the model
+        score_txt, score_idx = _f32_strings(scores) if want_words else ([], np.zeros(0, np.int64))
+        total_txt, total_idx = _f32_strings(totals) if want_sentences else ([], np.zeros(0, np.int64))
+        if tokens is None and want_words:
+            raw = data
+            tokens = [raw[x:y].decode("utf-8") for x, y in zip(tok_start.tolist(), tok_end.tolist())]
+        s_list = [score_txt[i] for i in score_idx.tolist()] if want_words else []
+        l_list, v_list = length.tolist(), vocab_printed.tolist()
         t = 0
         for i, m in enumerate(per_sentence.tolist()):
-            if "word" in levels:
+            if want_words:
                 a = int(starts[i])
                 nt = m - int(eos)
                 surface = tokens[t: t + nt] + (["</s>"] if eos else [])
-                out.append("".join(f"{surface[j]}={v_list[a + j]} {l_list[a + j]} {_f32(s_list[a + j])}\t"
-                                   for j in range(m)))
+                out.append("".join(f"{surface[j]}={v_list[a + j]} {l_list[a + j]} {s_list[a + j]}\t"
+                                   for j in range(m)).encode())
                 t += nt
-            if "sentence" in levels:
-                out.append(f"Total: {_f32(totals[i])} OOV: {int(oov_per[i])}\n")
+            if want_sentences:
+                out.append(f"Total: {total_txt[total_idx[i]]} OOV: {int(oov_per[i])}\n".encode())
     if "summary" in levels:
-        n_tok = len(scores)
-        n_oov = int(oov.sum())
-        total = float(totals.astype(np.float64).sum())  # query: a double sum of the float32 sentence totals
-        total_oov = float(scores[oov].astype(np.float64).sum())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ppl = 10.0 ** (-total / n_tok) if n_tok else float("nan")
-            ppl_ex = 10.0 ** (-(total - total_oov) / (n_tok - n_oov)) if n_tok > n_oov else float("nan")
-        out.append(f"Perplexity including OOVs:\t{ppl!r}\nPerplexity excluding OOVs:\t{ppl_ex!r}\n"
-                   f"OOVs:\t{n_oov}\nTokens:\t{n_tok}\n")
-    sys.stdout.write("".join(out))
+        out.append(_summary(scores, oov, totals).encode())
     sys.stdout.flush()
+    sys.stdout.buffer.write(b"".join(out))
+    sys.stdout.buffer.flush()
     return EXIT_OK
 
 

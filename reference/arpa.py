@@ -39,7 +39,14 @@ BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 #: how log10 0 as a back-off weight is written in an ARPA file (a zero probability is written -inf)
 LOG10_ZERO = -99.0
 
-__all__ = ["BOS", "EOS", "UNK", "ArpaError", "BackoffModel", "read_arpa", "write_arpa"]
+__all__ = ["BOS", "EOS", "UNK", "ArpaError", "BackoffModel", "read_arpa", "write_arpa", "read_model"]
+
+
+def read_model(path, verify: bool = False) -> "BackoffModel":
+    """A model from a binary model file or an ARPA file, chosen by the first bytes (reference/arpa_binary.py)."""
+    from reference.arpa_binary import read_model as _read_model
+
+    return _read_model(path, verify=verify)
 
 
 #: a batch of this many n-grams loads the compiled scorer (its ~1 s load is then less than what it saves)
@@ -264,7 +271,6 @@ class BackoffModel:
         With ``return_sentences``, also the number of predictions of each sentence and the tokens
         (strings) in order. Vectorised over the whole batch: one dictionary lookup per token.
         """
-        N = self.order
         sentences = sentences if isinstance(sentences, list) else list(sentences)
         fast = None if return_sentences else self._ids_of_lines(sentences)
         if fast is not None:
@@ -275,6 +281,14 @@ class BackoffModel:
             tokens = list(chain.from_iterable(split))
             del split
             ids = self.ids(tokens)
+        hist, words, per_sentence = self._ngrams_of_ids(ids, n, bos, eos)
+        if return_sentences:
+            return hist, words, per_sentence, tokens
+        return hist, words
+
+    def _ngrams_of_ids(self, ids: np.ndarray, n: np.ndarray, bos: bool, eos: bool):
+        """(histories, words, predictions per sentence) from the ids of all tokens and the tokens per sentence."""
+        N = self.order
         # one row per sentence: [<s> or -1] w1 .. wn [</s>]; predictions are every element but the first
         seg = n + 1 + int(eos)
         ends = np.cumsum(seg)
@@ -300,9 +314,7 @@ class BackoffModel:
             ok = p >= sent_start
             hist[:, N - 1 - j] = np.where(ok, seq[np.maximum(p, 0)], -1)
         words = seq[pred]
-        if return_sentences:
-            return hist, words, seg - 1, tokens
-        return hist, words
+        return hist, words, seg - 1
 
     def _ids_of_lines(self, sentences: list):
         """(ids of all tokens, tokens per sentence) without a Python step per token, or None where the
@@ -316,20 +328,18 @@ class BackoffModel:
         text = "\n".join(sentences)
         if text.count("\n") != len(sentences) - 1:
             return None
-        b = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        fast = self.ids_of_text(np.frombuffer(text.encode("utf-8"), dtype=np.uint8), len(sentences))
+        return None if fast is None else fast[:2]
+
+    def ids_of_text(self, b: np.ndarray, n_lines: int):
+        """(ids of the tokens, tokens per line, token start and end offsets) of UTF-8 text ``b`` (uint8) of
+        ``n_lines`` lines split on ASCII whitespace, or None where it holds other whitespace or a NUL byte."""
         if _has_other_whitespace(b):
             return None
-        starts, ends, lens, short, keys = _tokenize(b, len(sentences))
+        starts, ends, lens, short, keys = _tokenize(b, n_lines)
         unk = self.index[UNK]
         ids = np.full(len(starts), unk, dtype=np.int64)
-        vocab = self.__dict__.get("_packed_vocab")
-        if vocab is None:
-            enc = [w.encode("utf-8") for w in self.words]
-            fits = np.array([len(e) <= _PACK and b"\0" not in e for e in enc], dtype=bool)
-            packed = _pack([e for e, f in zip(enc, fits) if f]).view(np.int64)
-            order = np.argsort(packed)
-            vocab = self.__dict__["_packed_vocab"] = (_HashIndex(packed[order]), np.flatnonzero(fits)[order])
-        index, word_ids = vocab
+        index, word_ids = self._packed_vocabulary()
         row = index.find(keys.view(np.int64))
         ids[short] = np.where(row >= 0, word_ids[np.maximum(row, 0)], unk)
         long_ = np.flatnonzero(ends - starts > _PACK)
@@ -338,7 +348,33 @@ class BackoffModel:
             raw = b.tobytes()
             ids[long_] = [get(raw[x:y].decode("utf-8"), unk) for x, y in zip(starts[long_].tolist(),
                                                                              ends[long_].tolist())]
-        return ids, lens
+        return ids, lens, starts, ends
+
+    def _packed_vocabulary(self):
+        """(hash index of the packed keys of the words of up to 8 bytes, their word ids); built once (or read
+        from a binary model file)."""
+        vocab = self.__dict__.get("_packed_vocab")
+        if vocab is None:
+            enc = [w.encode("utf-8") for w in self.words]
+            fits = np.array([len(e) <= _PACK and b"\0" not in e for e in enc], dtype=bool)
+            packed = _pack([e for e, f in zip(enc, fits) if f]).view(np.int64)
+            order = np.argsort(packed)
+            vocab = self.__dict__["_packed_vocab"] = (_HashIndex(packed[order]), np.flatnonzero(fits)[order])
+        return vocab
+
+    @classmethod
+    def load(cls, path, verify: bool = False) -> "BackoffModel":
+        """A model from a binary model file (memory-mapped: milliseconds) or an ARPA file (plain or gzip), chosen
+        by the file's first bytes (reference/arpa_binary.py)."""
+        from reference.arpa_binary import read_model
+
+        return read_model(path, verify=verify)
+
+    def save_binary(self, path) -> None:
+        """Write the model and its scoring tables as a binary model file (reference/arpa_binary.py)."""
+        from reference.arpa_binary import write_binary
+
+        write_binary(self, path)
 
     def score_sentence(self, sentence: str | Sequence[str], bos: bool = True, eos: bool = True) -> float:
         """Total log10 probability of a sentence, as ``kenlm.Model.score`` computes it.
@@ -472,6 +508,16 @@ class _HashIndex:
         pairs[:, 0] = keys[np.maximum(table, 0)] if n else 0
         pairs[:, 1] = table
         self.table = pairs.view(np.complex128).ravel()  # 16-byte items: a one-dimensional gather
+
+    @classmethod
+    def from_table(cls, keys: np.ndarray, table: np.ndarray, bits: int) -> "_HashIndex":
+        """An index over ``keys`` from a table built earlier (a binary model file's): nothing is rebuilt."""
+        index = cls.__new__(cls)
+        index.keys, index.table, index.bits = keys, table, bits
+        index.mask = (1 << bits) - 1
+        if len(table) != 1 << bits:
+            raise ValueError(f"a hash table of {len(table)} slots for {bits} bits")
+        return index
 
     def _hash(self, key: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):

@@ -1,0 +1,462 @@
+"""The Numba-compiled loops of the n-gram scorer (imported only where Numba is installed: the ``fast`` extra).
+
+Defined at module level so that ``cache=True`` works: the machine code is written once to ``__pycache__``
+and later processes load it instead of compiling (reference/arpa_walk.py loads this module).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_MULT = 0x9E3779B97F4A7C15
+
+
+@numba.njit(cache=True, nogil=True)
+def probe(pairs, start, mask, shift, key):
+    """Row of ``key`` in the order's table (slots ``start .. start + mask``), or -1."""
+    s = np.int64((np.uint64(key) * np.uint64(_MULT)) >> np.uint64(shift))
+    while True:
+        row = pairs[start + s, 1]
+        if row < 0:
+            return -1
+        if pairs[start + s, 0] == key:
+            return row
+        s = (s + 1) & mask
+
+@numba.njit(cache=True, nogil=True)
+def walk(ids, bos, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off):
+    """Total log10 p of the predicted tokens ``ids`` after ``bos`` (-1: none); the loop of
+    ``BackoffModel.score_sentence`` (orders indexed from 1; tables of the orders 2 .. N)."""
+    ctx = np.full(max(order, 2), -1, dtype=np.int64)  # ctx[j]: row of the j-gram ending at the last word
+    ctx[1] = bos
+    total = 0.0
+    for i in range(len(ids)):
+        w = ids[i]
+        back = 0.0
+        k = order
+        r = -1
+        while k > 1:
+            c = ctx[k - 1]
+            if c >= 0:
+                r = probe(pairs, starts[k], masks[k], shifts[k], c * V + w)
+                if r >= 0:
+                    break
+                back += bo[bo_off[k - 1] + c]
+            k -= 1
+        if k > 1:
+            total += lp[lp_off[k] + r] + back
+        else:
+            total += lp[lp_off[1] + w] + back
+        for j in range(order - 1, 1, -1):
+            if j >= k:
+                ctx[j] = r if j == k else -1
+            else:
+                c = ctx[j - 1]
+                ctx[j] = probe(pairs, starts[j], masks[j], shifts[j], c * V + w) if c >= 0 else -1
+        ctx[1] = w
+    return total
+
+@numba.njit(cache=True, nogil=True)
+def rows(h, words, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off, float32):
+    """``BackoffModel.score_ngrams`` row by row: (log10 p, the longest matched order) of each ``words[i]``
+    after the history ``h[i]`` (``order - 1`` ids, -1 = no word). With ``float32``, KenLM's float32 sum:
+    the n-gram's log10 p, then the back-off weights from the shortest context up."""
+    n = len(words)
+    out = np.empty(n, np.float64)
+    length = np.empty(n, np.int64)
+    ctx = np.full(max(order, 2), -1, dtype=np.int64)  # ctx[j]: row of the last j history words
+    bows = np.zeros(max(order + 1, 3), np.float64)
+    for i in range(n):
+        w = words[i]
+        for j in range(1, order):
+            # the j-gram h[order-1-j .. order-2]: chained from its first word, as the tables are keyed
+            r = h[i, order - 1 - j]
+            for m in range(1, j):
+                x = h[i, order - 1 - j + m]
+                if r < 0 or x < 0:
+                    r = -1
+                    break
+                r = probe(pairs, starts[m + 1], masks[m + 1], shifts[m + 1], r * V + x)
+            ctx[j] = r
+        k = order
+        r = -1
+        while k > 1:
+            c = ctx[k - 1]
+            if c >= 0:
+                r = probe(pairs, starts[k], masks[k], shifts[k], c * V + w)
+                if r >= 0:
+                    break
+            k -= 1
+        p = lp[lp_off[k] + r] if k > 1 else lp[lp_off[1] + w]
+        for j in range(2, order + 1):  # the context of the j-grams has j-1 words
+            c = ctx[j - 1]
+            bows[j] = bo[bo_off[j - 1] + c] if c >= 0 and bo_off[j] > bo_off[j - 1] + c else 0.0
+        if float32:
+            t = np.float32(p)
+            for j in range(2, order + 1):
+                if j > k:
+                    t += np.float32(bows[j])
+            out[i] = t
+        else:
+            back = 0.0
+            for j in range(k + 1, order + 1):
+                back += bows[j]
+            out[i] = p + back
+        length[i] = k
+    return out, length
+
+
+@numba.njit(cache=True, nogil=True)
+def put_int(out, o, v):
+    if v < 0:
+        out[o] = 45
+        o += 1
+        v = -v
+    n = 1
+    t = v
+    while t >= 10:
+        t //= 10
+        n += 1
+    for j in range(n - 1, -1, -1):
+        out[o + j] = 48 + v % 10
+        v //= 10
+    return o + n
+
+@numba.njit(cache=True, nogil=True)
+def put_bytes(out, o, src, a, b):
+    for j in range(a, b):
+        out[o] = src[j]
+        o += 1
+    return o
+
+_POW10 = np.array([10.0 ** i for i in range(23)])
+
+
+@numba.njit(cache=True, nogil=True)
+def _round_at(v, s, lo, hi, tol):
+    """v rounded to ``s`` decimal places, ``d * 10**-s``: (1 if it lies inside the float32 rounding interval
+    (lo, hi) of v, 0 if outside, -1 if too close to a boundary or to a tie to say; d)."""
+    scaled = v * _POW10[s] if s >= 0 else v / _POW10[-s]  # < 1e9: error below 1.2e-7
+    if abs(scaled - np.floor(scaled) - 0.5) < 1e-6:  # a near-tie: which way it rounds is not known here
+        for d in (np.floor(scaled), np.floor(scaled) + 1.0):
+            c = d / _POW10[s] if s >= 0 else d * _POW10[-s]
+            if c > lo - tol and c < hi + tol:
+                return -1, 0.0
+        return 0, 0.0  # neither neighbour reads back: too few places either way
+    d = np.rint(scaled)
+    c = d / _POW10[s] if s >= 0 else d * _POW10[-s]
+    if c > lo + tol and c < hi - tol:
+        return 1, d
+    if c > lo - tol and c < hi + tol:
+        return -1, d
+    return 0, d
+
+
+@numba.njit(cache=True, nogil=True)
+def shortest_f32(x):
+    """(ok, digits, s): the shortest decimal ``digits * 10**-s`` that reads back as the float32 ``x`` and, of
+    those, the closest (what NumPy's Dragon4 prints in unique mode); ok False where this cannot decide it
+    exactly (zero, |x| outside [1e-5, 1e7), a near-tie in the rounding of the digits, a candidate within a
+    few float64 ulps of the float32 rounding boundary): the caller formats those in Python.
+
+    Rounding v to more places never moves it further from v, so inside a symmetric interval the places that
+    read back form a range [s*, ...): s* is found from 7 significant digits up or down. Just above a power of
+    two the interval is lopsided: every count of places is tried from 0 significant digits up."""
+    v = abs(np.float64(x))
+    if not (v >= 1e-5 and v < 1e7):
+        return False, 0, 0
+    m, ex = math.frexp(v)
+    ulp = math.ldexp(1.0, ex - 24)  # float32 spacing above v (24-bit significands)
+    hi = v + ulp / 2
+    lo = v - (ulp / 4 if m == 0.5 else ulp / 2)  # below a power of two the spacing halves
+    tol = 8 * math.ldexp(1.0, ex - 53)
+    X0 = np.int64(math.floor(math.log10(v))) + 1  # 10**X0 > v (or = v's power of ten if log10 rounded up)
+    first, last = -X0, -X0 + 9  # 0 .. 9 significant digits (a float32 needs at most 9)
+    if m == 0.5:
+        for s in range(first, last + 1):
+            st, d = _round_at(v, s, lo, hi, tol)
+            if st < 0:
+                return False, 0, 0
+            if st == 1:
+                return True, np.int64(d), s
+        return False, 0, 0
+    s = -X0 + 7
+    st, d = _round_at(v, s, lo, hi, tol)
+    if st < 0:
+        return False, 0, 0
+    if st == 1:  # go down while it still reads back
+        best_d, best_s = d, s
+        while s > first:
+            st, d = _round_at(v, s - 1, lo, hi, tol)
+            if st < 0:
+                return False, 0, 0
+            if st == 0:
+                break
+            s -= 1
+            best_d, best_s = d, s
+        return True, np.int64(best_d), best_s
+    while s < last:  # go up until it reads back
+        s += 1
+        st, d = _round_at(v, s, lo, hi, tol)
+        if st < 0:
+            return False, 0, 0
+        if st == 1:
+            return True, np.int64(d), s
+    return False, 0, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def f32_digits(values):
+    """:func:`shortest_f32` of each value: (decided, digits, decimal places)."""
+    n = len(values)
+    ok = np.empty(n, np.bool_)
+    dd = np.empty(n, np.int64)
+    ss = np.empty(n, np.int64)
+    for i in range(n):
+        ok[i], dd[i], ss[i] = shortest_f32(values[i])
+    return ok, dd, ss
+
+
+@numba.njit(cache=True, nogil=True)
+def put_digits(out, o, negative, d, s):
+    """Write ``d * 10**-s`` positionally (as ``format_float_positional(..., trim='-')``)."""
+    while d % 10 == 0 and d > 0:
+        d //= 10
+        s -= 1
+    digits = np.empty(12, np.uint8)
+    L = 0
+    t = d
+    while True:
+        digits[L] = 48 + t % 10
+        t //= 10
+        L += 1
+        if t == 0:
+            break
+    if negative:
+        out[o] = 45
+        o += 1
+    ip = L - s  # digits before the point
+    if ip <= 0:
+        out[o] = 48
+        out[o + 1] = 46
+        o += 2
+        for _ in range(-ip):
+            out[o] = 48
+            o += 1
+        for j in range(L - 1, -1, -1):
+            out[o] = digits[j]
+            o += 1
+    elif s <= 0:
+        for j in range(L - 1, -1, -1):
+            out[o] = digits[j]
+            o += 1
+        for _ in range(-s):
+            out[o] = 48
+            o += 1
+    else:
+        for j in range(L - 1, -1, -1):
+            if j == s - 1:
+                out[o] = 46
+                o += 1
+            out[o] = digits[j]
+            o += 1
+    return o
+
+
+@numba.njit(cache=True, nogil=True)
+def put_f32(out, o, x):
+    """Write the float32 ``x`` as NumPy's ``format_float_positional(x, unique=True, trim='-')``; -1 where
+    :func:`shortest_f32` cannot decide (nothing written)."""
+    ok, d, s = shortest_f32(x)
+    if not ok:
+        return -1
+    return put_digits(out, o, x < 0, d, s)
+
+
+@numba.njit(cache=True, nogil=True)
+def f32_undecided(values):
+    """Which float32 values :func:`put_f32` leaves to Python."""
+    out = np.zeros(len(values), np.bool_)
+    for i in range(len(values)):
+        out[i] = not shortest_f32(values[i])[0]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def format_f32_many(values):
+    """The texts of ``values`` end to end and their offsets (for tests: :func:`put_f32` on each; a value it
+    leaves to Python gets an empty text)."""
+    out = np.empty(len(values) * 20 + 1, np.uint8)
+    off = np.zeros(len(values) + 1, np.int64)
+    o = 0
+    for i in range(len(values)):
+        r = put_f32(out, o, values[i])
+        o = o if r < 0 else r
+        off[i + 1] = o
+    return out[:o], off
+
+
+@numba.njit(cache=True, nogil=True)
+def query_lines(text, tok_start, tok_end, per_sentence, eos, vocab, length, scores, sd, ss, pool, pool_off,
+                score_idx, totals, td, ts, total_idx, oov_per, words, sentences, size):
+    """query's lines: per word ``token=vocab_id ngram_length log10p<TAB>`` (the tokens' bytes from ``text``,
+    ``</s>`` last when ``eos``), then per sentence ``Total: log10 OOV: n<NL>``; the float32 numbers from their
+    :func:`f32_digits` (``sd``/``ss``, ``td``/``ts``) or, where ``score_idx``/``total_idx`` is >= 0, from
+    ``pool`` (formatted in Python)."""
+    out = np.empty(size, np.uint8)
+    eos_text = np.array([60, 47, 115, 62], np.uint8)  # </s>
+    total_text = np.array([84, 111, 116, 97, 108, 58, 32], np.uint8)  # "Total: "
+    oov_text = np.array([32, 79, 79, 86, 58, 32], np.uint8)  # " OOV: "
+    o = 0
+    p = 0  # prediction
+    t = 0  # token
+    for i in range(len(per_sentence)):
+        m = per_sentence[i]
+        if words:
+            for j in range(m):
+                if eos and j == m - 1:
+                    o = put_bytes(out, o, eos_text, 0, 4)
+                else:
+                    o = put_bytes(out, o, text, tok_start[t], tok_end[t])
+                    t += 1
+                out[o] = 61  # =
+                o = put_int(out, o + 1, vocab[p])
+                out[o] = 32
+                o = put_int(out, o + 1, length[p])
+                out[o] = 32
+                o += 1
+                s = score_idx[p]
+                if s >= 0:
+                    o = put_bytes(out, o, pool, pool_off[s], pool_off[s + 1])
+                else:
+                    o = put_digits(out, o, scores[p] < 0, sd[p], ss[p])
+                out[o] = 9
+                o += 1
+                p += 1
+        if sentences:
+            o = put_bytes(out, o, total_text, 0, 7)
+            s = total_idx[i]
+            if s >= 0:
+                o = put_bytes(out, o, pool, pool_off[s], pool_off[s + 1])
+            else:
+                o = put_digits(out, o, totals[i] < 0, td[i], ts[i])
+            o = put_bytes(out, o, oov_text, 0, 6)
+            o = put_int(out, o, oov_per[i])
+            out[o] = 10
+            o += 1
+    return out[:o]
+
+
+@numba.njit(cache=True, nogil=True)
+def text_ids(text, n_lines, vpairs, vmask, vshift, vword_ids, unk):
+    """Tokens of the UTF-8 ``text`` split on ASCII whitespace (the caller checked there is no other whitespace and
+    no NUL byte): (id of each token, -2 for a token longer than 8 bytes, left to the caller's dictionary; start
+    and end offsets; tokens per line). A token of up to 8 bytes is looked up as its bytes packed big-endian in
+    one integer, in the vocabulary's hash table (``BackoffModel._packed_vocabulary``)."""
+    n = len(text)
+    cap = n // 2 + 1
+    ids = np.empty(cap, np.int64)
+    starts = np.empty(cap, np.int64)
+    ends = np.empty(cap, np.int64)
+    per_line = np.zeros(n_lines, np.int64)
+    line = 0
+    t = 0
+    i = 0
+    while i < n:
+        c = text[i]
+        if c == 10:
+            line += 1
+            i += 1
+            continue
+        if c == 32 or (9 <= c <= 13) or (28 <= c <= 31):
+            i += 1
+            continue
+        a = i
+        key = np.uint64(0)
+        while i < n:
+            c = text[i]
+            if c == 32 or (9 <= c <= 13) or (28 <= c <= 31):
+                break
+            if i - a < 8:
+                key = key | (np.uint64(c) << np.uint64(8 * (7 - (i - a))))
+            i += 1
+        starts[t] = a
+        ends[t] = i
+        if i - a > 8:
+            ids[t] = -2
+        else:
+            k = np.int64(key)
+            s = np.int64((np.uint64(k) * np.uint64(_MULT)) >> np.uint64(vshift))
+            r = -1
+            while True:
+                row = vpairs[s, 1]
+                if row < 0:
+                    break
+                if vpairs[s, 0] == k:
+                    r = row
+                    break
+                s = (s + 1) & vmask
+            ids[t] = vword_ids[r] if r >= 0 else unk
+        per_line[line] += 1
+        t += 1
+    return ids[:t], starts[:t], ends[:t], per_line
+
+
+@numba.njit(cache=True, nogil=True)
+def score_lines(ids, per_line, bos_id, eos_id, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off):
+    """Each line as a sentence (``bos_id``/``eos_id`` -1: not added), walked token by token as
+    :func:`walk` does, and scored as KenLM's query does in float32 (the n-gram's log10 p, then the back-off
+    weights from the shortest context up, as :func:`rows` with ``float32``): (log10 p and matched length of
+    each prediction, predictions per line, float32 total per line)."""
+    n_pred = len(ids) + (len(per_line) if eos_id >= 0 else 0)
+    out = np.empty(n_pred, np.float32)
+    length = np.empty(n_pred, np.int64)
+    words = np.empty(n_pred, np.int64)
+    per_sentence = np.empty(len(per_line), np.int64)
+    totals = np.zeros(len(per_line), np.float32)
+    ctx = np.full(max(order, 2), -1, dtype=np.int64)
+    p = 0
+    t = 0
+    for li in range(len(per_line)):
+        m = per_line[li] + (1 if eos_id >= 0 else 0)
+        per_sentence[li] = m
+        for j in range(order):
+            ctx[j] = -1
+        ctx[1] = bos_id
+        total = np.float32(0.0)
+        for q in range(m):
+            if q < per_line[li]:
+                w = ids[t]
+                t += 1
+            else:
+                w = eos_id
+            k = order
+            r = -1
+            while k > 1:
+                c = ctx[k - 1]
+                if c >= 0:
+                    r = probe(pairs, starts[k], masks[k], shifts[k], c * V + w)
+                    if r >= 0:
+                        break
+                k -= 1
+            x = np.float32(lp[lp_off[k] + r] if k > 1 else lp[lp_off[1] + w])
+            for j in range(k + 1, order + 1):  # the contexts longer than the match, shortest first
+                c = ctx[j - 1]
+                x += np.float32(bo[bo_off[j - 1] + c] if c >= 0 and bo_off[j] > bo_off[j - 1] + c else 0.0)
+            out[p] = x
+            length[p] = k
+            words[p] = w
+            total += x
+            p += 1
+            for j in range(order - 1, 1, -1):
+                if j >= k:
+                    ctx[j] = r if j == k else -1
+                else:
+                    c = ctx[j - 1]
+                    ctx[j] = probe(pairs, starts[j], masks[j], shifts[j], c * V + w) if c >= 0 else -1
+            ctx[1] = w
+        totals[li] = total
+    return out, length, words, per_sentence, totals

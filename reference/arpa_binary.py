@@ -1,0 +1,221 @@
+"""A binary n-gram model file that loads in milliseconds: a header, then aligned NumPy arrays, memory-mapped.
+
+``lmverify ngram build model.arpa model.bin`` writes it (like KenLM's ``build_binary``);
+:func:`read_model` (and ``BackoffModel.load``) reads a binary or an ARPA file, chosen by the first bytes.
+
+Layout (little-endian)::
+
+    0   8 bytes   magic b"LMVNGRAM"
+    8   uint32    format version (FORMAT_VERSION)
+    12  uint32    header length H in bytes
+    16  uint32    CRC-32 of the header bytes
+    20  uint32    reserved (0)
+    24  H bytes   header: JSON (UTF-8) {"order", "vocab_size", "arrays": {name: [dtype, shape, offset, nbytes,
+                  crc32]}, ...}
+    ... arrays, each starting at a multiple of 64 bytes, at the offsets the header gives
+
+The arrays are the model (``keys``/``logprob``/``backoff`` of each order, float64 as read from the ARPA
+text, so scores are bit for bit those of the ARPA file) and what scoring builds on first use when it reads
+an ARPA file: the open-addressing hash table of each order's keys and of the packed vocabulary. Loading
+maps the file (``np.memmap``, read-only), checks the magic, the version, the header's CRC, and that every
+array lies inside the file with the size its dtype and shape need; it reads no array. The arrays' own
+CRC-32s are checked by ``read_binary(path, verify=True)`` (that reads the whole file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+
+import numpy as np
+
+MAGIC = b"LMVNGRAM"
+FORMAT_VERSION = 1
+_PREFIX = struct.Struct("<8sIIII")
+_ALIGN = 64
+_DTYPES = {"<i8", "<f8", "<u1", "<c16"}
+
+
+class BinaryModelError(ValueError):
+    """A binary model file that cannot be used; the message names the file and what is wrong."""
+
+
+def is_binary_model(path) -> bool:
+    """Whether the file starts with the binary model's magic bytes."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
+def _arrays_of(model) -> dict[str, np.ndarray]:
+    """The arrays that make up ``model`` and its scoring tables (built here if not yet built). The orders' log10
+    p, back-off weights and hash tables are each one array, end to end in the layout of the compiled scorer
+    (reference/arpa_walk.py's ``tables``), so that it reads the mapped file without a copy."""
+    from reference import arpa_walk
+    from reference.arpa import _HashIndex
+
+    words = "\n".join(model.words).encode("utf-8")
+    out: dict[str, np.ndarray] = {"words": np.frombuffer(words, dtype=np.uint8)}
+    for k in range(2, model.order + 1):
+        out[f"keys{k}"] = np.ascontiguousarray(model.keys[k - 1], dtype=np.int64)
+    pairs, _, _, _, lp, _, bo, _ = arpa_walk.tables(model, lambda k: _HashIndex.of(model, k))
+    out["pairs"], out["logprob"], out["backoff"] = pairs, lp, bo
+    index, word_ids = model._packed_vocabulary()
+    out["vocab_hash"] = index.table
+    out["vocab_keys"] = index.keys
+    out["vocab_ids"] = np.ascontiguousarray(word_ids, dtype=np.int64)
+    return out
+
+
+def write_binary(model, path) -> None:
+    """Write ``model`` (a BackoffModel) as a binary model file, atomically (a temporary file renamed)."""
+    path = os.fspath(path)
+    arrays = _arrays_of(model)
+    hash_bits = {}
+    from reference.arpa import _HashIndex
+
+    for k in range(2, model.order + 1):
+        hash_bits[str(k)] = _HashIndex.of(model, k).bits
+    hash_bits["vocab"] = model._packed_vocabulary()[0].bits
+    table = {}
+    offset = 0
+    for name, a in arrays.items():
+        a = np.ascontiguousarray(a)
+        dt = a.dtype.newbyteorder("<").str if a.dtype.byteorder not in ("<", "|") else a.dtype.str
+        dt = dt.replace("|", "<")
+        table[name] = [dt, list(a.shape), offset, int(a.nbytes), zlib.crc32(memoryview(a).cast("B")) & 0xFFFFFFFF]
+        offset += -(-int(a.nbytes) // _ALIGN) * _ALIGN
+    header = {"order": model.order, "vocab_size": model.vocab_size, "hash_bits": hash_bits, "arrays": table}
+    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    start = -(-(_PREFIX.size + len(hb)) // _ALIGN) * _ALIGN
+    for entry in table.values():
+        entry[2] += start
+    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")  # with the final offsets
+    start2 = -(-(_PREFIX.size + len(hb)) // _ALIGN) * _ALIGN
+    if start2 != start:  # the offsets' digits lengthened the header past an alignment boundary
+        for entry in table.values():
+            entry[2] += start2 - start
+        hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
+        start = start2
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(hb), zlib.crc32(hb) & 0xFFFFFFFF, 0))
+            f.write(hb)
+            f.write(b"\0" * (start - _PREFIX.size - len(hb)))
+            pos = start
+            for name, a in arrays.items():
+                off = table[name][2]
+                f.write(b"\0" * (off - pos))
+                f.write(memoryview(np.ascontiguousarray(a)).cast("B"))
+                pos = off + int(a.nbytes)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def read_binary(path, verify: bool = False):
+    """A BackoffModel whose arrays are read-only views of the memory-mapped file ``path``.
+
+    Raises :class:`BinaryModelError` naming the file for a wrong magic, another format version, a damaged
+    header, an array outside the file (a truncated file) or, with ``verify``, an array whose CRC-32 differs.
+    """
+    from reference.arpa import BackoffModel, _HashIndex
+
+    path = os.fspath(path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            prefix = f.read(_PREFIX.size)
+            if len(prefix) < _PREFIX.size:
+                raise BinaryModelError(f"{path}: {size} bytes: too short for a binary model file (truncated?)")
+            magic, version, hlen, hcrc, _ = _PREFIX.unpack(prefix)
+            if magic != MAGIC:
+                raise BinaryModelError(f"{path}: not a binary model file (it starts with {magic!r}, expected "
+                                       f"{MAGIC!r})")
+            if version != FORMAT_VERSION:
+                raise BinaryModelError(f"{path}: binary model format version {version}; this version of lmverify "
+                                       f"reads version {FORMAT_VERSION}: rebuild it with `lmverify ngram build "
+                                       "MODEL.arpa MODEL.bin`")
+            hb = f.read(hlen)
+    except FileNotFoundError:
+        raise BinaryModelError(f"{path}: no such model file") from None
+    except IsADirectoryError:
+        raise BinaryModelError(f"{path}: is a directory, expected a model file") from None
+    if len(hb) < hlen or zlib.crc32(hb) & 0xFFFFFFFF != hcrc:
+        raise BinaryModelError(f"{path}: the header is damaged (its CRC-32 does not match; truncated or "
+                               "overwritten?): rebuild the file")
+    try:
+        header = json.loads(hb.decode("utf-8"))
+        N, V, table, bits = header["order"], header["vocab_size"], header["arrays"], header["hash_bits"]
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise BinaryModelError(f"{path}: the header does not describe a model ({exc})") from None
+    need = ["words", "vocab_hash", "vocab_keys", "vocab_ids", "pairs", "logprob", "backoff"]
+    need += [f"keys{k}" for k in range(2, N + 1)]
+    missing = [n for n in need if n not in table]
+    if missing:
+        raise BinaryModelError(f"{path}: the header lacks the arrays {missing}")
+    mm = np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+    arrays = {}
+    for name in need:
+        dt, shape, off, nbytes, crc = table[name]
+        if dt not in _DTYPES:
+            raise BinaryModelError(f"{path}: array {name!r} has dtype {dt!r}, expected one of {sorted(_DTYPES)}")
+        dtype = np.dtype(dt)
+        if int(np.prod(shape)) * dtype.itemsize != nbytes or off % _ALIGN or off < 0:
+            raise BinaryModelError(f"{path}: array {name!r}: {nbytes} bytes at offset {off} do not hold a {dt} "
+                                   f"array of shape {shape}")
+        if off + nbytes > size:
+            raise BinaryModelError(f"{path}: array {name!r} ends at byte {off + nbytes} but the file has {size} "
+                                   "bytes (truncated?)")
+        a = mm[off: off + nbytes]
+        if verify and zlib.crc32(a) & 0xFFFFFFFF != crc:
+            raise BinaryModelError(f"{path}: array {name!r} is damaged (its CRC-32 does not match)")
+        arrays[name] = a.view(dtype).reshape(shape)
+    try:
+        words = bytes(arrays["words"]).decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        raise BinaryModelError(f"{path}: the vocabulary is not UTF-8 (damaged?)") from None
+    if len(words) != V:
+        raise BinaryModelError(f"{path}: the header gives {V} words, the vocabulary holds {len(words)}")
+    counts = [V] + [len(arrays[f"keys{k}"]) for k in range(2, N + 1)]
+    off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    lp_all, bo_all, pairs = arrays["logprob"], arrays["backoff"], arrays["pairs"]
+    slots = [1 << int(bits[str(k)]) for k in range(2, N + 1)]
+    if len(lp_all) != off[-1] or len(bo_all) != off[-1] or pairs.ndim != 2 or pairs.shape[1:] != (2,) \
+            or len(pairs) != max(sum(slots), 1):
+        raise BinaryModelError(f"{path}: the arrays do not match the n-gram counts {counts} (damaged?)")
+    keys = [np.arange(V, dtype=np.int64)] + [arrays[f"keys{k}"] for k in range(2, N + 1)]
+    try:
+        model = BackoffModel(words=words, keys=keys, logprob=[lp_all[off[k]: off[k + 1]] for k in range(N)],
+                             backoff=[bo_all[off[k]: off[k + 1]] for k in range(N)])
+    except ValueError as exc:
+        raise BinaryModelError(f"{path}: {exc}") from None
+    cache = model.__dict__.setdefault("_hash_index", {})
+    start = 0
+    starts, masks, shifts = (np.zeros(N + 1, np.int64) for _ in range(3))
+    for k, n_slots in zip(range(2, N + 1), slots):
+        b = int(bits[str(k)])
+        cache[k] = _HashIndex.from_table(keys[k - 1], pairs[start: start + n_slots].view(np.complex128).ravel(), b)
+        starts[k], masks[k], shifts[k] = start, n_slots - 1, 64 - b
+        start += n_slots
+    lp_off = np.concatenate([[0], off[:N]]).astype(np.int64)  # index k: where the k-grams start
+    model.__dict__["_flat_tables"] = (pairs, starts, masks, shifts, lp_all, lp_off, bo_all, lp_off.copy())
+    model.__dict__["_packed_vocab"] = (_HashIndex.from_table(arrays["vocab_keys"], arrays["vocab_hash"],
+                                                             int(bits["vocab"])), arrays["vocab_ids"])
+    model.__dict__["_mapped"] = mm
+    return model
+
+
+def read_model(path, verify: bool = False):
+    """A BackoffModel from a binary model file or an ARPA file (plain or gzip), chosen by the first bytes."""
+    if is_binary_model(path):
+        return read_binary(path, verify=verify)
+    from reference.arpa import read_arpa
+
+    return read_arpa(path)
