@@ -295,7 +295,8 @@ def propose_claims(example, course) -> list[dict]:
 
     A number is attached to the quantity whose value is closest among those it is a correct rounding of
     (else, one unit off: ``rounding``); where two quantities are equally close it is not attached (the author
-    chooses: :func:`unmatched_numbers` lists it with the candidates). Integers are proposed only for scalar
+    chooses: :func:`unmatched_numbers` lists it with the candidates), except equal elements of one vector or
+    matrix, taken in index order as the page prints the value again. Integers are proposed only for scalar
     quantities of 10 or more (small integers and matrix cells match almost anything); matrices are claimed
     by hand. :func:`unmatched_numbers` lists the rest."""
     return _proposals(example, course)[0]
@@ -356,6 +357,7 @@ def _proposals(example, course):
             values += [(name, [int(i) for i in idx], float(arr[idx])) for idx in np.ndindex(arr.shape)]
     values = [(n, i, v) for n, i, v in values if np.isfinite(v)]
     out, unmatched = [], []
+    seen_ties: dict[tuple, int] = {}
     for n in page.numbers_in(first, last):
         if n.index:
             continue
@@ -368,6 +370,17 @@ def _proposals(example, course):
             unmatched.append((n.line, n.text, f"{shown}  (cannot be read as a number: {exc})"))
             continue
         best, tied = _closest(printed, values)
+        if best is None and tied and len({t.split("[")[0] for t in tied}) == 1 and all("[" in t for t in tied):
+            # equal elements of one vector or matrix (the same weight printed for several positions): the
+            # k-th time the page prints the value here is the k-th of those elements, in index order
+            k = seen_ties.get(tuple(tied), 0)
+            seen_ties[tuple(tied)] = k + 1
+            if k < len(tied):
+                name = tied[k].split("[")[0]
+                index = [int(i) for i in tied[k][len(name) + 1:-1].split(", ")]
+                verdict = _closest(printed, [(name, index, v) for nm, ix, v in values
+                                             if nm == name and ix == index])[0][3]
+                best, tied = (name, index, None, verdict), []
         if best is None:
             why = f"  (equally close to {', '.join(tied)}: claim it by hand)" if tied else ""
             unmatched.append((n.line, n.text, shown + why))
