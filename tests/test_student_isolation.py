@@ -277,6 +277,24 @@ def _summary(out: str) -> str:
     return out.strip().splitlines()[-1] if out.strip() else ""
 
 
+def test_unknown_hypothesis_profile_is_a_usage_error_naming_the_profiles():
+    from lmverify.pytest_plugin import _check_hypothesis_profile
+
+    class Config:
+        def __init__(self, profile):
+            self.profile = profile
+
+        def getoption(self, name, default=None):
+            return self.profile
+
+    _check_hypothesis_profile(Config("thorough"))
+    _check_hypothesis_profile(Config(None))
+    with pytest.raises(pytest.UsageError, match=r"--hypothesis-profile 'thorogh': no such profile; expected one of "
+                                                r".*\bci\b.*thorough"):
+        _check_hypothesis_profile(Config("thorogh"))
+
+
+@pytest.mark.slow
 def test_bad_impl_timeout_and_unknown_hypothesis_profile_are_usage_errors():
     r = _run_pytest("--impl-timeout=-1", "--impl=x.py", "--co")
     assert r.returncode == 4 and "--impl-timeout -1.0: expected a positive, finite number" in r.stdout + r.stderr
