@@ -304,6 +304,16 @@ def test_bad_impl_timeout_and_unknown_hypothesis_profile_are_usage_errors():
     assert "--hypothesis-profile 'thorogh': no such profile; expected one of" in out and "thorough" in out
 
 
+_HONEST: list = []
+
+
+def _honest_run():
+    """The honest wrong module's run of the selection (once per test process)."""
+    if not _HONEST:
+        _HONEST.append(_run_pytest(*SELECTION, f"--impl={HOSTILE / 'honest_wrong.py'}"))
+    return _HONEST[0]
+
+
 @pytest.mark.slow
 @pytest.mark.bad_input
 @pytest.mark.parametrize("module, named", [
@@ -318,7 +328,7 @@ def test_bad_impl_timeout_and_unknown_hypothesis_profile_are_usage_errors():
     ("huge_allocation", ""),
 ])
 def test_a_hostile_module_passes_nothing_that_the_honest_wrong_module_fails(module, named):
-    honest = _run_pytest(*SELECTION, f"--impl={HOSTILE / 'honest_wrong.py'}")
+    honest = _honest_run()
     assert honest.returncode == 1 and " passed" not in _summary(honest.stdout), honest.stdout[-2000:]
     r = _run_pytest(*SELECTION, f"--impl={HOSTILE / module}.py", "--impl-timeout=1", "--impl-memory=512")
     assert r.returncode == 1, r.stdout[-3000:]
