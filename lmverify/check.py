@@ -246,12 +246,22 @@ class Check:
     # -- hints ------------------------------------------------------------------
     def mistake_hint(self, got: Any, fn: tuple[str, str] | None = None, index: int | None = None,
                      expected: Any = None) -> str:
-        """If ``got`` equals a known mistake's result on the current inputs, a line naming it."""
-        if self.entry is None or not self.entry.mistakes or not self.inputs:
+        """If ``got`` equals a known mistake's result on the current inputs, a line naming it; for a student's
+        result (``impl``, compared by :meth:`agree`) the table's mistakes are confirmed on second inputs and,
+        where none remains, a generic diagnosis is tried (:mod:`lmverify.students.diagnosis`)."""
+        if not self.inputs or (fn is not None and fn != (self.topic, self.name)):
             return ""
-        if fn is not None and fn != (self.topic, self.name):
-            return ""
-        return mistake_hint(self.entry.mistakes, got, self.inputs, index, expected)
+        table = self.entry.mistakes if self.entry is not None else ()
+        from lmverify.students import diagnosis
+
+        if self.backend.name != "impl" or fn is None or expected is None or not diagnosis.in_final_example():
+            return mistake_hint(table, got, self.inputs, index, expected) if table else ""
+        inputs, backend, (topic, name) = dict(self.inputs), self.backend, fn
+        return diagnosis.diagnose(
+            reference_fn=getattr(Backend("numpy").module(topic), name), inputs=inputs, got=got, expected=expected,
+            index=index, table=table, call_student=lambda x: backend.call(topic, name, **x),
+            format_table=lambda ms: mistake_hint(ms, got, inputs, index, expected),
+            pinned=diagnosis.pinned_inputs(topic, name))
 
 
 def mistake_hint(mistakes: Any, got: Any, inputs: Mapping[str, Any], index: int | None = None,
