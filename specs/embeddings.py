@@ -472,3 +472,84 @@ def fasttext_word_vector(word, Z, minn=3, maxn=6):
         r = rows[fasttext_hash(g) % len(rows)]
         out = [a + b for a, b in zip(out, r)]
     return sp.Array(out)
+
+
+# -- gradients over the whole embedding tables ------------------------------------------------------------
+# The closed forms, entry by entry (tests/test_embeddings_gradients.py proves them equal to sympy.diff of
+# the log-likelihood over tables of symbols): every entry of both tables, zero rows included.
+
+
+def _tables(W_in, W_out, fn: str) -> tuple[list[list], list[list]]:
+    from reference.numpy.embeddings import check_tables
+
+    A, B = _rows(W_in), _rows(W_out)
+    for rows, name in ((A, "W_in"), (B, "W_out")):
+        flat = [v for r in rows for v in r]
+        _check_nan(flat, name, fn)
+        if any(v.is_infinite for v in flat):
+            raise ValueError(f"{fn}: {name} has an infinite entry; expected finite embeddings")
+    check_tables(fn, (len(A), len(A[0]) if A else 0), (len(B), len(B[0]) if B else 0))
+    return A, B
+
+
+def _word_ids(ids, V: int, name: str, fn: str, *, one: bool = False, allow_empty: bool = False):
+    from reference.numpy.embeddings import one_word_id, table_word_ids
+
+    if isinstance(ids, (sp.MatrixBase, sp.NDimArray)):
+        if one:
+            raise ValueError(f"{fn}: {name} must be one word id, got {ids!r}")
+        ids = _vec(ids)
+    return one_word_id(ids, V, name, fn) if one else table_word_ids(ids, V, name, fn, allow_empty=allow_empty)
+
+
+def _table_result(rows_in: list[list], rows_out: list[list]):
+    return sp.Matrix(rows_in), sp.Matrix(rows_out)
+
+
+def skipgram_table_gradients(W_in, W_out, centre, context):
+    """L = sum_{o in context} log P(o | centre): dL/dv_centre = sum_w (n_w - |C| p_w) v'_w (other rows of W_in 0),
+    dL/dv'_w = (n_w - |C| p_w) v_centre, with p_w = exp(v'_w . v_centre) / sum_u exp(v'_u . v_centre)."""
+    fn = "skipgram_table_gradients"
+    A, B = _tables(W_in, W_out, fn)
+    c = _word_ids(centre, len(A), "centre", fn, one=True)
+    ctx = _word_ids(context, len(B), "context", fn)
+    v, d = A[c], len(A[0])
+    e = [sp.exp(_dot(row, v)) for row in B]
+    z = sp.Add(*e)
+    r = [ctx.count(w) - len(ctx) * e[w] / z for w in range(len(B))]
+    G_in = [[sp.Integer(0)] * d for _ in A]
+    G_in[c] = [sp.Add(*[r[w] * B[w][i] for w in range(len(B))]) for i in range(d)]
+    return _table_result(G_in, [[r[w] * v[i] for i in range(d)] for w in range(len(B))])
+
+
+def negative_sampling_table_gradients(W_in, W_out, centre, context, negatives):
+    """L = log sigma(v'_o . v_c) + sum_i log sigma(-v'_{n_i} . v_c): r_w = 1[w = o] sigma(-v'_o . v_c)
+    - #{i : n_i = w} sigma(v'_w . v_c); dL/dv_c = sum_w r_w v'_w (other rows of W_in 0), dL/dv'_w = r_w v_c."""
+    fn = "negative_sampling_table_gradients"
+    A, B = _tables(W_in, W_out, fn)
+    c = _word_ids(centre, len(A), "centre", fn, one=True)
+    o = _word_ids(context, len(B), "context", fn, one=True)
+    neg = _word_ids(negatives, len(B), "negatives", fn, allow_empty=True)
+    v, d = A[c], len(A[0])
+    r = [(_sigmoid(-_dot(B[o], v)) if w == o else sp.Integer(0)) - neg.count(w) * _sigmoid(_dot(B[w], v))
+         for w in range(len(B))]
+    G_in = [[sp.Integer(0)] * d for _ in A]
+    G_in[c] = [sp.Add(*[r[w] * B[w][i] for w in range(len(B))]) for i in range(d)]
+    return _table_result(G_in, [[r[w] * v[i] for i in range(d)] for w in range(len(B))])
+
+
+def cbow_table_gradients(W_in, W_out, centre, context):
+    """L = log P(centre | h), h = (1/|C|) sum_{j in context} v_j: r_w = 1[w = centre] - p_w (p = softmax of
+    v'_w . h); dL/dv'_w = r_w h; dL/dv_j = (n_j / |C|) sum_w r_w v'_w (0 for words not in the context)."""
+    fn = "cbow_table_gradients"
+    A, B = _tables(W_in, W_out, fn)
+    o = _word_ids(centre, len(B), "centre", fn, one=True)
+    ctx = _word_ids(context, len(A), "context", fn)
+    d = len(A[0])
+    h = [sp.Add(*[A[j][i] for j in ctx]) / len(ctx) for i in range(d)]
+    e = [sp.exp(_dot(row, h)) for row in B]
+    z = sp.Add(*e)
+    r = [(1 if w == o else 0) - e[w] / z for w in range(len(B))]
+    g_h = [sp.Add(*[r[w] * B[w][i] for w in range(len(B))]) for i in range(d)]
+    G_in = [[sp.Rational(ctx.count(j), len(ctx)) * g_h[i] for i in range(d)] for j in range(len(A))]
+    return _table_result(G_in, [[r[w] * h[i] for i in range(d)] for w in range(len(B))])

@@ -347,6 +347,202 @@ def _glove_weight_uncapped(x, x_max=100.0, alpha=0.75):
     return (np.asarray(x, dtype=np.float64) / x_max) ** alpha
 
 
+# -- gradients over the whole tables: inputs ----------------------------------------------------------------
+#
+# Entries are multiples of 1/8 in [-1, 1] (``table_entries``): exact in float32, and so is every score (a dot
+# product of at most 3 of them: a multiple of 1/64 of size <= 3), so a float32 form rounds only in exp, the
+# softmax's sum over V <= 4 words and the sums over the rows: to first order at most (V + 4) u |C| max|v'|
+# for the softmax weights and (V + 1) u sum_w |r_w| |v'_w| <= 2 (V + 1) u |C| for the final sum, which with
+# |C| <= 4 (and k <= 3 negatives) is below 60 u = 3.6e-6: inside the default float32 atol (1e-5) at any
+# sample size, so no conditioned tolerance is needed. SymPy stays fast on such tables.
+# Context words are drawn from a small vocabulary, so a word often occurs twice in a window (and a
+# negative is often drawn twice); ``repeated_words`` forces one repeat in a share of the draws.
+
+#: table entries: multiples of 1/8 in [-1, 1]
+table_entries = st.integers(-8, 8).map(lambda i: i / 8.0)
+
+
+@st.composite
+def word2vec_tables(draw, *, max_vocab: int = 4, max_dim: int = 3, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(W_in, W_out): two (V, d) tables of ``table_entries`` (the same vocabulary and dimension)."""
+    V, d = draw(st.integers(1, max_vocab)), draw(S.dims(max_dim))
+    arr = lambda: draw(hnp.arrays(np.float64, (V, d), elements=table_entries))  # noqa: E731
+    return arr(), arr()
+
+
+@st.composite
+def repeated_words(draw, V: int, *, min_len: int = 1, max_len: int = 4, allow_empty: bool = False) -> list[int]:
+    """A list of word ids in 0..V-1: freely drawn (repeats are common in a small vocabulary), or with one word
+    forced to occur at least twice, or all distinct (where V allows)."""
+    lo = 0 if allow_empty else min_len
+    kind = draw(st.sampled_from(["free", "repeat", "distinct"]))
+    if kind == "repeat" and max_len >= 2:
+        w = draw(st.integers(0, V - 1))
+        rest = draw(st.lists(st.integers(0, V - 1), min_size=0, max_size=max_len - 2))
+        return draw(st.permutations(rest + [w, w]))
+    if kind == "distinct":
+        return list(draw(st.permutations(range(V)))[:draw(st.integers(lo, min(max_len, V)))])
+    return draw(st.lists(st.integers(0, V - 1), min_size=lo, max_size=max_len))
+
+
+@st.composite
+def _skipgram_table_inputs(draw, exact: bool = False):
+    W_in, W_out = draw(word2vec_tables())
+    V = W_in.shape[0]
+    return {"W_in": W_in, "W_out": W_out, "centre": draw(st.integers(0, V - 1)),
+            "context": draw(repeated_words(V, max_len=4))}
+
+
+@st.composite
+def _negative_sampling_table_inputs(draw, exact: bool = False):
+    W_in, W_out = draw(word2vec_tables())
+    V = W_in.shape[0]
+    return {"W_in": W_in, "W_out": W_out, "centre": draw(st.integers(0, V - 1)),
+            "context": draw(st.integers(0, V - 1)), "negatives": draw(repeated_words(V, max_len=3, allow_empty=True))}
+
+
+def _cbow_table_inputs(exact: bool = False):
+    return _skipgram_table_inputs(exact)
+
+
+# -- gradients over the whole tables: known mistakes ----------------------------------------------------------
+# Each returns the pair (dL/dW_in, dL/dW_out) a student with that one mistake returns (NumPy, same parameters).
+
+
+def _softmax(z):
+    from reference.numpy._common import log_softmax
+
+    return np.exp(log_softmax(z))
+
+
+def _sigma(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def _sg_setup(W_in, W_out, centre, context):
+    W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
+    ctx = [int(context)] if np.ndim(context) == 0 else [int(w) for w in context]
+    v = W_in[int(centre)]
+    return W_in, W_out, ctx, v, _softmax(W_out @ v)
+
+
+def _sg_context_rows(W_in, W_out, centre, context):
+    """Each context word's term v'_o - E_p[v'] added to the context word's row of W_in, not the centre's."""
+    W_in, W_out, ctx, v, p = _sg_setup(W_in, W_out, centre, context)
+    G_in = np.zeros_like(W_in)
+    for o in ctx:
+        G_in[o] += W_out[o] - p @ W_out
+    return G_in, np.outer(np.bincount(ctx, minlength=len(W_out)) - len(ctx) * p, v)
+
+
+def _sg_out_centre_row(W_in, W_out, centre, context):
+    """The true context words' +v_c added to the centre's row of W_out (the index of the other table)."""
+    from reference.numpy.embeddings import skipgram_table_gradients
+
+    W_in, W_out, ctx, v, p = _sg_setup(W_in, W_out, centre, context)
+    G_out = -len(ctx) * np.outer(p, v)
+    G_out[int(centre)] += len(ctx) * v
+    return skipgram_table_gradients(W_in, W_out, centre, context)[0], G_out
+
+
+def _sg_repeats_once(W_in, W_out, centre, context):
+    """``G_out[context] += v_c``: NumPy's fancy-index += adds a repeated context word's v_c once."""
+    from reference.numpy.embeddings import skipgram_table_gradients
+
+    W_in, W_out, ctx, v, p = _sg_setup(W_in, W_out, centre, context)
+    G_out = -len(ctx) * np.outer(p, v)
+    G_out[ctx] += v
+    return skipgram_table_gradients(W_in, W_out, centre, context)[0], G_out
+
+
+def _negated(name):
+    def wrong(**kwargs):
+        from reference.numpy import embeddings as E
+
+        G_in, G_out = getattr(E, name)(**kwargs)
+        return -G_in, -G_out
+
+    return wrong
+
+
+def _ns_setup(W_in, W_out, centre, context, negatives):
+    W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
+    neg = [int(negatives)] if np.ndim(negatives) == 0 else [int(w) for w in negatives]
+    return W_in, W_out, int(centre), int(context), neg, W_in[int(centre)]
+
+
+def _ns_context_row(W_in, W_out, centre, context, negatives):
+    """dL/dv_c added to the context word's row of W_in, not the centre's."""
+    from reference.numpy.embeddings import negative_sampling_table_gradients
+
+    G_in, G_out = negative_sampling_table_gradients(W_in, W_out, centre, context, negatives)
+    W_in, W_out, c, o, neg, v = _ns_setup(W_in, W_out, centre, context, negatives)
+    wrong = np.zeros_like(G_in)
+    wrong[o] = G_in[c]
+    return wrong, G_out
+
+
+def _ns_repeats_once(W_in, W_out, centre, context, negatives):
+    """``r[negatives] += -sigma(s)``: NumPy's fancy-index += counts a negative drawn twice once."""
+    W_in, W_out, c, o, neg, v = _ns_setup(W_in, W_out, centre, context, negatives)
+    r = np.zeros(len(W_out))
+    r[o] += _sigma(-(W_out[o] @ v))
+    if neg:
+        r[neg] += -_sigma(W_out[neg] @ v)
+    G_in = np.zeros_like(W_in)
+    G_in[c] = r @ W_out
+    return G_in, np.outer(r, v)
+
+
+def _cbow_setup(W_in, W_out, centre, context):
+    W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
+    ctx = [int(context)] if np.ndim(context) == 0 else [int(w) for w in context]
+    return W_in, W_out, int(centre), ctx
+
+
+def _cbow_grads(W_out, centre, h):
+    r = -_softmax(W_out @ h)
+    r[centre] += 1.0
+    return r, r @ W_out
+
+
+def _cbow_sum_table(W_in, W_out, centre, context):
+    """h = the sum of the context vectors (gensim's cbow_mean=0), differentiated consistently."""
+    W_in, W_out, o, ctx = _cbow_setup(W_in, W_out, centre, context)
+    h = W_in[ctx].sum(axis=0)
+    r, g_h = _cbow_grads(W_out, o, h)
+    return np.outer(np.bincount(ctx, minlength=len(W_in)).astype(np.float64), g_h), np.outer(r, h)
+
+
+def _cbow_not_divided(W_in, W_out, centre, context):
+    """The average in the forward pass, but dL/dh passed whole to each context row (the 1/|C| forgotten)."""
+    W_in, W_out, o, ctx = _cbow_setup(W_in, W_out, centre, context)
+    h = W_in[ctx].mean(axis=0)
+    r, g_h = _cbow_grads(W_out, o, h)
+    return np.outer(np.bincount(ctx, minlength=len(W_in)).astype(np.float64), g_h), np.outer(r, h)
+
+
+def _cbow_repeats_once(W_in, W_out, centre, context):
+    """``G_in[context] += dL/dh / |C|``: NumPy's fancy-index += counts a repeated context word once."""
+    W_in, W_out, o, ctx = _cbow_setup(W_in, W_out, centre, context)
+    h = W_in[ctx].mean(axis=0)
+    r, g_h = _cbow_grads(W_out, o, h)
+    G_in = np.zeros_like(W_in)
+    G_in[ctx] += g_h / len(ctx)
+    return G_in, np.outer(r, h)
+
+
+def _cbow_centre_row(W_in, W_out, centre, context):
+    """dL/dh added to the centre word's row of W_in (skip-gram's row), not to the context words' rows."""
+    W_in, W_out, o, ctx = _cbow_setup(W_in, W_out, centre, context)
+    h = W_in[ctx].mean(axis=0)
+    r, g_h = _cbow_grads(W_out, o, h)
+    G_in = np.zeros_like(W_in)
+    if o < len(W_in):
+        G_in[o] += g_h
+    return G_in, np.outer(r, h)
+
+
 # -- pinned ---------------------------------------------------------------------------------------------------
 
 _TOY_X = np.array([[4.0, 1.0, 0.0], [1.0, 2.0, 3.0], [0.0, 3.0, 6.0]])
@@ -363,6 +559,28 @@ def _hs_pinned():
             Pinned("scores of +-40 (saturated sigmoids)", {"v_I": np.array([40.0, 0.0]), "node_vectors": N,
                                                            "codes": codes, "points": points}))
 
+
+#: input vectors of king, queen, child: v_king is the page's (skip-gram worked example), the other two made up
+_PAGE_W_IN = np.vstack([PAGE_SKIPGRAM_V, [0.0, 1.0], [0.5, -0.5]])
+#: the page's negative-sampling example in one dimension: v_king = 1 and output vectors whose scores are the
+#: page's s_queen = 2.0, s_child = -1.0, s_table = 0.5 (v'_king = 0.25 made up); words king, queen, child, table
+_NS_W_IN, _NS_W_OUT = np.array([[1.0], [0.5], [-0.25], [2.0]]), np.array([[0.25], [2.0], [-1.0], [0.5]])
+_TABLE_ERRORS = (
+    ErrorInput("centre id past V", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": 3, "context": [0]}, ValueError,
+               "centre has word ids \\[3\\] outside the vocabulary"),
+    ErrorInput("empty context", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": 0, "context": []}, ValueError,
+               "context is empty"),
+    ErrorInput("a word id of 0.5", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": 0, "context": [1, 0.5]},
+               ValueError, "context must hold integer word ids"),
+    ErrorInput("centre given as a list", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": [0, 1], "context": [2]},
+               ValueError, "centre must be one word id"),
+    ErrorInput("tables of different dimension", {"W_in": np.ones((3, 2)), "W_out": np.ones((3, 3)), "centre": 0,
+                                                  "context": [1]}, ValueError, "same embedding dimension"),
+    ErrorInput("NaN in W_in", {"W_in": np.array([[np.nan, 0.0], [1.0, 1.0]]), "W_out": np.eye(2), "centre": 0,
+                               "context": [1]}, ValueError, "W_in contains NaN"),
+    ErrorInput("inf in W_out", {"W_in": np.eye(2), "W_out": np.array([[np.inf, 0.0], [1.0, 1.0]]), "centre": 0,
+                                "context": [1]}, ValueError, "W_out has an infinite entry"),
+)
 
 EQUATIONS = (
     Equation(
@@ -426,6 +644,39 @@ EQUATIONS = (
         grad_at={"E_in": [[0.5, -1.0], [1.0, 0.25]], "E_out": [[0.25, 0.5], [-0.5, 1.0]], "words": (0, 1, 1), "c": 1},
     ),
     Equation(
+        "embeddings.cbow_table_gradient",
+        inputs=_cbow_table_inputs,
+        pinned=(
+            Pinned("centre queen from context king, child (the page's output vectors)",
+                   {"W_in": _PAGE_W_IN, "W_out": PAGE_SKIPGRAM_OUT, "centre": 1, "context": [0, 2]}),
+            Pinned("a context word twice (king, king, child)", {"W_in": _PAGE_W_IN, "W_out": PAGE_SKIPGRAM_OUT,
+                                                                "centre": 1, "context": [0, 0, 2]}),
+            Pinned("one context word", {"W_in": _PAGE_W_IN, "W_out": PAGE_SKIPGRAM_OUT, "centre": 2, "context": [1]}),
+            Pinned("scores of +-30 (a saturated softmax)", {"W_in": np.array([[1.0], [1.0]]),
+                                                             "W_out": np.array([[30.0], [-30.0]]), "centre": 1,
+                                                             "context": [0, 1]}),
+        ),
+        errors=_TABLE_ERRORS[1:3] + (
+            ErrorInput("centre id past V", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": 4, "context": [0]},
+                       ValueError, "centre has word ids \\[4\\] outside the vocabulary"),
+            ErrorInput("context id past V", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": 0, "context": [0, 3]},
+                       ValueError, "context has word ids \\[3\\] outside the vocabulary"),
+        ) + _TABLE_ERRORS[3:],
+        mistakes=(
+            Mistake("sum, not average", "h as the sum of the context vectors instead of their average (gensim's "
+                    "cbow_mean=0; the page averages), differentiated consistently", _cbow_sum_table),
+            Mistake("1/|C| forgotten", "passing dL/dh whole to each context word's row of W_in (h averages them: "
+                    "each row gets dL/dh / |C|)", _cbow_not_divided),
+            Mistake("centre row", "adding dL/dh to the centre word's row of W_in (skip-gram's row; CBOW's input "
+                    "rows are the context words')", _cbow_centre_row),
+            Mistake("missing sign", "the gradient of the loss -L (every sign flipped) where the gradient of the "
+                    "log-likelihood L is asked", _negated("cbow_table_gradients")),
+            Mistake("repeated context word counted once", "W_in's update by G[context] += dL/dh / |C|, which NumPy's "
+                    "fancy indexing applies once to a word that occurs twice in the window (np.add.at or a loop "
+                    "adds it each time)", _cbow_repeats_once),
+        ),
+    ),
+    Equation(
         "embeddings.skipgram_objective",
         inputs=_skipgram_objective_inputs,
         grad=("E_in", "E_out"),
@@ -449,6 +700,33 @@ EQUATIONS = (
         inputs=_skipgram_gradient_inputs,
         pinned=(Pinned("the page's king step, true context queen", {"v_I": PAGE_SKIPGRAM_V, "E_out": PAGE_SKIPGRAM_OUT,
                                                                     "o": 1}),),
+    ),
+    Equation(
+        "embeddings.skipgram_table_gradient",
+        inputs=_skipgram_table_inputs,
+        pinned=(
+            Pinned("the page's king step, context queen", {"W_in": _PAGE_W_IN, "W_out": PAGE_SKIPGRAM_OUT, "centre": 0,
+                                                           "context": [1]}),
+            Pinned("a context word twice (centre queen, context king, child, king)",
+                   {"W_in": _PAGE_W_IN, "W_out": PAGE_SKIPGRAM_OUT, "centre": 1, "context": [0, 2, 0]}),
+            Pinned("the centre in its own window (centre king, context king, queen)",
+                   {"W_in": _PAGE_W_IN, "W_out": PAGE_SKIPGRAM_OUT, "centre": 0, "context": [0, 1]}),
+            Pinned("scores of +-30 (a saturated softmax)", {"W_in": np.array([[1.0], [-1.0]]),
+                                                             "W_out": np.array([[30.0], [-30.0]]), "centre": 0,
+                                                             "context": [1, 0]}),
+        ),
+        errors=_TABLE_ERRORS,
+        mistakes=(
+            Mistake("context rows", "adding each context word's v'_o - sum_w p_w v'_w to the context word's row of "
+                    "W_in (it belongs to the centre word's row)", _sg_context_rows),
+            Mistake("output row of the centre", "adding the true context words' +v_centre to the centre word's row "
+                    "of W_out (it belongs to each context word's row)", _sg_out_centre_row),
+            Mistake("missing sign", "the gradient of the loss -L (every sign flipped) where the gradient of the "
+                    "log-likelihood L is asked", _negated("skipgram_table_gradients")),
+            Mistake("repeated context word counted once", "W_out's update by G[context] += v_centre, which NumPy's "
+                    "fancy indexing applies once to a word that occurs twice in the window (np.add.at or a loop adds "
+                    "it each time)", _sg_repeats_once),
+        ),
     ),
     Equation(
         "embeddings.hierarchical_softmax",
@@ -480,6 +758,46 @@ EQUATIONS = (
                           _neg_no_minus),),
         grad=("v_I", "v_O", "V_neg"),
         grad_at={"v_I": [1.0, -0.5], "v_O": [0.5, 0.25], "V_neg": [[0.25, 1.0], [-1.0, 0.5]]},
+    ),
+    Equation(
+        "embeddings.negative_sampling_table_gradient",
+        inputs=_negative_sampling_table_inputs,
+        pinned=(
+            Pinned("the page's scores 2.0, -1.0, 0.5 (centre king, context queen, negatives child, table)",
+                   {"W_in": _NS_W_IN, "W_out": _NS_W_OUT, "centre": 0, "context": 1, "negatives": [2, 3]}),
+            Pinned("a negative drawn twice and the context word drawn as a negative",
+                   {"W_in": _NS_W_IN, "W_out": _NS_W_OUT, "centre": 0, "context": 1, "negatives": [2, 2, 1]}),
+            Pinned("no negatives", {"W_in": _NS_W_IN, "W_out": _NS_W_OUT, "centre": 2, "context": 3, "negatives": []}),
+            Pinned("scores of +-40 (saturated sigmoids)", {"W_in": np.array([[1.0], [2.0]]),
+                                                            "W_out": np.array([[40.0], [-40.0]]), "centre": 0,
+                                                            "context": 1, "negatives": [0, 1]}),
+        ),
+        errors=(
+            ErrorInput("centre id past V", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": 3, "context": 0,
+                                            "negatives": [1]}, ValueError, "centre has word ids \\[3\\] outside"),
+            ErrorInput("negative id past V", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": 0, "context": 1,
+                                              "negatives": [0, 5]}, ValueError,
+                       "negatives has word ids \\[5\\] outside the vocabulary"),
+            ErrorInput("a negative id of 0.5", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": 0, "context": 1,
+                                                "negatives": [0.5]}, ValueError, "negatives must hold integer word ids"),
+            ErrorInput("context given as a list", {"W_in": np.eye(3), "W_out": np.eye(3), "centre": 0,
+                                                   "context": [1, 2], "negatives": [0]}, ValueError,
+                       "context must be one word id"),
+            ErrorInput("tables of different dimension", {"W_in": np.ones((3, 2)), "W_out": np.ones((3, 3)),
+                                                          "centre": 0, "context": 1, "negatives": [2]}, ValueError,
+                       "same embedding dimension"),
+            ErrorInput("NaN in W_out", {"W_in": np.eye(2), "W_out": np.array([[np.nan, 0.0], [1.0, 1.0]]), "centre": 0,
+                                        "context": 1, "negatives": [0]}, ValueError, "W_out contains NaN"),
+        ),
+        mistakes=(
+            Mistake("context row", "adding dL/dv_centre to the context word's row of W_in (it belongs to the centre "
+                    "word's row)", _ns_context_row),
+            Mistake("missing sign", "the gradient of the loss -L (every sign flipped) where the gradient of the "
+                    "log-likelihood L is asked", _negated("negative_sampling_table_gradients")),
+            Mistake("repeated negative counted once", "the negatives' update by r[negatives] += -sigma(s), which "
+                    "NumPy's fancy indexing applies once to a word drawn twice (np.add.at or a loop adds it each "
+                    "time)", _ns_repeats_once),
+        ),
     ),
     Equation(
         "embeddings.negative_sampling_noise",

@@ -399,3 +399,120 @@ def fasttext_word_vector(word, Z, minn=3, maxn=6):
     check_buckets("fasttext_word_vector", Z.shape[0])
     rows = [fasttext_hash(g) % Z.shape[0] for g in character_ngrams(word, minn, maxn)]
     return Z[rows].sum(axis=0)
+
+
+# -- gradients over the whole embedding tables --------------------------------------------------------
+#
+# The training step of word2vec updates rows of two (V, d) tables: W_in (input vectors v_w) and W_out
+# (output vectors v'_w). These functions return the gradient of one example's log-likelihood L (the
+# page's objective, maximised) with respect to *every* entry of both tables, as two full (V, d) arrays:
+# the rows of the words the example does not involve are exactly zero, and a word that occurs several
+# times (a repeated context word, a negative drawn twice) gets its gradient once per occurrence.
+
+
+def table_word_ids(ids, V: int, name: str, fn: str, *, allow_empty: bool = False) -> list[int]:
+    """One word id or a sequence of them as a list of ints in 0..V-1 (shared by the three forms).
+
+    A non-integer id (1.5, a nested list) or an empty sequence (unless ``allow_empty``) is a ValueError
+    naming ``name`` and ``fn``."""
+    if hasattr(ids, "tolist") and not isinstance(ids, (list, tuple)):
+        ids = ids.tolist()  # NumPy arrays and scalars, tensors, SymPy Arrays
+    seq = list(ids) if isinstance(ids, (list, tuple)) else [ids]
+    out = []
+    for w in seq:
+        try:
+            ok = not isinstance(w, (bool, np.bool_, list, tuple, str)) and int(w) == w
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{fn}: {name} must hold integer word ids, got {w!r}")
+        out.append(int(w))
+    if not out and not allow_empty:
+        raise ValueError(f"{fn}: {name} is empty; expected at least one word id")
+    return check_word_ids(out, V, name, fn)
+
+
+def one_word_id(w, V: int, name: str, fn: str) -> int:
+    """A single word id in 0..V-1 (shared by the three forms); a sequence is a ValueError naming ``name``."""
+    if isinstance(w, (list, tuple)) or (hasattr(w, "ndim") and w.ndim != 0) or (hasattr(w, "rank") and callable(w.rank)):
+        raise ValueError(f"{fn}: {name} must be one word id, got {w!r}")
+    return table_word_ids(w, V, name, fn)[0]
+
+
+def check_tables(fn: str, shape_in: tuple, shape_out: tuple) -> None:
+    """W_in and W_out: 2-D tables (rows = words) with the same embedding dimension d."""
+    for name, shape in (("W_in", shape_in), ("W_out", shape_out)):
+        if len(shape) != 2:
+            raise ValueError(f"{fn}: {name} must be a 2-D (V, d) table, got shape {tuple(shape)}")
+    if shape_in[1] != shape_out[1]:
+        raise ValueError(f"{fn}: W_in and W_out must have the same embedding dimension d, got shapes "
+                         f"{tuple(shape_in)} and {tuple(shape_out)}")
+
+
+def _tables(W_in, W_out, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    W_in, W_out = _arr(W_in, "W_in", fn), _arr(W_out, "W_out", fn)
+    check_tables(fn, W_in.shape, W_out.shape)
+    for x, name in ((W_in, "W_in"), (W_out, "W_out")):
+        if np.isinf(x).any():
+            raise ValueError(f"{fn}: {name} has an infinite entry; expected finite embeddings")
+    return W_in, W_out
+
+
+def skipgram_table_gradients(W_in, W_out, centre, context):
+    """(dL/dW_in, dL/dW_out) for L = sum_{o in context} log P(o | centre), P the skip-gram softmax.
+
+    W_in, W_out: (V, d) input and output tables; centre: one word id; context: one word id or a sequence
+    (the words in the centre's window; repeats count once per occurrence). With p = softmax(W_out v_centre)
+    and n_w the number of times w occurs in the context, r_w = n_w - |context| p_w:
+    row ``centre`` of dL/dW_in is sum_w r_w v'_w (every other row 0), and row w of dL/dW_out is r_w v_centre.
+    """
+    fn = "skipgram_table_gradients"
+    W_in, W_out = _tables(W_in, W_out, fn)
+    c = one_word_id(centre, W_in.shape[0], "centre", fn)
+    ctx = table_word_ids(context, W_out.shape[0], "context", fn)
+    v = W_in[c]
+    p = np.exp(_log_softmax(W_out @ v))
+    r = np.bincount(ctx, minlength=W_out.shape[0]) - len(ctx) * p
+    G_in = np.zeros_like(W_in)
+    G_in[c] = r @ W_out
+    return G_in, np.outer(r, v)
+
+
+def negative_sampling_table_gradients(W_in, W_out, centre, context, negatives):
+    """(dL/dW_in, dL/dW_out) for L = log sigma(v'_o . v_c) + sum_i log sigma(-v'_{n_i} . v_c).
+
+    centre c and context o: one word id each; negatives: the k sampled ids (a sequence, repeats allowed,
+    possibly empty). With r_o = sigma(-v'_o . v_c) and r_{n_i} = -sigma(v'_{n_i} . v_c), summed per word:
+    row c of dL/dW_in is sum_w r_w v'_w (every other row 0); row w of dL/dW_out is r_w v_c (0 for the
+    words that are neither the context word nor a negative).
+    """
+    fn = "negative_sampling_table_gradients"
+    W_in, W_out = _tables(W_in, W_out, fn)
+    c = one_word_id(centre, W_in.shape[0], "centre", fn)
+    o = one_word_id(context, W_out.shape[0], "context", fn)
+    neg = table_word_ids(negatives, W_out.shape[0], "negatives", fn, allow_empty=True)
+    v = W_in[c]
+    r = np.zeros(W_out.shape[0])
+    r[o] += np.exp(_log_sigmoid(-(W_out[o] @ v)))
+    np.add.at(r, neg, -np.exp(_log_sigmoid(W_out[neg] @ v)))
+    G_in = np.zeros_like(W_in)
+    G_in[c] = r @ W_out
+    return G_in, np.outer(r, v)
+
+
+def cbow_table_gradients(W_in, W_out, centre, context):
+    """(dL/dW_in, dL/dW_out) for L = log P(centre | h), h = the mean of the context words' input vectors.
+
+    centre: one word id (the word predicted); context: one id or a sequence (repeats count once per
+    occurrence). With p = softmax(W_out h) and r = e_centre - p: row w of dL/dW_out is r_w h; row j of
+    dL/dW_in is (n_j / |context|) sum_w r_w v'_w, n_j the occurrences of j in the context (0 elsewhere).
+    """
+    fn = "cbow_table_gradients"
+    W_in, W_out = _tables(W_in, W_out, fn)
+    o = one_word_id(centre, W_out.shape[0], "centre", fn)
+    ctx = table_word_ids(context, W_in.shape[0], "context", fn)
+    h = W_in[ctx].mean(axis=0)
+    r = -np.exp(_log_softmax(W_out @ h))
+    r[o] += 1.0
+    share = np.bincount(ctx, minlength=W_in.shape[0]) / len(ctx)
+    return np.outer(share, r @ W_out), np.outer(r, h)

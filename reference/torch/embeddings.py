@@ -308,3 +308,80 @@ def fasttext_word_vector(word, Z, minn=3, maxn=6):
     check_buckets("fasttext_word_vector", Z.shape[0])
     rows = [fasttext_hash(g) % Z.shape[0] for g in character_ngrams(word, minn, maxn)]
     return Z[rows].sum(dim=0)
+
+
+# -- gradients over the whole embedding tables ----------------------------------------------------------
+
+
+def _tables(W_in, W_out, fn: str) -> tuple[torch.Tensor, torch.Tensor]:
+    from reference.numpy.embeddings import check_tables
+
+    W_in = _t(W_in, "W_in", fn)
+    W_out = _t(W_out, "W_out", fn, like=W_in).to(W_in.dtype)
+    check_tables(fn, tuple(W_in.shape), tuple(W_out.shape))
+    for x, name in ((W_in, "W_in"), (W_out, "W_out")):
+        if torch.isinf(x).any():
+            raise ValueError(f"{fn}: {name} has an infinite entry; expected finite embeddings")
+    return W_in, W_out
+
+
+def _occurrences(ids: list[int], V: int, like: torch.Tensor) -> torch.Tensor:
+    """n_w: how many times each word id occurs in ``ids`` (V,), in ``like``'s dtype."""
+    return torch.zeros(V, dtype=like.dtype).index_add_(0, torch.tensor(ids, dtype=torch.long),
+                                                       torch.ones(len(ids), dtype=like.dtype))
+
+
+@accepts_numpy
+def skipgram_table_gradients(W_in, W_out, centre, context):
+    """(dL/dW_in, dL/dW_out), L = sum_{o in context} log P(o | centre): r = n - |context| softmax(W_out v_c);
+    row centre of dL/dW_in is r W_out, dL/dW_out = r v_c^T."""
+    from reference.numpy.embeddings import one_word_id, table_word_ids
+
+    fn = "skipgram_table_gradients"
+    W_in, W_out = _tables(W_in, W_out, fn)
+    c = one_word_id(centre, W_in.shape[0], "centre", fn)
+    ctx = table_word_ids(context, W_out.shape[0], "context", fn)
+    v = W_in[c]
+    r = _occurrences(ctx, W_out.shape[0], W_out) - len(ctx) * torch.softmax(W_out @ v, dim=0)
+    G_in = torch.zeros_like(W_in).index_add_(0, torch.tensor([c]), (r @ W_out)[None, :])
+    return G_in, torch.outer(r, v)
+
+
+@accepts_numpy
+def negative_sampling_table_gradients(W_in, W_out, centre, context, negatives):
+    """(dL/dW_in, dL/dW_out), L = log sigma(v'_o . v_c) + sum_i log sigma(-v'_{n_i} . v_c): r_o = sigma(-s_o),
+    r_{n_i} = -sigma(s_{n_i}) accumulated per word (index_add_); row c of dL/dW_in is r W_out, dL/dW_out = r v_c^T."""
+    from reference.numpy.embeddings import one_word_id, table_word_ids
+
+    fn = "negative_sampling_table_gradients"
+    W_in, W_out = _tables(W_in, W_out, fn)
+    c = one_word_id(centre, W_in.shape[0], "centre", fn)
+    o = one_word_id(context, W_out.shape[0], "context", fn)
+    neg = table_word_ids(negatives, W_out.shape[0], "negatives", fn, allow_empty=True)
+    v = W_in[c]
+    ids = torch.tensor([o] + neg, dtype=torch.long)
+    s = W_out[ids] @ v
+    sign = torch.ones(len(ids), dtype=W_out.dtype)
+    sign[1:] = -1.0
+    # r_o = sigma(-s_o) = 1 - sigma(s_o); r_n = -sigma(s_n): both sign * sigma(-sign * s)
+    r = torch.zeros(W_out.shape[0], dtype=W_out.dtype).index_add_(0, ids, sign * torch.sigmoid(-sign * s))
+    G_in = torch.zeros_like(W_in).index_add_(0, torch.tensor([c]), (r @ W_out)[None, :])
+    return G_in, torch.outer(r, v)
+
+
+@accepts_numpy
+def cbow_table_gradients(W_in, W_out, centre, context):
+    """(dL/dW_in, dL/dW_out), L = log P(centre | h), h the mean of the context rows: r = e_centre - softmax(W_out h);
+    dL/dW_out = r h^T; each context occurrence adds (1 / |context|) r W_out to its row of dL/dW_in."""
+    from reference.numpy.embeddings import one_word_id, table_word_ids
+
+    fn = "cbow_table_gradients"
+    W_in, W_out = _tables(W_in, W_out, fn)
+    o = one_word_id(centre, W_out.shape[0], "centre", fn)
+    ctx = table_word_ids(context, W_in.shape[0], "context", fn)
+    idx = torch.tensor(ctx, dtype=torch.long)
+    h = W_in[idx].mean(dim=0)
+    r = F.one_hot(torch.tensor(o), W_out.shape[0]).to(W_out.dtype) - torch.softmax(W_out @ h, dim=0)
+    g_h = r @ W_out
+    G_in = torch.zeros_like(W_in).index_add_(0, idx, (g_h / len(ctx)).expand(len(ctx), -1))
+    return G_in, torch.outer(r, h)

@@ -99,3 +99,54 @@ def glove_loss(W, W_tilde, b, b_tilde, X, x_max=100.0, alpha=0.75):
         - np.log(np.where(seen, X, 1.0))
     terms = glove_weight(X, x_max, alpha) * r ** 2
     return float(np.sum(np.where(seen, terms, 0.0)))
+
+
+def _softmax_vector(s):
+    e = np.exp(s - np.max(s))
+    return e / e.sum()
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
+
+
+def skipgram_table_gradients(W_in, W_out, centre, context):
+    """Gradients of sum_o log P(o | centre) over both whole tables, one context word at a time."""
+    W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
+    grad_in, grad_out = np.zeros_like(W_in), np.zeros_like(W_out)
+    v = W_in[centre]
+    p = _softmax_vector(W_out @ v)
+    for o in np.atleast_1d(context):
+        grad_in[centre] += W_out[o] - p @ W_out
+        grad_out -= np.outer(p, v)
+        grad_out[o] += v
+    return grad_in, grad_out
+
+
+def negative_sampling_table_gradients(W_in, W_out, centre, context, negatives):
+    """Gradients of log sigma(v'_o . v_c) + sum_k log sigma(-v'_k . v_c) over both whole tables."""
+    W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
+    grad_in, grad_out = np.zeros_like(W_in), np.zeros_like(W_out)
+    v = W_in[centre]
+    pos = _sigmoid(-(W_out[context] @ v))
+    grad_in[centre] += pos * W_out[context]
+    grad_out[context] += pos * v
+    for k in negatives:
+        neg = _sigmoid(W_out[k] @ v)
+        grad_in[centre] -= neg * W_out[k]
+        grad_out[k] -= neg * v
+    return grad_in, grad_out
+
+
+def cbow_table_gradients(W_in, W_out, centre, context):
+    """Gradients of log P(centre | h), h the average of the context rows, over both whole tables."""
+    W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
+    context = list(np.atleast_1d(context))
+    h = np.mean([W_in[j] for j in context], axis=0)
+    p = _softmax_vector(W_out @ h)
+    err = -p
+    err[centre] += 1.0
+    grad_in = np.zeros_like(W_in)
+    for j in context:
+        grad_in[j] += (err @ W_out) / len(context)
+    return grad_in, np.outer(err, h)
