@@ -113,6 +113,9 @@ class Check:
             except Exception:  # noqa: BLE001 - the input is bad for the reference too: nothing to compare
                 expected = None
             problem = str(exc) if isinstance(exc, WrongReturn) else f"your {name} raised {type(exc).__name__}: {exc}"
+            where = getattr(exc, "student_traceback", "")  # file, line and source line in the student's own files
+            if where:
+                problem += "\n" + where
             message = self._message(None, expected, problem=problem, expected_from="numpy reference")
             hint = self._raising_mistake_hint(topic, name, kwargs, exc) if expected is not None else ""
             raise VerificationError(message + (f"\n{hint}" if hint else "")) from None

@@ -390,3 +390,23 @@ def test_grade_gives_no_hostile_module_a_pass_and_names_the_exits(tmp_path):
     assert "ended the student's process with exit status 0" in messages["exit0_in_function"]
     assert "ended the student's process with exit status 3" in messages["exit3_at_import"]
     assert not _alive_with("3141.5926")
+
+
+def test_a_failure_from_the_students_exception_shows_its_file_line_and_source(tmp_path):
+    from lmverify.backends import Backend
+    from lmverify.check import Check
+    from lmverify.compare import VerificationError
+
+    path = tmp_path / "my_softmax.py"
+    path.write_text("import numpy as np\n\n\ndef softmax(z, tau=1.0):\n"
+                    "    if np.ndim(z) > 1:\n        raise ValueError('I only wrote it for vectors')\n"
+                    "    return np.exp(z) / np.exp(z).sum()\n")
+    student = StudentModule(str(path))
+    try:
+        with pytest.raises(VerificationError) as err:
+            Check("attention.softmax_temperature", Backend("impl", student=student)).call(z=np.zeros((2, 2)))
+    finally:
+        student.close()
+    text = str(err.value)
+    assert "your softmax raised ValueError: I only wrote it for vectors" in text
+    assert f'File "{path}", line 6, in softmax' in text and "raise ValueError('I only wrote it for vectors')" in text
