@@ -1,7 +1,9 @@
 """The Numba-compiled loops of the n-gram scorer (imported only where Numba is installed: the ``fast`` extra).
 
 Defined at module level so that ``cache=True`` works: the machine code is written once to ``__pycache__``
-and later processes load it instead of compiling (reference/arpa_walk.py loads this module).
+and later processes load it instead of compiling (reference/arpa_walk.py loads this module). The small
+helpers are inlined (``inline="always"``): a call that passes arrays costs reference-count updates on each
+of them, which was most of the time of the per-token loops.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 _MULT = 0x9E3779B97F4A7C15
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def probe(pairs, start, mask, shift, key):
     """Row of ``key`` in the order's table (slots ``start .. start + mask``), or -1."""
     s = np.int64((np.uint64(key) * np.uint64(_MULT)) >> np.uint64(shift))
@@ -109,7 +111,7 @@ def rows(h, words, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_of
     return out, length
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def put_int(out, o, v):
     if v < 0:
         out[o] = 45
@@ -125,7 +127,7 @@ def put_int(out, o, v):
         v //= 10
     return o + n
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def put_bytes(out, o, src, a, b):
     for j in range(a, b):
         out[o] = src[j]
@@ -135,7 +137,7 @@ def put_bytes(out, o, src, a, b):
 _POW10 = np.array([10.0 ** i for i in range(23)])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _round_at(v, s, lo, hi, tol):
     """v rounded to ``s`` decimal places, ``d * 10**-s``: (1 if it lies inside the float32 rounding interval
     (lo, hi) of v, 0 if outside, -1 if too close to a boundary or to a tie to say; d)."""
@@ -155,7 +157,7 @@ def _round_at(v, s, lo, hi, tol):
     return 0, d
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def shortest_f32(x):
     """(ok, digits, s): the shortest decimal ``digits * 10**-s`` that reads back as the float32 ``x`` and, of
     those, the closest (what NumPy's Dragon4 prints in unique mode); ok False where this cannot decide it
@@ -220,7 +222,7 @@ def f32_digits(values):
     return ok, dd, ss
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def put_digits(out, o, negative, d, s):
     """Write ``d * 10**-s`` positionally (as ``format_float_positional(..., trim='-')``)."""
     while d % 10 == 0 and d > 0:
@@ -266,7 +268,7 @@ def put_digits(out, o, negative, d, s):
     return o
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def put_f32(out, o, x):
     """Write the float32 ``x`` as NumPy's ``format_float_positional(x, unique=True, trim='-')``; -1 where
     :func:`shortest_f32` cannot decide (nothing written)."""
@@ -460,3 +462,231 @@ def score_lines(ids, per_line, bos_id, eos_id, order, V, pairs, starts, masks, s
             ctx[1] = w
         totals[li] = total
     return out, length, words, per_sentence, totals
+
+
+# -- the ARPA writer ----------------------------------------------------------------------------------------
+
+_POW10_FROM_M4 = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _g9_parts(x):
+    """(ok, integer part, fraction digits, decimal places) of ``'%.9g' % x`` in fixed notation: the arithmetic of
+    reference/arpa.py's vectorised ``_format_numbers``; ok False where that leaves the value to Python (|x|
+    outside [1e-4, 999.9999), a 9th digit within 1e-6 of a rounding tie)."""
+    v = abs(x)
+    if x == 0:
+        return True, 0, 0, 0
+    if not (v >= 1e-4 and v < 999.9999):
+        return False, 0, 0, 0
+    X = -5
+    for j in range(7):
+        if v >= _POW10_FROM_M4[j]:
+            X += 1
+    d = 8 - X
+    scaled = v * _POW10[d]
+    m = np.rint(scaled)
+    if m >= 1e9:
+        d -= 1
+        scaled = v * _POW10[d]
+        m = np.rint(scaled)
+    if not (abs(scaled - np.floor(scaled) - 0.5) > 1e-6 and d >= 6 and d <= 12):
+        return False, 0, 0, 0
+    mi = np.int64(m)
+    p = np.int64(_POW10[d])
+    return True, mi // p, mi % p, d
+
+
+@numba.njit(cache=True, nogil=True)
+def g9_undecided(values):
+    """Which values :func:`_g9_parts` leaves to Python's ``'%.9g'``."""
+    out = np.empty(len(values), np.bool_)
+    for i in range(len(values)):
+        out[i] = not _g9_parts(values[i])[0]
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def put_g9(out, o, x):
+    """Write ``'%.9g' % x`` (fixed notation; the caller checked :func:`g9_undecided`)."""
+    ok, ip, frac, d = _g9_parts(x)
+    if x < 0 or (x == 0 and np.signbit(x)):
+        out[o] = 45
+        o += 1
+    o = put_int(out, o, ip)
+    if frac:
+        nd = d
+        while frac % 10 == 0:
+            frac //= 10
+            nd -= 1
+        out[o] = 46
+        o += 1
+        for j in range(nd - 1, -1, -1):
+            out[o + j] = 48 + frac % 10
+            frac //= 10
+        o += nd
+    return o
+
+
+@numba.njit(cache=True, nogil=True)
+def arpa_lines(grams, lp, bo, with_bo, pool, voff, vlen, lp_fb, bo_fb, fb_pool, fb_off, size):
+    """The ARPA lines ``log10p<TAB>w1 .. wk[<TAB>backoff]<NL>`` of the n-grams ``grams`` (word ids, one row
+    each): numbers as :func:`put_g9`, or from ``fb_pool`` where ``lp_fb``/``bo_fb`` >= 0 (Python's '%.9g'),
+    words from the byte ``pool``."""
+    out = np.empty(size, np.uint8)
+    o = 0
+    m, k = grams.shape
+    for i in range(m):
+        f = lp_fb[i]
+        if f >= 0:
+            o = put_bytes(out, o, fb_pool, fb_off[f], fb_off[f + 1])
+        else:
+            o = put_g9(out, o, lp[i])
+        out[o] = 9
+        o += 1
+        for j in range(k):
+            w = grams[i, j]
+            o = put_bytes(out, o, pool, voff[w], voff[w] + vlen[w])
+            out[o] = 32
+            o += 1
+        o -= 1
+        if with_bo:
+            out[o] = 9
+            o += 1
+            f = bo_fb[i]
+            if f >= 0:
+                o = put_bytes(out, o, fb_pool, fb_off[f], fb_off[f + 1])
+            else:
+                o = put_g9(out, o, bo[i])
+        out[o] = 10
+        o += 1
+    return out[:o]
+
+
+# -- reading a corpus: tokens to ids through a hash table of byte strings ------------------------------------
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _is_space(c):
+    return c == 32 or (9 <= c <= 13) or (28 <= c <= 31)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _fnv(buf, a, b):
+    h = _FNV_OFFSET
+    for i in range(a, b):
+        h = (h ^ np.uint64(buf[i])) * _FNV_PRIME
+    return h
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _slot(h, mask):
+    """The table slot of hash ``h``: the high bits of a multiplicative scramble (FNV's low bits cluster)."""
+    bits = 0
+    while (np.int64(1) << bits) <= mask:
+        bits += 1
+    return np.int64((h * np.uint64(_MULT)) >> np.uint64(64 - bits))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _find_or_add(buf, a, b, table, mask, wstart, wlen, wpool, n_words, pool_used):
+    """(id, whether new) of the word ``buf[a:b]``: probe the table (slot -> id), compare bytes with the pool."""
+    s = _slot(_fnv(buf, a, b), mask)
+    L = b - a
+    while True:
+        wid = table[s]
+        if wid < 0:
+            table[s] = n_words
+            wstart[n_words] = pool_used
+            wlen[n_words] = L
+            for j in range(L):
+                wpool[pool_used + j] = buf[a + j]
+            return n_words, True
+        if wlen[wid] == L:
+            st = wstart[wid]
+            same = True
+            for j in range(L):
+                if wpool[st + j] != buf[a + j]:
+                    same = False
+                    break
+            if same:
+                return wid, False
+        s = (s + 1) & mask
+
+
+@numba.njit(cache=True, nogil=True)
+def _rehash(table, wstart, wlen, wpool, n_words):
+    new = np.full(len(table) * 2, -1, np.int64)
+    mask = len(new) - 1
+    for wid in range(n_words):
+        s = _slot(_fnv(wpool, wstart[wid], wstart[wid] + wlen[wid]), mask)
+        while new[s] >= 0:
+            s = (s + 1) & mask
+        new[s] = wid
+    return new
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode_run(buf, i, ids, t, per_line, line, table, wstart, wlen, wpool, n_words, pool_used, max_words):
+    """:func:`encode_text`'s loop from byte ``i`` until the end or until ``max_words`` words are known (then it
+    stops before the next token, for the caller to grow the arrays): no array is reassigned inside."""
+    n = len(buf)
+    mask = len(table) - 1
+    while i < n:
+        c = buf[i]
+        if c == 10:
+            line += 1
+            i += 1
+            continue
+        if _is_space(c):
+            i += 1
+            continue
+        if n_words >= max_words:
+            break
+        a = i
+        while i < n and not _is_space(buf[i]):
+            i += 1
+        wid, new = _find_or_add(buf, a, i, table, mask, wstart, wlen, wpool, n_words, pool_used)
+        if new:
+            n_words += 1
+            pool_used += i - a
+        ids[t] = wid
+        t += 1
+        per_line[line] += 1
+    return i, t, line, n_words, pool_used
+
+
+@numba.njit(cache=True, nogil=True)
+def encode_text(buf, n_lines, table, wstart, wlen, wpool, n_words, pool_used):
+    """Ids of the tokens of ``buf`` (lines end at 10; tokens split on ASCII whitespace: the caller checked there is
+    no other whitespace nor NUL), new words numbered from ``n_words`` in order of first appearance and their
+    bytes appended to ``wpool``. Returns (ids int32, tokens per line, table, wstart, wlen, wpool, n_words,
+    pool_used): the arrays grown where needed (the caller keeps the returned ones)."""
+    n = len(buf)
+    ids = np.empty(n // 2 + 1, np.int32)
+    per_line = np.zeros(n_lines, np.int64)
+    if len(wpool) < pool_used + n:
+        grown = np.empty(max(2 * len(wpool), pool_used + n), np.uint8)
+        grown[:pool_used] = wpool[:pool_used]
+        wpool = grown
+    i = 0
+    t = 0
+    line = 0
+    while True:
+        max_words = min(len(table) // 2 - 1, len(wstart))
+        i, t, line, n_words, pool_used = _encode_run(buf, i, ids, t, per_line, line, table, wstart, wlen, wpool,
+                                                     n_words, pool_used, max_words)
+        if i >= n:
+            break
+        if n_words >= len(table) // 2 - 1:
+            table = _rehash(table, wstart, wlen, wpool, n_words)
+        if n_words >= len(wstart):
+            ws = np.empty(2 * len(wstart), np.int64)
+            ws[:n_words] = wstart[:n_words]
+            wl = np.empty(2 * len(wlen), np.int64)
+            wl[:n_words] = wlen[:n_words]
+            wstart, wlen = ws, wl
+    return ids[:t], per_line, table, wstart, wlen, wpool, n_words, pool_used

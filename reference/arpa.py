@@ -49,6 +49,9 @@ def read_model(path, verify: bool = False) -> "BackoffModel":
     return _read_model(path, verify=verify)
 
 
+#: a model of this many n-grams is written by the compiled writer (loading it, about 0.1 s, then pays)
+_COMPILED_WRITE_AT = 1 << 16
+
 #: a batch of this many n-grams loads the compiled scorer (its ~1 s load is then less than what it saves)
 _COMPILE_AT_ROWS = 2_000_000
 
@@ -718,7 +721,49 @@ def write_arpa(model: BackoffModel, path) -> None:
             _write_arpa_to(model, f, N, V, vlen, voff, pool)
 
 
+def _write_arpa_compiled(model, f, N, V, vlen, voff, pool, jit) -> None:
+    """:func:`_write_arpa_to` with the lines built by compiled loops (reference/_arpa_jit.py, the ``fast`` extra):
+    the n-grams' words by array operations a block at a time, then one pass that writes every byte; the few
+    numbers the compiled ``%.9g`` leaves undecided are formatted by Python."""
+    head = "\\data\\\n" + "".join(f"ngram {k}={c}\n" for k, c in enumerate(model.counts(), start=1))
+    f.write(head.encode())
+    wmax = int(vlen.max())
+    for k in range(1, N + 1):
+        f.write(f"\n\\{k}-grams:\n".encode())
+        keys = model.keys[k - 1]
+        n = len(keys)
+        step = 1 << 20
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            grams = np.empty((b - a, k), dtype=np.int64)
+            key = keys[a:b]
+            for j in range(k - 1, 0, -1):
+                grams[:, j] = key % V
+                key = model.keys[j - 1][key // V]
+            grams[:, 0] = key
+            lp = np.ascontiguousarray(model.logprob[k - 1][a:b], dtype=np.float64)
+            bo = (np.maximum(model.backoff[k - 1][a:b], LOG10_ZERO) if k < N else np.zeros(0)).astype(np.float64)
+            lp_und, bo_und = jit.g9_undecided(lp), jit.g9_undecided(bo)
+            fb = ["%.9g" % x for x in lp[lp_und].tolist()] + ["%.9g" % x for x in bo[bo_und].tolist()]
+            enc = [t.encode() for t in fb]
+            fb_off = np.zeros(len(enc) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)), out=fb_off[1:])
+            fb_pool = np.frombuffer(b"".join(enc) or b"\0", dtype=np.uint8)
+            lp_fb = np.full(len(lp), -1, dtype=np.int64)
+            lp_fb[lp_und] = np.arange(int(lp_und.sum()))
+            bo_fb = np.full(len(bo), -1, dtype=np.int64)
+            bo_fb[bo_und] = np.arange(int(lp_und.sum()), int(lp_und.sum()) + int(bo_und.sum()))
+            size = (b - a) * (2 * 26 + 3 + k * (wmax + 1)) + int(fb_off[-1])
+            f.write(jit.arpa_lines(grams, lp, bo, k < N, pool, voff, vlen, lp_fb, bo_fb, fb_pool, fb_off, size))
+    f.write(b"\n\\end\\\n")
+
+
 def _write_arpa_to(model, f, N, V, vlen, voff, pool) -> None:
+    from reference import arpa_walk
+
+    jit = arpa_walk._jit()
+    if jit is not None and sum(model.counts()) >= _COMPILED_WRITE_AT:
+        return _write_arpa_compiled(model, f, N, V, vlen, voff, pool, jit)
     head = "\\data\\\n" + "".join(f"ngram {k}={c}\n" for k, c in enumerate(model.counts(), start=1))
     f.write(head.encode())
     wmax = int(vlen.max())

@@ -618,15 +618,27 @@ def _raw_texts(draw) -> str:
     return text + ("\n" if draw(st.booleans()) else "")
 
 
+def _numba_or_skip(compiled: bool, monkeypatch) -> None:
+    """Select the compiled path (skipped without Numba) or the NumPy one."""
+    if compiled:
+        pytest.importorskip("numba")
+        monkeypatch.delenv("LMVERIFY_NO_NUMBA", raising=False)
+    else:
+        monkeypatch.setenv("LMVERIFY_NO_NUMBA", "1")
+
+
 @pytest.mark.equation("ngram.kneser_ney_interpolated")
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "numba"])
 @given(text=_raw_texts(), block=st.integers(1, 40))
-def test_kneser_ney_read_corpus_equals_encode_corpus(text, block, monkeypatch):
-    """The bytes reader (packed short tokens, read in blocks) and the str path give the same ids, the
-    same vocabulary order (first appearance) and the same errors, whatever the block boundaries."""
+def test_kneser_ney_read_corpus_equals_encode_corpus(compiled, text, block, monkeypatch):
+    """The bytes readers (NumPy: packed short tokens; Numba: a hash table of byte strings; read in blocks) and
+    the str path give the same ids, the same vocabulary order (first appearance) and the same errors, whatever
+    the block boundaries."""
     import io
 
     import reference.numpy.ngram as ngram
 
+    _numba_or_skip(compiled, monkeypatch)
     monkeypatch.setattr(ngram, "_READ_BYTES", block)
     try:
         want = encode_corpus(text.split("\n"))
@@ -635,6 +647,24 @@ def test_kneser_ney_read_corpus_equals_encode_corpus(text, block, monkeypatch):
             ngram.read_corpus(io.BytesIO(text.encode()))
         return
     got = ngram.read_corpus(io.BytesIO(text.encode()))
+    assert got.words == want.words
+    np.testing.assert_array_equal(got.stream, want.stream)
+
+
+def test_kneser_ney_read_corpus_compiled_grows_its_tables(tmp_path, monkeypatch):
+    """Enough distinct words (and long ones) that the compiled reader's hash table, word arrays and byte pool
+    grow several times inside a block and across blocks: the same corpus as the str path."""
+    import reference.numpy.ngram as ngram
+
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, 40_000, size=60_000)
+    words = np.array([f"w{i}" if i % 7 else f"a-much-longer-word-{i}" for i in range(40_000)], dtype=object)
+    lines = [" ".join(words[ids[a: a + 12]]) for a in range(0, len(ids), 12)]
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(ngram, "_READ_BYTES", 1 << 17)
+    got, want = ngram.read_corpus(path), encode_corpus(lines)
     assert got.words == want.words
     np.testing.assert_array_equal(got.stream, want.stream)
 
@@ -667,9 +697,15 @@ def _write_arpa_line_by_line(model, path) -> None:
         f.write("\n\\end\\\n")
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "numba"])
 @pytest.mark.parametrize("run", RUNS, ids=[r["arpa"] for r in RUNS])
-def test_arpa_writer_equals_line_by_line_formatting(run, tmp_path):
-    """Byte for byte the file of the plainest writer, for KenLM's models and for ours."""
+def test_arpa_writer_equals_line_by_line_formatting(run, compiled, tmp_path, monkeypatch):
+    """Byte for byte the file of the plainest writer, for KenLM's models and for ours, from the NumPy writer and
+    from the compiled one."""
+    import reference.arpa as arpa
+
+    _numba_or_skip(compiled, monkeypatch)
+    monkeypatch.setattr(arpa, "_COMPILED_WRITE_AT", 0)
     for name, model in (("kenlm", read_arpa(DATA / run["arpa"])), ("ours", _estimate(run))):
         write_arpa(model, tmp_path / f"{name}.arpa")
         _write_arpa_line_by_line(model, tmp_path / f"{name}.plain.arpa")
@@ -684,6 +720,22 @@ def test_arpa_number_formatting_is_printf_9g(x):
     mat, keep = _format_numbers(np.asarray(x, dtype=np.float64))
     got = [bytes(row[k]).decode() for row, k in zip(mat, keep)]
     assert got == ["%.9g" % v for v in x]
+
+
+@given(x=st.lists(st.one_of(st.floats(-1e4, 0.0), st.floats(-2e-4, 0.0), st.floats(-1000.0, -999.99), st.sampled_from(
+    [0.0, -0.0, -99.0, -1.0, -1e-4, -9.99999999e-5, -999.9999995, -0.5, -1e-300, -0.1, float("-inf")])),
+    min_size=1, max_size=40))
+def test_arpa_compiled_number_formatting_is_printf_9g(x):
+    """The compiled writer's '%.9g' where it decides (the rest goes to Python's)."""
+    jit = pytest.importorskip("reference._arpa_jit")
+    v = np.asarray(x, dtype=np.float64)
+    undecided = jit.g9_undecided(v)
+    assert not undecided[np.isin(v, [0.0, -1.0, -0.5, -99.0])].any()
+    for value, und in zip(v, undecided):
+        if not und:
+            out = np.zeros(32, np.uint8)
+            end = jit.put_g9(out, 0, value)
+            assert bytes(out[:end]).decode() == "%.9g" % value, value
 
 
 @given(keys=st.lists(st.integers(0, 2**40), unique=True, max_size=300), probes=st.lists(st.integers(0, 2**40),

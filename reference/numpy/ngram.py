@@ -25,6 +25,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from reference.arpa import _PACK, BOS, EOS, UNK, BackoffModel, _has_other_whitespace, _pack, _tokenize
+from reference.numpy._common import check_scalar
 from reference.numpy.information import PROBABILITY_SUM_TOL
 
 # =====================================================================================
@@ -70,6 +71,7 @@ def sequence_conditionals(joint):
 def markov_conditionals(joint, order):
     """Factors P(w_t | last ``order`` words) of a joint table, as in :func:`sequence_conditionals`."""
     joint = _probabilities(joint, "joint")
+    order = check_scalar("markov_conditionals", "order", order, low=0, integer=True)
     T = joint.ndim
     out = []
     for t in range(T):
@@ -111,13 +113,22 @@ def ngram_mle(counts, context_counts):
     """P(w | h) = count(h, w) / count(h): ``counts`` (H, V), ``context_counts`` (H,); 0/0 gives 0."""
     c = np.asarray(counts, dtype=np.float64)
     d = np.asarray(context_counts, dtype=np.float64)[..., None]
-    return np.divide(c, d, out=np.zeros(np.broadcast_shapes(c.shape, d.shape)), where=d > 0)
+    check_counts("ngram_mle", "counts", c)
+    check_counts("ngram_mle", "context_counts", d)
+    p = np.divide(c, d, out=np.zeros(np.broadcast_shapes(c.shape, d.shape)), where=d > 0)
+    return np.where(np.isnan(c) | np.isnan(d), np.nan, p)  # NaN in, NaN out (never the 0 of an unseen context)
 
 
 def add_k(counts, context_counts, k, vocab_size):
     """P(w | h) = (count(h, w) + k) / (count(h) + k V)."""
     c = np.asarray(counts, dtype=np.float64)
     d = np.asarray(context_counts, dtype=np.float64)[..., None]
+    check_counts("add_k", "counts", c)
+    check_counts("add_k", "context_counts", d)
+    check_scalar("add_k", "k", k, low=0)  # k < 0 is no smoothing (it can give negative probabilities)
+    check_scalar("add_k", "vocab_size", vocab_size, low=1, integer=True)
+    if k == 0:  # the MLE, with its convention for an unseen context (0, not 0/0 = NaN)
+        return ngram_mle(c, d[..., 0])
     return (c + k) / (d + k * vocab_size)
 
 
@@ -143,6 +154,7 @@ def backoff_literal(probabilities, counts):
     out = p[-1].copy()
     for i in range(p.shape[0] - 2, -1, -1):
         out = np.where(c[i] > 0, p[i], out)
+        out = np.where(np.isnan(c[i]), np.nan, out)  # a NaN count: which order applies is unknown
     return out
 
 
@@ -209,7 +221,16 @@ def kneser_ney_discounts(counts_of_counts):
 
 def continuation_counts(counts):
     """N1+(. w_2..w_k) = number of distinct words seen before, from ``counts[w_1, ..., w_k]`` (axis 0)."""
-    return (np.asarray(counts) > 0).sum(axis=0).astype(np.float64)
+    c = np.asarray(counts, dtype=np.float64)
+    n = (c > 0).sum(axis=0).astype(np.float64)
+    return np.where(np.isnan(c).any(axis=0), np.nan, n)  # a NaN count is neither seen nor unseen
+
+
+def check_discounts(fn, D):
+    """(D1, D2, D3+): three finite discounts >= 0 (a NaN one would be used only where a count falls in its band,
+    so a NaN could go unseen). ``D`` is a float64 NumPy array; shared by both forms."""
+    if D.shape != (3,) or not np.all(np.isfinite(D)) or (D < 0).any():
+        raise ValueError(f"{fn}: discounts must be three finite numbers >= 0 (D1, D2, D3+), got {D.tolist()}")
 
 
 def kneser_ney_interpolate(counts, lower, discounts):
@@ -223,7 +244,9 @@ def kneser_ney_interpolate(counts, lower, discounts):
     """
     a = np.asarray(counts, dtype=np.float64)
     q = np.asarray(lower, dtype=np.float64)
-    D1, D2, D3 = np.asarray(discounts, dtype=np.float64)
+    D = np.asarray(discounts, dtype=np.float64)
+    check_discounts("kneser_ney_interpolate", D)
+    D1, D2, D3 = D
     d = np.where(a <= 0, 0.0, np.where(a < 2, D1, np.where(a < 3, D2, D3)))
     total = a.sum(axis=-1, keepdims=True)
     safe = np.where(total > 0, total, 1.0)
@@ -475,6 +498,57 @@ class _Vocabulary:
         return ids, lens
 
 
+class _CompiledVocabulary:
+    """:class:`_Vocabulary` with the tokens turned into ids by compiled loops (reference/_arpa_jit.py, the ``fast``
+    extra): one pass over the bytes with a hash table of the words' bytes; only new words become Python strings.
+    Blocks with whitespace beyond ASCII's (or NUL bytes) take the str path, and their new words enter the table
+    in the same order, so the ids are those of :func:`encode_corpus` either way."""
+
+    def __init__(self, jit) -> None:
+        self.jit = jit
+        self.index = {UNK: 0, BOS: 1, EOS: 2}
+        self.table = np.full(1 << 12, -1, dtype=np.int64)
+        self.wstart = np.zeros(1 << 10, dtype=np.int64)
+        self.wlen = np.zeros(1 << 10, dtype=np.int64)
+        self.wpool = np.zeros(1 << 12, dtype=np.uint8)
+        self.n_words = self.pool_used = 0
+        for w in self.index:
+            self._add(w.encode("utf-8"))
+
+    def _encode(self, b: np.ndarray, n_lines: int):
+        ids, per_line, self.table, self.wstart, self.wlen, self.wpool, self.n_words, self.pool_used = \
+            self.jit.encode_text(b, n_lines, self.table, self.wstart, self.wlen, self.wpool, self.n_words,
+                                 self.pool_used)
+        return ids, per_line
+
+    def _add(self, word: bytes) -> None:
+        self._encode(np.frombuffer(word, dtype=np.uint8), 1)
+
+    def encode_bytes(self, c: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of the tokens and token count of each line of ``c`` (lines end at b'\\n')."""
+        b = np.frombuffer(c, dtype=np.uint8)
+        index = self.index
+        if _has_other_whitespace(b):
+            split = list(map(str.split, c.decode("utf-8").split("\n")))
+            lens = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+            flat = list(chain.from_iterable(split))
+            get = index.get
+            for w in dict.fromkeys(flat):
+                if get(w) is None:
+                    index[w] = len(index)
+                    self._add(w.encode("utf-8"))
+            return np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat)), lens
+        n_lines = int(np.count_nonzero(b == 10)) + (1 if not len(b) or b[-1] != 10 else 0)
+        before = self.n_words
+        ids, lens = self._encode(b, n_lines)
+        if self.n_words > before:
+            pool = self.wpool[: self.pool_used].tobytes()
+            st, ln = self.wstart[before: self.n_words].tolist(), self.wlen[before: self.n_words].tolist()
+            new = [pool[a: a + n].decode("utf-8") for a, n in zip(st, ln)]
+            index.update(zip(new, range(before, self.n_words)))
+        return ids, lens
+
+
 def read_corpus(source) -> Corpus:
     """A corpus from a text file (a path, ``"-"`` for standard input, or a binary file object): one
     sentence per line (lines end at ``\\n``, as lmplz reads them), UTF-8, tokens separated by whitespace.
@@ -501,7 +575,10 @@ def read_corpus(source) -> Corpus:
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise ValueError(f"a gzip file that does not decompress ({type(exc).__name__}: {exc}); "
                              "is it truncated or damaged?") from None
-    vocab = _Vocabulary()
+    from reference import arpa_walk
+
+    jit = arpa_walk._jit()
+    vocab = _CompiledVocabulary(jit) if jit is not None else _Vocabulary()
     id_parts: list[np.ndarray] = []
     len_parts: list[np.ndarray] = []
     pending: list[bytes] = []  # the start of a line longer than the blocks read so far
