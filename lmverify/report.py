@@ -129,7 +129,7 @@ def command(args: argparse.Namespace) -> int:
     if args.junit:
         junit(reports, Path(args.junit), baseline=baseline)
     if args.github:  # to stderr: the log, where GitHub reads workflow commands (stdout is the report)
-        sys.stderr.write(github_annotations(reports, fail_on=kinds or {"any"}, baseline=baseline))
+        sys.stderr.write(github_annotations(reports, fail_on=kinds or None, baseline=baseline))
         sys.stderr.flush()
     if args.write_baseline:
         n = write_baseline(reports, Path(args.write_baseline))

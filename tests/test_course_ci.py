@@ -159,8 +159,10 @@ def test_course_folder_is_found_from_mkdocs_docs_dir_or_under_the_folder_given(t
     assert folder == repo / "content" / "01_part" and how == ""
     (repo / "content" / "02_other").mkdir()
     (repo / "content" / "02_other" / "notes.md").write_text("# n\n")
+    (repo / "mkdocs.yml").unlink()  # a folder above the pages, no config: searched from where it is
     with pytest.raises(CourseError, match=r"no course pages found.*content/01_part.*content/02_other.*zz\.md"):
-        find_course(repo / "content", frozenset({"zz.md"}))  # a hint naming the folders with pages
+        find_course(repo, frozenset({"zz.md"}))  # a hint naming the folders with pages
+    assert find_course(repo / "content", frozenset({"zz.md"}))[0] == repo / "content"  # pages, none known: as given
     (repo / "content" / "03_copy").mkdir()
     (repo / "content" / "03_copy" / "a.md").write_text("# a\n")
     with pytest.raises(CourseError, match="more than one folder"):

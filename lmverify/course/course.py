@@ -111,9 +111,9 @@ def find_course(path: str | Path, known: "set[str] | frozenset[str]" = frozenset
     at the config's ``docs_dir``), or a folder above the pages (``docs`` when the pages are in
     ``docs/01_foundations/``). ``known``: page names the verification looks for (the catalogue's and the
     examples' pages). The folder chosen is PATH (or ``docs_dir``) when it holds one of the known pages,
-    else the subfolder holding the most known pages (a tie is a :class:`CourseError` naming them); with no
-    ``known`` pages, PATH when it holds Markdown pages. None found is a :class:`CourseError` naming the
-    folders with Markdown pages under PATH, as a hint."""
+    else the subfolder holding the most known pages (a tie is a :class:`CourseError` naming them), else
+    PATH when it holds Markdown pages (the verification then names the pages it lacks). None found is a
+    :class:`CourseError` naming the folders with Markdown pages under PATH, as a hint."""
     given = Path(path)
     if given.is_file() and given.name in ("mkdocs.yml", "mkdocs.yaml"):
         config = given
@@ -138,7 +138,7 @@ def find_course(path: str | Path, known: "set[str] | frozenset[str]" = frozenset
                 raise CourseError(f"--course {str(given)!r}: the course pages are in more than one folder "
                                   f"({', '.join(map(str, top))}); give one of them as --course")
             return top[0], f"course pages in {top[0]} (found under --course {str(given)}{via})"
-    if start in folders and not known:
+    if start in folders:  # Markdown pages, none known: the folder as given (the report names what it lacks)
         return start, (f"course pages in {start}{via}" if config is not None else "")
     if folders:
         hint = ", ".join(map(str, folders[:8])) + (f" and {len(folders) - 8} more" if len(folders) > 8 else "")

@@ -297,13 +297,16 @@ def github_annotations(reports: list[ExampleReport], course: Path | None = None,
     on its page line, in GitHub's format with its escapes.
 
     New findings first: ``::error`` for the kinds the gate fails on (``fail_on``; without it every new
-    finding is an error, as ``--fail-on any``), ``::warning`` for the others; then the findings the
+    finding but a rounding slip, which is a ``::warning``), ``::warning`` for the others; then the findings the
     ``baseline`` accepts, as ``::notice``; then skipped code blocks, as notices. Only findings are annotated
     (errata, missing claims, changed equations, failing or timed-out code), so an error annotation always
     means a finding the gate judges. GitHub shows ``shown`` annotations of each level per step: where more
     exist, the last one shown of that level says how many are not shown and where they are listed."""
     course = course if course is not None else getattr(reports, "course", None)
-    failing, other, accepted = classify(reports, {"any"} if fail_on is None else set(fail_on), baseline)
+    failing, other, accepted = classify(reports, {"any"} if not fail_on else set(fail_on), baseline)
+    if not fail_on:  # no gate given: every new finding is an error but a rounding slip, a warning
+        other = [e for e in failing if e.kind == "rounding"]
+        failing = [e for e in failing if e.kind != "rounding"]
 
     def file_of(page: str) -> str:
         return str(course / page) if course is not None else page
