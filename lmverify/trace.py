@@ -163,12 +163,15 @@ def trace(example: Example, backend: str = "numpy", places: int = 4) -> str:
         notes = []
         for name, value in exact.items():
             shown, note = budget.simplified(value)
+            if note:  # past the time limit: the numeric value, with a note
+                numeric = q.get(name)
+                arr = np.asarray(numeric, dtype=np.float64) if numeric is not None else None
+                shown = (f"~ {float(arr)!r}" if arr is not None and arr.ndim == 0 else
+                         f"~ {np.array2string(arr, precision=17)}" if arr is not None else shown)
+                notes.append(f"{name}: {note}; the numeric value is shown")
             out.append(f"{name} = {shown}")
-            if note:
-                notes.append(f"{name}: {note}")
         if notes:
-            out += ["", "Not simplified (time limit; the numeric value is above, under Full precision):", ""]
-            out += [f"- {n}" for n in notes]
+            out += ["", "Not simplified (time limit):", ""] + [f"- {n}" for n in notes]
         out += ["", f"## Rounded to {places} places (Markdown with LaTeX; every number is its exact value rounded)", ""]
         for name, value in q.items():
             if isinstance(value, (str, bool)):

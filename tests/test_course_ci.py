@@ -240,6 +240,7 @@ def test_output_failures_are_named_with_their_own_exit_code_never_the_findings_o
     assert main(["starter", "softmax", "-o", "/dev/full"]) == EXIT_OUTPUT
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to simulate a full disk")
 def test_stdout_on_a_full_disk_exits_6_without_a_traceback_in_a_real_process():
     with open("/dev/full", "w") as full:

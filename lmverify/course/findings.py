@@ -15,7 +15,6 @@ KINDS = ("error", "rounding", "convention", "missing", "equation", "code", "time
 
 
 @dataclass
-@dataclass
 class Erratum:
     """A finding: an erratum of a claim (kind error/rounding/convention), a changed equation (kind
     ``equation``) or a failing code block (kind ``code``)."""
@@ -32,7 +31,6 @@ class Erratum:
     ident: str = ""  # names the finding in a baseline when ``what`` holds a line number (code blocks)
 
 
-@dataclass
 @dataclass
 class EquationCheck:
     """A catalogued equation looked up in its page's displays, compared by meaning: ``line`` where it is
