@@ -302,7 +302,8 @@ def run_contained_block(block: CodeBlock, cpu_seconds: float | None = None, offl
     """Run a block as ``__main__`` contained (:func:`lmverify.sandbox.run_contained`): a fresh private folder,
     headless matplotlib, offline unless told otherwise, limited in CPU time by the page's ``cpu=`` option for
     the block, else ``cpu_seconds``, else DEFAULT_CPU_SECONDS (the author who marks a block that trains knows
-    best), and in memory by the page's ``memory=``, else ``memory_mib``, else DEFAULT_MEMORY_MIB. ``writable``: paths outside the folder the block may write (a test's output file)."""
+    best), and in memory by the page's ``memory=``, else ``memory_mib``, else DEFAULT_MEMORY_MIB.
+    ``writable``: paths outside the folder the block may write (a test's output file)."""
     cpu = block.cpu_seconds or cpu_seconds or DEFAULT_CPU_SECONDS
     memory = block.memory_mib or memory_mib or DEFAULT_MEMORY_MIB
     with private_folder(prefix="lmverify-page-code-") as folder:
@@ -414,7 +415,8 @@ def run_block(block: CodeBlock, timeout: float | None = None, *, watch=()) -> Bl
     if c.status == "memory_limit":
         last = f"{c.reason}"
     if c.writes_outside:
-        last = (last + "; " if r.returncode != 0 else "") + "wrote outside its folder: " + ", ".join(c.writes_outside[:3])
+        last = ((last + "; " if r.returncode != 0 else "") + "wrote outside its folder: "
+                + ", ".join(c.writes_outside[:3]))
     if c.status != "ok":
         frames = [int(m.group(1)) for m in re.finditer(r'File "[^"]*page_code\.py", line (\d+)', r.stderr)]
         line = block.line + frames[-1] - 1 if frames else None

@@ -596,7 +596,8 @@ def run_contained(argv: Sequence[str], *, cwd: str | Path | None = None, cpu_sec
         raise SandboxError("argv: expected a command (a non-empty list), got an empty one")
     cpu = positive_seconds(cpu_seconds, "cpu_seconds")
     mem = None if memory_mib is None else positive_seconds(memory_mib, "memory_mib")
-    wall = max(WALL_FACTOR * cpu, WALL_FLOOR) if wall_seconds is None else positive_seconds(wall_seconds, "wall_seconds")
+    wall = (max(WALL_FACTOR * cpu, WALL_FLOOR) if wall_seconds is None
+            else positive_seconds(wall_seconds, "wall_seconds"))
     if cwd is not None and not Path(cwd).is_dir():
         raise SandboxError(f"cwd {str(cwd)!r}: expected an existing folder (make one with private_folder())")
     if cwd is None:
@@ -632,7 +633,8 @@ def run_contained(argv: Sequence[str], *, cwd: str | Path | None = None, cpu_sec
     full_env = dict(os.environ if env is None else env)
     old_path = full_env.get("PYTHONPATH")
     full_env.update({
-        "PYTHONPATH": os.pathsep.join([str(site_dir)] + [str(p) for p in python_paths] + ([old_path] if old_path else [])),
+        "PYTHONPATH": os.pathsep.join([str(site_dir)] + [str(p) for p in python_paths]
+                                      + ([old_path] if old_path else [])),
         "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(meta / "tmp"), "MPLCONFIGDIR": str(meta / "matplotlib"),
         "IPYTHONDIR": str(meta / "ipython"), "JUPYTER_RUNTIME_DIR": str(meta / "jupyter-runtime"),
         "LMVERIFY_RUN_FOLDER": str(folder), "LMVERIFY_NETLOG": logs["NETLOG"],
@@ -641,7 +643,8 @@ def run_contained(argv: Sequence[str], *, cwd: str | Path | None = None, cpu_sec
 
     cpu_whole = max(1, math.ceil(cpu))
     read_fd, write_fd = os.pipe()
-    config = {"ns": ns, "net": ns and offline, "folder": str(folder), "writable": allowed[1:-1], "pth": pth, "status_fd": write_fd,
+    config = {"ns": ns, "net": ns and offline, "folder": str(folder), "writable": allowed[1:-1], "pth": pth,
+              "status_fd": write_fd,
               "cwd": str(folder), "cpu": cpu_whole, "mem": None if mem is None else int(mem * 2 ** 20),
               "wall": wall, "argv": argv}
     cmd = (_unshare_prefix(offline) if ns else []) + [sys.executable, "-I", "-S", "-c", _INIT, json.dumps(config)]
@@ -731,5 +734,6 @@ def run_contained(argv: Sequence[str], *, cwd: str | Path | None = None, cpu_sec
         if run.status == "ok":
             run.status = "failed"
     if report.get("still_running"):
-        run.reason = "; ".join(x for x in [run.reason, f"{report['still_running']} process(es) could not be ended"] if x)
+        still = f"{report['still_running']} process(es) could not be ended"
+        run.reason = "; ".join(x for x in [run.reason, still] if x)
     return run
