@@ -249,7 +249,11 @@ if pid == 0:
         os.write(2, ("lmverify: cannot run %r: %s\n" % (cfg["argv"][0], exc)).encode())
     os._exit(127)
 
+started = time.monotonic()
+
 def on_alarm(signum, frame):
+    if time.monotonic() - started < 0.99 * cfg["wall"]:
+        return  # not our timer: the code sent it (as PID 1 we would otherwise obey)
     timed_out.append(1)
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -261,7 +265,6 @@ def on_alarm(signum, frame):
         pass
 
 signal.signal(signal.SIGALRM, on_alarm)
-signal.signal(signal.SIGTERM, on_alarm)
 signal.setitimer(signal.ITIMER_REAL, cfg["wall"])
 me = os.getpid()
 while True:
@@ -581,7 +584,8 @@ def _seed_matplotlib(target: Path) -> None:
 def run_contained(argv: Sequence[str], *, cwd: str | Path | None = None, cpu_seconds: float,
                   memory_mib: float | None = 4096, wall_seconds: float | None = None,
                   env: dict[str, str] | None = None, offline: bool = True, writable: Sequence[str | Path] = (),
-                  watch: Sequence[str | Path] = (), python_paths: Sequence[str | Path] = ()) -> ContainedRun:
+                  watch: Sequence[str | Path] = (), python_paths: Sequence[str | Path] = (),
+                  _mode: str | None = None) -> ContainedRun:
     """Run ``argv`` contained (see the module's documentation) and say how it ended.
 
     ``cwd``: the run's private folder (made with :func:`private_folder`; the only place it may write); without
@@ -603,9 +607,10 @@ def run_contained(argv: Sequence[str], *, cwd: str | Path | None = None, cpu_sec
     if cwd is None:
         with private_folder() as folder:
             return run_contained(argv, cwd=folder, cpu_seconds=cpu, memory_mib=mem, wall_seconds=wall, env=env,
-                                 offline=offline, writable=writable, watch=watch, python_paths=python_paths)
+                                 offline=offline, writable=writable, watch=watch, python_paths=python_paths,
+                                 _mode=_mode)
     folder = Path(cwd).resolve()
-    mode = isolation()
+    mode = _mode or isolation()
     ns = mode == "namespaces"
     meta = folder / ".lmverify"
     meta.mkdir(exist_ok=True)
@@ -695,6 +700,12 @@ def run_contained(argv: Sequence[str], *, cwd: str | Path | None = None, cpu_sec
         report = json.loads(raw) if raw else {}
     except ValueError:
         report = {}
+    if not report and not backstop and ns and stderr.startswith("unshare:"):
+        # the namespaces worked when probed but not now (e.g. too many user namespaces at once): run it again
+        # without them rather than call the code failed
+        return run_contained(argv, cwd=cwd, cpu_seconds=cpu, memory_mib=mem, wall_seconds=wall, env=env,
+                             offline=offline, writable=writable, watch=watch, python_paths=python_paths,
+                             _mode="fallback")
     if "setup_error" in report:
         raise SandboxError(f"the contained run of {argv[0]!r} could not be set up ({mode}): {report['setup_error']}")
 

@@ -342,3 +342,17 @@ def test_contained_run_is_plain_data():
     """Only plain data (a students' runner or a report can ship it as JSON)."""
     r = _py("print('x')")
     assert json.loads(json.dumps(vars(r))) == vars(r) and r.stdout == "x\n"
+
+
+@needs_namespaces
+def test_namespaces_that_fail_to_start_fall_back_instead_of_failing_the_code(monkeypatch):
+    """An ``unshare`` that fails now (it worked when probed) must not make the code look failed."""
+    monkeypatch.setattr(sandbox, "_unshare_prefix", lambda offline: ["unshare", "--no-such-option-for-the-test"])
+    r = _py("print('ran')")
+    assert r.status == "ok" and r.stdout == "ran\n" and r.isolation == "fallback"
+
+
+@needs_namespaces
+def test_the_code_cannot_stop_itself_as_a_timeout_by_signalling_the_init():
+    r = _py("import os, signal, time; os.kill(1, signal.SIGALRM); time.sleep(0.2); print('alive')")
+    assert r.status == "ok" and r.stdout == "alive\n"
