@@ -345,9 +345,10 @@ def test_contained_run_is_plain_data():
 
 
 @needs_namespaces
-def test_namespaces_that_fail_to_start_fall_back_instead_of_failing_the_code(monkeypatch):
+def test_namespaces_that_fail_to_start_fall_back_instead_of_failing_the_code(monkeypatch, tmp_path):
     """An ``unshare`` that fails now (it worked when probed) must not make the code look failed."""
     monkeypatch.setattr(sandbox, "_unshare_prefix", lambda offline: ["unshare", "--no-such-option-for-the-test"])
+    monkeypatch.setattr(sandbox, "_watch_roots", lambda watch: [(tmp_path, None, False)])  # see the mode fixture
     r = _py("print('ran')")
     assert r.status == "ok" and r.stdout == "ran\n" and r.isolation == "fallback"
 
