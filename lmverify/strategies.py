@@ -202,19 +202,98 @@ nll_sequences = st.integers(1, 6).flatmap(
 
 # --- ngram strategies -------------------------------------------------------------------
 # Corpora (lists of whitespace-tokenised sentences) and count tables for the ngram topic.
-# Small vocabularies on purpose, so n-grams repeat; the degenerate corpora (one sentence,
+# Small vocabularies on purpose, so words and n-grams repeat: mistakes such as N counted as the
+# number of distinct words (types) instead of all tokens give the right answer exactly when every
+# token is distinct, so most corpora are drawn with a word repeated, and some with every token
+# distinct (where the right and the wrong answers must agree). The degenerate corpora (one sentence,
 # one word, one word repeated, every sentence identical) are drawn deliberately.
 
+#: the vocabulary of the drawn corpora (letters, so no word collides with <s>, </s> or <unk>)
+NGRAM_VOCAB = ("a", "b", "c", "d", "e", "f")
+
 #: a word of a small vocabulary (letters, so no word collides with <s>, </s> or <unk>)
-ngram_words = st.sampled_from(["a", "b", "c", "d", "e", "f"])
+ngram_words = st.sampled_from(list(NGRAM_VOCAB))
+
+
+def has_repeated_word(corpus: list[str]) -> bool:
+    """Whether some word occurs twice in the corpus (in one sentence or across sentences)."""
+    words = [w for s in corpus for w in s.split()]
+    return len(set(words)) < len(words)
 
 
 @st.composite
-def corpora(draw, *, max_sentences: int = 8, max_len: int = 7, max_vocab: int = 6) -> list[str]:
-    """A list of non-empty sentences over a vocabulary of at most ``max_vocab`` words."""
-    vocab = ["a", "b", "c", "d", "e", "f"][: draw(st.integers(1, max_vocab))]
-    sentence = st.lists(st.sampled_from(vocab), min_size=1, max_size=max_len).map(" ".join)
-    return draw(st.lists(sentence, min_size=1, max_size=max_sentences))
+def corpora(draw, *, max_sentences: int = 8, max_len: int = 7, max_vocab: int = 6,
+            repeats: bool | None = None) -> list[str]:
+    """A list of non-empty sentences over a vocabulary of at most ``max_vocab`` words (``NGRAM_VOCAB``).
+
+    ``repeats=True``: some word occurs at least twice (forced where the draw had none, whenever the
+    bounds leave room for two tokens); ``False``: every token of the corpus is distinct (so the corpus has
+    at most ``max_vocab`` tokens); ``None`` (default): either, a repeated word in three draws out of four.
+    """
+    if not 1 <= max_vocab <= len(NGRAM_VOCAB) or max_len < 1 or max_sentences < 1:
+        raise ValueError(f"corpora: need 1 <= max_vocab <= {len(NGRAM_VOCAB)}, max_len >= 1 and max_sentences >= 1, "
+                         f"got max_vocab={max_vocab}, max_len={max_len}, max_sentences={max_sentences}")
+    if repeats is None:
+        repeats = draw(st.sampled_from([True, True, True, False]))
+    if not repeats:
+        limit = min(max_vocab, max_len * max_sentences)
+        words = draw(st.permutations(NGRAM_VOCAB[:max_vocab]))[:draw(st.integers(1, limit))]
+        out: list[str] = []
+        while words:
+            k = draw(st.integers(1, min(max_len, len(words))))
+            if len(out) == max_sentences - 1:
+                k = len(words)  # the last sentence the bound allows takes the rest (it fits: limit above)
+            out.append(" ".join(words[:k]))
+            words = words[k:]
+        return out
+    vocab = list(NGRAM_VOCAB[: draw(st.integers(1, max_vocab))])
+    sentence = st.lists(st.sampled_from(vocab), min_size=1, max_size=max_len)
+    corpus = [s.split() for s in draw(st.lists(sentence.map(" ".join), min_size=1, max_size=max_sentences))]
+    if not has_repeated_word([" ".join(s) for s in corpus]):
+        tokens = [w for s in corpus for w in s]
+        w = draw(st.sampled_from(tokens))
+        room = [i for i, s in enumerate(corpus) if len(s) < max_len]
+        if room:
+            i = draw(st.sampled_from(room))
+            corpus[i].insert(draw(st.integers(0, len(corpus[i]))), w)
+        elif len(corpus) < max_sentences:
+            corpus.insert(draw(st.integers(0, len(corpus))), [w])
+        elif len(tokens) >= 2:  # every sentence full: another token becomes w
+            i = draw(st.sampled_from([i for i, s in enumerate(corpus) if w not in s or len(s) > 1]))
+            j = draw(st.sampled_from([j for j, x in enumerate(corpus[i]) if x != w]))
+            corpus[i][j] = w
+    return [" ".join(s) for s in corpus]
+
+
+@st.composite
+def corpus_count_tables(draw, order: int, *, repeats: bool | None = None, max_sentences: int = 4,
+                        max_len: int = 5, max_vocab: int = 4) -> dict:
+    """The order-``order`` count table of a drawn corpus (:func:`corpora`), as an n-gram model counts it.
+
+    Each sentence is padded as the page's code pads it (``<s> w1 .. wk </s>``). Returns ``counts`` (H, V):
+    row h a context seen (the first ``order`` - 1 words of an n-gram, in order of first appearance), column
+    w a word of the vocabulary (the corpus' words and ``</s>``, sorted); ``context_counts`` (H,): each
+    context's count as the first words of an n-gram (each row of ``counts`` sums to it); ``corpus`` and
+    ``vocab``. For ``order`` 1 there is one row (the empty context): the unigram counts.
+    """
+    if int(order) != order or order < 1:
+        raise ValueError(f"corpus_count_tables: order must be an integer >= 1, got {order!r}")
+    corpus = draw(corpora(max_sentences=max_sentences, max_len=max_len, max_vocab=max_vocab, repeats=repeats))
+    padded = [["<s>"] + s.split() + ["</s>"] for s in corpus]
+    vocab = sorted({w for s in padded for w in s[1:]})
+    col = {w: j for j, w in enumerate(vocab)}
+    rows: dict[tuple, int] = {}
+    table: list[list[float]] = []
+    for s in padded:
+        start = 1 if order == 1 else 0  # <s> is a context, never a predicted word
+        for i in range(start, len(s) - order + 1):
+            h, w = tuple(s[i:i + order - 1]), s[i + order - 1]
+            if h not in rows:
+                rows[h] = len(table)
+                table.append([0.0] * len(vocab))
+            table[rows[h]][col[w]] += 1.0
+    counts = np.asarray(table, dtype=np.float64).reshape(len(table), len(vocab))
+    return {"counts": counts, "context_counts": counts.sum(axis=1), "corpus": corpus, "vocab": vocab}
 
 
 #: the extremes on purpose: one word, one word many times, identical sentences, a single long sentence

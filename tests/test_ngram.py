@@ -103,6 +103,126 @@ def test_unigram_mle_sums_to_one(check, data):
     check.close(check.call(counts=c).sum(), 1.0, what="sum of P(w)", expected_from="1")
 
 
+@pytest.mark.equation("ngram.unigram_mle")
+@given(data=st.data())
+def test_unigram_mle_divides_by_every_token_of_the_corpus(check, data):
+    """On a corpus's unigram counts, P(w) N = count(w) with N the number of tokens (every </s> included),
+    counted from the corpus itself; a repeated word makes N larger than the number of distinct words, which
+    is where dividing by the distinct words goes wrong."""
+    t = data.draw(S.corpus_count_tables(1), label="table")
+    tokens = [w for s in t["corpus"] for w in s.split() + ["</s>"]]
+    counts = t["counts"][0]
+    p = check.call(counts=counts)
+    check.inputs = {"counts": counts, "corpus": t["corpus"]}
+    check.close(p * len(tokens), counts, what="P(w) * N, N = the number of tokens",
+                expected_from="count(w) in the corpus")
+
+
+@pytest.mark.numeric
+@pytest.mark.equation("ngram.trigram_mle", "ngram.bigram_mle")
+@given(data=st.data())
+def test_trigram_mle_context_count_is_every_ngram_that_starts_with_it(check, data):
+    """On a corpus's bigram or trigram table, P(w | h) count(h) = count(h, w), with count(h) the number of
+    n-grams that start with h, counted from the padded corpus itself (every occurrence, repeats included)."""
+    n = data.draw(st.integers(2, 3), label="n")
+    t = data.draw(S.corpus_count_tables(n), label="table")
+    starts: dict = {}
+    for s in t["corpus"]:
+        toks = pad(s)
+        for i in range(len(toks) - n + 1):
+            starts[tuple(toks[i:i + n - 1])] = starts.get(tuple(toks[i:i + n - 1]), 0) + 1
+    contexts = list(starts)  # first-appearance order, as corpus_count_tables orders its rows
+    p = check.call(counts=t["counts"], context_counts=t["context_counts"])
+    check.inputs = {"counts": t["counts"], "context_counts": t["context_counts"], "corpus": t["corpus"]}
+    ctx = np.array([starts[h] for h in contexts], dtype=float)
+    check.close(p * ctx[:, None], t["counts"], what="P(w | h) * count(h)",
+                expected_from="count(h, w), count(h) = the n-grams of the corpus that start with h")
+
+
+@pytest.mark.numeric
+@pytest.mark.equation("ngram.perplexity", "ngram.add_k", "ngram.trigram_mle")
+@given(corpus=S.corpora(max_sentences=4, max_len=5, max_vocab=4), n=st.integers(2, 3))
+def test_perplexity_of_an_add_one_model_on_corpora_with_repeated_words(check, corpus, n):
+    """The page's pipeline on a drawn corpus (most of them repeat words): add-1 probabilities of every padded
+    training sentence's tokens from position n-1 on, through add_k, then sequence_perplexity; equals
+    exp(-mean log p) of the same probabilities computed from the counts, and is at least 1."""
+    sents = [pad(s) for s in corpus]
+    V = len({w for s in sents for w in s})
+    grams, ctx = ngram_counts(sents, n)
+    logs, probs = [], []
+    for toks in sents:
+        for i in range(n - 1, len(toks)):
+            h, w = tuple(toks[i - n + 1:i]), toks[i]
+            p = check.call("add_k", counts=np.array([[grams[h + (w,)]]], float), context_counts=np.array([ctx[h]], float),
+                           k=1.0, vocab_size=V)
+            logs.append(math.log(float(p[0, 0])))
+            probs.append((grams[h + (w,)] + 1) / (ctx[h] + V))
+    ppl = check.call(log_probs=np.array(logs))
+    check.inputs = {"corpus": corpus, "n": n, "log_probs": np.array(logs)}
+    check.close(ppl, math.exp(-math.fsum(math.log(q) for q in probs) / len(probs)), what=f"order-{n} perplexity",
+                expected_from="exp(-mean log p), p = (count(h, w) + 1) / (count(h) + V) from the counts")
+    check.law(ppl >= 1.0 - check.tol.rtol, "perplexity >= 1 (every p <= 1)", got=ppl)
+
+
+@pytest.mark.parametrize("repeats", [True, False])
+@given(data=st.data())
+def test_ngram_corpora_repeat_a_word_or_keep_every_token_distinct_on_request(repeats, data):
+    """corpora(repeats=True) always repeats a word (where the bounds allow two tokens), repeats=False never
+    does; both respect the bounds."""
+    max_sentences, max_len, max_vocab = (data.draw(st.integers(1, 4), label=k) for k in ("sentences", "len", "vocab"))
+    corpus = data.draw(S.corpora(max_sentences=max_sentences, max_len=max_len, max_vocab=max_vocab, repeats=repeats),
+                       label="corpus")
+    assert 1 <= len(corpus) <= max_sentences and all(1 <= len(s.split()) <= max_len for s in corpus), corpus
+    assert len({w for s in corpus for w in s.split()}) <= max_vocab, corpus
+    room = max_len * max_sentences >= 2
+    assert S.has_repeated_word(corpus) == (repeats and room), corpus
+
+
+def test_ngram_corpora_draw_both_kinds_by_default():
+    """The default draw yields corpora with a repeated word and corpora with every token distinct."""
+    from hypothesis import find
+
+    assert S.has_repeated_word(find(S.corpora(), S.has_repeated_word))
+    assert not S.has_repeated_word(find(S.corpora(), lambda c: not S.has_repeated_word(c)))
+
+
+_NGRAM_MISTAKES = Path(__file__).parent / "data" / "students" / "mistakes" / "ngram"
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("module, equation, mistake", [
+    ("unigram_mle__n_distinct_words.py", "ngram.unigram_mle", "N = distinct words"),
+    ("ngram_mle__count_h_distinct_words_after_h.py", "ngram.trigram_mle", "count(h) = distinct words after h"),
+    ("ngram_mle__count_h_distinct_words_after_h.py", "ngram.bigram_mle", "count(h) = distinct words after h"),
+    ("add_k__count_h_distinct_words_after_h.py", "ngram.add_k", "count(h) = distinct words after h"),
+    ("sequence_perplexity__no_log.py", "ngram.perplexity", "no log"),
+])
+def test_trigram_student_mistakes_are_caught_on_drawn_inputs_with_their_hint(module, equation, mistake):
+    """The two trigram mistakes of issue 20 (N or count(h) counted over distinct words; no log) fail on the drawn
+    inputs alone (test_matches_oracle's strategy, without the pinned inputs), and the failure names the mistake."""
+    from lmverify.students_check import check_equation
+
+    outcomes = check_equation(_NGRAM_MISTAKES / module, equation, drawn=20, pinned=False)
+    assert [o.status for o in outcomes] == ["failed"], f"{module}: {outcomes}"
+    assert f"({mistake})." in outcomes[0].message, outcomes[0].message
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_distinct_word_counting_is_right_exactly_when_no_word_repeats():
+    """The distinct-words student is right on a corpus whose tokens are all distinct (there N is the number of
+    distinct words) and wrong, with its hint, on one that repeats a word: the corpora must repeat words."""
+    from lmverify.backends import Backend
+    from lmverify.check import Check
+    from lmverify.compare import VerificationError
+    from lmverify.students_check import student_backend
+
+    student = student_backend(_NGRAM_MISTAKES / "unigram_mle__n_distinct_words.py")
+    check = Check("ngram.unigram_mle", student, Backend("numpy"))
+    check.agree(counts=np.array([1.0, 1.0, 1.0, 1.0]))  # 'a b c' padded: </s>, a, b, c once each
+    with pytest.raises(VerificationError, match=r"\(N = distinct words\)\."):
+        check.agree(counts=np.array([1.0, 2.0, 1.0]))  # 'a b a' padded: </s> once, a twice, b once
+
+
 @pytest.mark.numeric
 @pytest.mark.equation("ngram.bigram_mle", "ngram.trigram_mle")
 @given(corpus=S.corpora(), n=st.integers(2, 3))

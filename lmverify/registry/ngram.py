@@ -54,18 +54,39 @@ def _count_table(draw, batch, *, max_contexts=4, max_vocab=5, allow_empty_rows=T
     return c
 
 
+# Count tables are drawn two ways: counted from a corpus (lmverify.strategies.corpus_count_tables: a small
+# vocabulary, so most corpora repeat a word and some have every token distinct; the vocabulary is the words
+# seen, so no column is all zero) and as free integer tables (zeros, unseen words and unseen contexts
+# included). Batched draws use free tables (corpora of one batch would differ in shape).
+
+
 def _unigram_inputs(exact: bool = False, batch: int | None = None):
-    return _count_table(batch, max_contexts=1, allow_empty_rows=False).map(lambda c: {"counts": c[..., 0, :]})
+    free = _count_table(batch, max_contexts=1, allow_empty_rows=False).map(lambda c: {"counts": c[..., 0, :]})
+    if batch is not None:
+        return free
+    return st.one_of(S.corpus_count_tables(1).map(lambda t: {"counts": t["counts"][0]}), free)
 
 
-def _mle_inputs(exact: bool = False, batch: int | None = None):
-    return _count_table(batch).map(lambda c: {"counts": c, "context_counts": c.sum(axis=-1)})
+def _mle_inputs_of(order: int):
+    def inputs(exact: bool = False, batch: int | None = None):
+        free = _count_table(batch).map(lambda c: {"counts": c, "context_counts": c.sum(axis=-1)})
+        if batch is not None:
+            return free
+        return st.one_of(S.corpus_count_tables(order).map(
+            lambda t: {"counts": t["counts"], "context_counts": t["context_counts"]}), free)
+
+    return inputs
 
 
 @st.composite
 def _add_k_inputs(draw, exact: bool = False, batch: int | None = None):
-    c = draw(_count_table(batch))
-    return {"counts": c, "context_counts": c.sum(axis=-1), "k": draw(st.sampled_from([0.125, 0.5, 1.0, 2.0, 8.0])),
+    if batch is None and draw(st.booleans()):
+        t = draw(S.corpus_count_tables(draw(st.integers(2, 3))))
+        c, ctx = t["counts"], t["context_counts"]
+    else:
+        c = draw(_count_table(batch))
+        ctx = c.sum(axis=-1)
+    return {"counts": c, "context_counts": ctx, "k": draw(st.sampled_from([0.125, 0.5, 1.0, 2.0, 8.0])),
             "vocab_size": c.shape[-1]}
 
 
@@ -128,6 +149,25 @@ def _unigram_over_types(counts):
     return c / c.shape[-1]
 
 
+def _unigram_over_distinct(counts):
+    """N taken as the number of distinct words seen (types) instead of all tokens."""
+    c = np.asarray(counts, dtype=np.float64)
+    return c / np.count_nonzero(c, axis=-1)[..., None]
+
+
+def _mle_over_distinct(counts, context_counts):
+    """count(h) taken as the number of distinct words seen after h; an unseen context stays 0."""
+    c = np.asarray(counts, dtype=np.float64)
+    n = np.count_nonzero(c, axis=-1)[..., None].astype(np.float64)
+    return np.divide(c, n, out=np.zeros(c.shape), where=n > 0)
+
+
+def _add_k_over_distinct(counts, context_counts, k, vocab_size):
+    """(c + k) / (number of distinct words seen after h + k V)."""
+    c = np.asarray(counts, dtype=np.float64)
+    return (c + k) / (np.count_nonzero(c, axis=-1)[..., None] + k * vocab_size)
+
+
 def _mle_over_total(counts, context_counts):
     c = np.asarray(counts, dtype=np.float64)
     return c / c.sum(axis=(-2, -1), keepdims=True)
@@ -157,6 +197,18 @@ def _backoff_lowest_first(probabilities, counts):
 
 def _perplexity_of_sum(log_probs):
     return np.exp(-np.sum(log_probs, axis=-1))
+
+
+def _perplexity_no_log(log_probs):
+    """exp(-(1/T) sum_t p_t): the probabilities averaged where their logs belong."""
+    return np.exp(-np.mean(np.exp(np.asarray(log_probs, dtype=np.float64)), axis=-1))
+
+
+def _perplexity_log_probs_multiplied(log_probs):
+    """(prod_t x_t)^(-1/T), the perplexity of probabilities, applied to the log-probabilities given
+    (NaN where the product of the negative log-probabilities is negative, inf where it is 0)."""
+    lp = np.asarray(log_probs, dtype=np.float64)
+    return np.prod(lp, axis=-1) ** (-1.0 / lp.shape[-1])
 
 
 def _perplexity_no_minus(log_probs):
@@ -234,17 +286,22 @@ EQUATIONS = (
         "ngram.unigram_mle",
         inputs=_unigram_inputs,
         batch_args=("counts",),
-        pinned=(Pinned("large counts (1e7 next to 1)", {"counts": np.array([1e7, 1.0, 1.0])}),
-                Pinned("ties", {"counts": np.array([3.0, 3.0, 3.0])}),
-                Pinned("zeros", {"counts": np.array([0.0, 4.0, 0.0, 1.0])})),
+        # "zeros" first: there N (5), V (4) and the distinct words seen (2) differ, so the first failure of
+        # either N mistake names it alone
+        pinned=(Pinned("zeros", {"counts": np.array([0.0, 4.0, 0.0, 1.0])}),
+                Pinned("large counts (1e7 next to 1)", {"counts": np.array([1e7, 1.0, 1.0])}),
+                Pinned("ties", {"counts": np.array([3.0, 3.0, 3.0])})),
         mistakes=(Mistake("divided by V", "dividing by the number of word types V instead of the total count",
-                          _unigram_over_types),),
+                          _unigram_over_types),
+                  Mistake("N = distinct words", "N counted as the number of distinct words seen (types, "
+                          "len(set(tokens))) instead of all tokens: right only when no word repeats",
+                          _unigram_over_distinct)),
         grad=("counts",),
         grad_at={"counts": [1.0, 2.0, 5.0]},
     ),
     Equation(
         "ngram.bigram_mle",
-        inputs=_mle_inputs,
+        inputs=_mle_inputs_of(2),
         batch_args=("counts", "context_counts"),
         pinned=(Pinned("an unseen context (0 / 0 -> 0)", {"counts": np.array([[0.0, 0.0], [1.0, 3.0]]),
                                                           "context_counts": np.array([0.0, 4.0])}),
@@ -252,15 +309,21 @@ EQUATIONS = (
                 Pinned("two seen contexts", {"counts": np.array([[1.0, 1.0], [2.0, 0.0]]),
                                              "context_counts": np.array([2.0, 2.0])})),
         mistakes=(Mistake("divided by all bigrams", "count(h, w) / (number of all bigrams) instead of / count(h)",
-                          _mle_over_total),),
+                          _mle_over_total),
+                  Mistake("count(h) = distinct words after h", "count(h) counted as the number of distinct words "
+                          "seen after h (types) instead of all the bigrams that start with h: right only when no "
+                          "bigram repeats", _mle_over_distinct)),
     ),
     Equation(
         "ngram.trigram_mle",
-        inputs=_mle_inputs,
+        inputs=_mle_inputs_of(3),
         pinned=(Pinned("two trigram contexts", {"counts": np.array([[2.0, 0.0, 1.0], [0.0, 5.0, 5.0]]),
                                                 "context_counts": np.array([3.0, 10.0])}),),
         mistakes=(Mistake("divided by all trigrams", "count(h, w) / (number of all trigrams) instead of / count(h)",
-                          _mle_over_total),),
+                          _mle_over_total),
+                  Mistake("count(h) = distinct words after h", "count(h) counted as the number of distinct words "
+                          "seen after h (types) instead of all the trigrams that start with h: right only when no "
+                          "trigram repeats", _mle_over_distinct)),
     ),
     Equation(
         "ngram.add_k",
@@ -278,7 +341,10 @@ EQUATIONS = (
                                              "vocab_size": 4})),
         mistakes=(Mistake("no V in the denominator", "add-k without the V in the denominator: (c + k) / (count(h) + k)",
                           _add_k_no_v),
-                  Mistake("numerator only", "adding k to the numerator only: (c + k) / count(h)", _add_k_numerator_only)),
+                  Mistake("numerator only", "adding k to the numerator only: (c + k) / count(h)", _add_k_numerator_only),
+                  Mistake("count(h) = distinct words after h", "add-k with count(h) counted as the number of distinct "
+                          "words seen after h (types) instead of all the n-grams that start with h: (c + k) / "
+                          "(#distinct + k V)", _add_k_over_distinct)),
         grad=("counts", "context_counts"),
         grad_at={"counts": [[1.0, 0.0, 2.0]], "context_counts": [3.0], "k": 0.5, "vocab_size": 3},
     ),
@@ -322,7 +388,12 @@ EQUATIONS = (
         mistakes=(Mistake("exp of the sum", "perplexity as exp of the SUM of the log-probabilities instead of the mean",
                           _perplexity_of_sum),
                   Mistake("no minus sign", "exp(mean log p) without the minus sign: 1 / perplexity",
-                          _perplexity_no_minus)),
+                          _perplexity_no_minus),
+                  Mistake("no log", "averaging the probabilities p_t instead of their logs: exp(-(1/T) sum_t p_t)",
+                          _perplexity_no_log),
+                  Mistake("log-probabilities multiplied", "the perplexity of probabilities, (prod_t x_t)^(-1/T), "
+                          "applied to log-probabilities (log_probs holds log p_t: exp(-(1/T) sum_t log p_t))",
+                          _perplexity_log_probs_multiplied)),
         grad=("log_probs",),
         grad_at={"log_probs": [-0.5, -1.25, -2.0]},
     ),
