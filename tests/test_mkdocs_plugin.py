@@ -233,10 +233,11 @@ def test_mkdocs_marks_sit_right_after_the_math_span_or_display_that_prints_the_n
     seen = 0
     for page in sorted({e.page for e in errata(built["reports"])}):
         html = _html(built["site"], page)
+        by_id = {x["id"]: x for x in _marks(html)}
         for m in re.finditer(r'<span class="lmv [^"]*" id="(lmv-\d+)"', html):
             one = r'<span class="lmv [^"]*"[^>]*><b class="lmv-badge">[^<]*</b><i class="lmv-tip"[^>]*>[^<]*</i></span>'
             before = re.sub(f"({one}\\s*)+$", "", html[:m.start()])
-            mark = next(x for x in _marks(html) if x["id"] == m.group(1))
+            mark = by_id[m.group(1)]
             claimed = mark["badge"].split(": ", 1)[1].split(" \u2192 ")[0].split(" (exact")[0]
             after = re.search(r'<(div|span) class="lmv-after-display"( data-search-exclude)?>$', before)
             if after:
@@ -393,6 +394,8 @@ def test_mkdocs_erratum_mark_and_tooltip_in_headless_chromium(built, tmp_path):
     ("baseline: nowhere.json", "option baseline 'nowhere.json': no such file"),
     ("code_timeout: 0", "option code_timeout 0: expected a number of seconds > 0"),
     ("examples_dir: nowhere", "option examples_dir 'nowhere': no such folder"),
+    ("pages: [nowhere]", "option pages: 'nowhere' is neither a page nor a folder of pages of docs_dir"),
+    ("report_page: report.html", "option report_page 'report.html': expected a page name ending in .md"),
 ])
 def test_mkdocs_bad_option_is_a_named_error(tmp_path, option, expected):
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")

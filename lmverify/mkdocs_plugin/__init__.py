@@ -57,6 +57,15 @@ def describe(e) -> str:
     return f"{e.kind}: {e.what}: {said}"
 
 
+def _examples_stamp(examples_dir: Path | None) -> tuple:
+    """The worked examples' files and their modification times: an edited example (or recipe) during
+    ``mkdocs serve`` verifies every page again."""
+    from lmverify.worked import EXAMPLES_DIR
+
+    root = Path(examples_dir or EXAMPLES_DIR)
+    return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in root.glob("*/*") if p.suffix in (".yaml", ".py")))
+
+
 class LMVerifyPlugin(BasePlugin[LMVerifyConfig]):
     """Verify the course pages on every build, log the findings, mark the pages."""
 
@@ -109,12 +118,20 @@ class LMVerifyPlugin(BasePlugin[LMVerifyConfig]):
 
     # -- which pages ----------------------------------------------------------------------------------------
     def _known_pages(self) -> set[str]:
+        """The page names the suite knows (the catalogue's, the examples' built-in and the course's own, the
+        unjudged records'), read once per state of the example files (not on every rebuild of serve)."""
         from lmverify.catalogue import load
         from lmverify.course.accounting import load_unjudged
         from lmverify.worked import EXAMPLES_DIR, load_all_examples
 
-        return ({ex.page for ex in load_all_examples(self.examples_dir)} | {eq["page"] for eq in load()}
-                | set(load_unjudged(self.examples_dir or EXAMPLES_DIR)))
+        stamp = (str(self.examples_dir), _examples_stamp(self.examples_dir), _examples_stamp(None))
+        if getattr(self, "_known", (None,))[0] != stamp:
+            known = {ex.page for ex in load_all_examples()} | {eq["page"] for eq in load()}
+            known |= set(load_unjudged(EXAMPLES_DIR))
+            if self.examples_dir is not None:
+                known |= {ex.page for ex in load_all_examples(self.examples_dir)} | set(load_unjudged(self.examples_dir))
+            self._known = (stamp, known)
+        return self._known[1]
 
     def _select(self, files: Files, docs_dir: Path) -> tuple[str, list[str] | None] | None:
         """(the course folder inside docs_dir, the page names selected or None for all), or None."""
@@ -157,7 +174,7 @@ class LMVerifyPlugin(BasePlugin[LMVerifyConfig]):
         if chosen is not None:
             folder, selected = chosen
             key = (str(docs_dir / folder), tuple(selected) if selected else None, str(self.examples_dir),
-                   self.config.code, float(self.config.code_timeout))
+                   self.config.code, float(self.config.code_timeout), _examples_stamp(self.examples_dir))
             try:
                 if self.verifier is None or self._key != key:
                     self.verifier = Verifier(docs_dir / folder, selected, examples_dir=self.examples_dir,
@@ -167,6 +184,9 @@ class LMVerifyPlugin(BasePlugin[LMVerifyConfig]):
             except (CourseError, WorkedExampleError) as exc:
                 raise PluginError(f"lmverify: {exc}") from None
             self.last, self.reports = run, run.reports
+            if run.full and self.verifier.left_out:
+                log.info(f"lmverify: {len(self.verifier.left_out)} built-in example(s) not judged: their page is not "
+                         f"in {folder or '.'} ({', '.join(sorted({ex.page for ex in self.verifier.left_out}))})")
             scope = self.verifier.scope()
             self.page_of = {posixpath.join(folder, p) if folder else p: p for p in scope}
             log.info(f"lmverify: verified {len(run.verified)} of {len(scope)} page(s) in {run.seconds:.2f} s"
@@ -201,6 +221,8 @@ class LMVerifyPlugin(BasePlugin[LMVerifyConfig]):
                 log.info(f"lmverify: {where}: {describe(e)} ({why})")
         for f in fixed:
             log.info(f"lmverify: fixed since the baseline: {f[0]} {f[2]} (was {f[3]})")
+        for why in getattr(self.reports, "example_errors", None) or []:  # `lmverify report` exits 7 on these
+            log.warning(f"lmverify: example not judged: {why}")
 
     def on_nav(self, nav, *, config, files):
         if self.reports is None or not self.config.report_page or config.nav is None:

@@ -61,6 +61,7 @@ class PageResult:
     equations: list = field(default_factory=list)
     page_examples: list = field(default_factory=list)
     code: list | None = None
+    example_errors: list[str] = field(default_factory=list)  # examples whose recipe raised: not judged
 
 
 @dataclass
@@ -91,7 +92,13 @@ class Verifier:
         self.examples_dir = Path(examples_dir) if examples_dir is not None else None
         self.code = code
         self.code_timeout = code_timeout
-        self.examples = load_all_examples(self.examples_dir)
+        self.left_out: list = []
+        if self.examples_dir is None:
+            self.examples = load_all_examples()
+        else:  # the course's own examples added to the built-in ones of its pages, as `lmverify report` takes them
+            from lmverify.worked import with_builtin_examples
+
+            self.examples, self.left_out = with_builtin_examples(self.examples_dir, set(course_pages(self.folder)))
         self.unjudged = load_unjudged(self.examples_dir or EXAMPLES_DIR)
         self.equations = load()
         self._example_order = {ex.id: k for k, ex in enumerate(self.examples)}
@@ -133,7 +140,8 @@ class Verifier:
         from lmverify.pages import run_course_code
 
         if self.selected is None:
-            reports = build(self.folder, examples_dir=self.examples_dir, code=self.code, code_timeout=self.code_timeout)
+            reports = build(self.folder, None if self.examples_dir is None else self.examples,
+                            examples_dir=self.examples_dir, code=self.code, code_timeout=self.code_timeout)
         else:
             wanted = set(scope)
             reports = build(self.folder, examples=self._examples_of(wanted), examples_dir=self.examples_dir,
@@ -144,6 +152,7 @@ class Verifier:
         for p in scope:
             self.models[(p, digests[p])] = reports.pages.page(p)
         self.full_reports = reports
+        errors = self._example_errors([ex for ex in self.examples if ex.page in set(scope)], reports)
         for p in scope:
             self.cache[p] = PageResult(
                 digests[p],
@@ -151,7 +160,25 @@ class Verifier:
                 account=next((a for a in reports.accounts if a.page == p), None),
                 equations=[e for e in reports.equations if e.page == p],
                 page_examples=[r for r in (reports.page_examples or []) if r["page"] == p],
-                code=None if reports.code is None else [b for b in reports.code if b.page == p])
+                code=None if reports.code is None else [b for b in reports.code if b.page == p],
+                example_errors=[why for ex, why in errors if ex.page == p])
+
+    def _example_errors(self, examples: list, reports: Reports) -> list[tuple]:
+        """(example, why) for each example ``build`` could not judge (its recipe raised: ``example_errors``),
+        judged again alone to know its page."""
+        from lmverify.course.judging import RecipeError, judge_example
+
+        if not getattr(reports, "example_errors", None):
+            return []
+        judged = {r.example.id for r in reports}
+        out = []
+        for ex in examples:
+            if ex.id not in judged:
+                try:
+                    judge_example(ex, reports.pages)
+                except RecipeError as exc:
+                    out.append((ex, str(exc)))
+        return out
 
     def _verify_page(self, course: CachedCourse, page: str, page_digest: str) -> PageResult:
         """One page verified with the parts :func:`build` runs for it."""
@@ -160,14 +187,21 @@ class Verifier:
         from lmverify.course.judging import judge_example
         from lmverify.pages import run_course_code
 
-        reports = [judge_example(ex, course) for ex in self._examples_of({page})]
+        from lmverify.course.judging import RecipeError
+
+        reports, errors = [], []
+        for ex in self._examples_of({page}):
+            try:
+                reports.append(judge_example(ex, course))
+            except RecipeError as exc:  # as build does: named, and the page's other examples still judged
+                errors.append(str(exc))
         acc = None
         if reports or page in self.unjudged:
             acc = account(course.page(page), reports, self.unjudged.get(page, []))
         eqs = check_equations(course, [eq for eq in self.equations if eq["page"] == page])
         rows = coverage.page_examples(course, pages=[page], reports=reports)
         code = run_course_code(self.folder, [page], timeout=self.code_timeout) if self.code else None
-        return PageResult(page_digest, reports, acc, eqs, rows, code)
+        return PageResult(page_digest, reports, acc, eqs, rows, code, errors)
 
     def assemble(self, course: Course, scope: list[str]) -> Reports:
         """The cached pages as one :class:`Reports`, in the order ``build`` gives (examples and equations in
@@ -179,6 +213,7 @@ class Verifier:
         out = Reports(reps, course=self.folder, code=None if not self.code else [b for res in results for b in res.code or []],
                       equations=eqs, page_examples=[row for res in results for row in res.page_examples],
                       topic=None, catalogue=True, accounts=[res.account for res in results if res.account is not None],
-                      complete=self.selected is None and self.examples_dir is None)
+                      complete=self.selected is None and self.examples_dir is None,
+                      example_errors=[why for res in results for why in res.example_errors])
         out.pages = course
         return out
