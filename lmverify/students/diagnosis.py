@@ -612,8 +612,10 @@ def _perturb_array(a: np.ndarray, rng: np.random.Generator, rescale: bool = Fals
             new = new / new.sum(axis=-1, keepdims=True)
             out[...] = new
             return out
-    elif np.all(x >= 0) or np.all(x <= 0):  # one sign: keep it
-        new = x * (1.0 + 0.4 * np.abs(u)) + 0.05 * np.sign(x) * (x != 0)
+    elif np.all(x >= 0) or np.all(x <= 0):  # one sign (log-probabilities, norms): keep it; zeros move too (ties)
+        direction = 1.0 if np.all(x >= 0) else -1.0
+        scale = float(np.mean(np.abs(x))) or 1.0
+        new = x * (1.0 + 0.4 * np.abs(u)) + direction * 0.3 * scale * rng.uniform(0.0, 1.0, size=x.shape)
     else:
         scale = float(np.mean(np.abs(x))) or 1.0
         new = x * (1.0 + 0.3 * u) + 0.3 * scale * rng.uniform(-1.0, 1.0, size=x.shape)
@@ -621,7 +623,20 @@ def _perturb_array(a: np.ndarray, rng: np.random.Generator, rescale: bool = Fals
     return out
 
 
-def _perturb(value: Any, rng: np.random.Generator, rescale: bool = False) -> Any:
+def _roll(value: Any) -> Any:
+    """A sequence of token ids rolled by one position (the same ids, so still valid, in another order)."""
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iu" and value.size > 1:
+        return np.roll(value, 1)
+    if isinstance(value, list) and len(value) > 1 and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return value[-1:] + value[:-1]
+    return value
+
+
+def _perturb(value: Any, rng: np.random.Generator, rescale: bool = False, roll: bool = False) -> Any:
+    if roll:
+        rolled = _roll(value)
+        if rolled is not value:
+            return rolled
     if isinstance(value, np.ndarray):
         return _perturb_array(value, rng, rescale)
     if isinstance(value, (float, np.floating)) and np.isfinite(value) and value != 0:
@@ -642,15 +657,29 @@ def second_inputs(inputs: Mapping[str, Any], pinned: Iterable[Mapping[str, Any]]
     """Inputs to confirm a diagnosis on: ``seeds`` deterministic perturbations of ``inputs`` (same shapes and
     kinds: counts stay whole and non-negative, probabilities in [0, 1], token ids, masks, words and sizes
     unchanged; from the second on, arrays of large magnitude are first brought to O(1), so a saturated input
-    is followed by one that is not), then the ``pinned`` inputs (those that are not ``inputs`` itself)."""
+    is followed by one that is not; the third also rolls sequences of token ids by one position), then the
+    ``pinned`` inputs (those that are not ``inputs`` itself)."""
     out: list[dict] = []
     for seed in range(1, seeds + 1):
         rng = np.random.default_rng(20260 + seed)
-        out.append({k: _perturb(v, rng, rescale=seed > 1) for k, v in inputs.items()})
+        out.append({k: _perturb(v, rng, rescale=seed > 1, roll=seed > 2) for k, v in inputs.items()})
     for p in pinned:
         if not _same_inputs(p, inputs):
             out.append(dict(p))
     return out
+
+
+def _extra_inputs(inputs: Mapping[str, Any], n: int = 12) -> Iterator[dict]:
+    """Further perturbations of ``inputs`` (seeds after those of :func:`second_inputs`), to tell candidates apart;
+    every other one also adds one to the integer arguments (a beam width, a window: the reference refuses those
+    it cannot take, and such an input is skipped)."""
+    for seed in range(4, 4 + n):
+        rng = np.random.default_rng(20260 + seed)
+        out = {k: _perturb(v, rng, rescale=seed % 2 == 0, roll=seed % 3 == 0) for k, v in inputs.items()}
+        if seed % 2 == 1:
+            out = {k: v + 1 if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) else v
+                   for k, v in out.items()}
+        yield out
 
 
 def _same_inputs(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -715,9 +744,23 @@ def diagnose(*, reference_fn: Callable[..., Any], inputs: Mapping[str, Any], got
 
     ``table`` are the registry's mistakes (``.fn``, ``.name``, ``.hint``); ``format_table`` words the hint of
     the table mistakes that remain; ``call_student(inputs)`` calls the student's function again (its whole
-    result); ``index`` picks the element of a tuple result being compared. See the module docstring."""
+    result); ``index`` picks the element of a tuple result being compared. See the module docstring.
+
+    Should the diagnosis itself fail (a transformation the library did not foresee), the table's one-input
+    hint is given, as before the diagnosis existed: never an error from inside the hint."""
     if expected is None:
         return ""
+    try:
+        return _diagnose(reference_fn, inputs, got, expected, index, table, call_student, format_table, pinned,
+                         max_second)
+    except Exception:  # noqa: BLE001 - see the docstring
+        return format_table(table) if table else ""
+
+
+def _diagnose(reference_fn: Callable[..., Any], inputs: Mapping[str, Any], got: Any, expected: Any,
+              index: int | None, table: Sequence[Any], call_student: Callable[[Mapping[str, Any]], Any],
+              format_table: Callable[[Sequence[Any]], str], pinned: Iterable[Mapping[str, Any]],
+              max_second: int) -> str:
     nan_evidence = _all_finite(inputs)
 
     def table_fn(m: Any) -> Callable[[Mapping[str, Any]], Any]:
@@ -749,8 +792,7 @@ def diagnose(*, reference_fn: Callable[..., Any], inputs: Mapping[str, Any], got
     # the second inputs: the student's result there refutes or confirms each candidate
     tried = 0
     for x2 in second_inputs(inputs, pinned):
-        alive = [c for c in first if not c.refuted]
-        if tried >= max_second or not alive or (len(alive) == 1 and alive[0].confirmed):
+        if tried >= max_second or all(c.refuted for c in first):
             break
         try:
             with np.errstate(all="ignore"):
@@ -768,6 +810,8 @@ def diagnose(*, reference_fn: Callable[..., Any], inputs: Mapping[str, Any], got
                 continue
             try:
                 wrong = c.compute(x2)
+            except NotApplicable:  # this input lacks what the candidate changes: no evidence either way
+                continue
             except Exception:  # noqa: BLE001 - the candidate cannot make the student's result here
                 c.refuted = True
                 continue
@@ -777,6 +821,43 @@ def diagnose(*, reference_fn: Callable[..., Any], inputs: Mapping[str, Any], got
             c.results.append(wrong)
             if differs(wrong, right, nan_is_evidence=nan2):
                 c.confirmed = True
+    # several candidates still standing: look for an input that tells them apart (the candidates alone decide
+    # where they differ; only there is the student's function called again)
+    for x3 in _extra_inputs(inputs):
+        alive = [c for c in first if not c.refuted]
+        if len(alive) < 2:
+            break
+        try:
+            with np.errstate(all="ignore"):
+                right = _pick(reference_fn(**x3), index)
+        except Exception:  # noqa: BLE001 - the reference refuses this input
+            continue
+        results: list[Any] = []
+        for c in alive:
+            try:
+                results.append(c.compute(x3))
+            except NotApplicable:
+                results.append(NotApplicable)
+            except Exception:  # noqa: BLE001 - the candidate cannot give a result here
+                results.append(None)
+        if any(r is NotApplicable for r in results):
+            continue  # not an input every candidate applies to: it cannot tell them apart
+        if all(r is not None and same(r, results[0]) for r in results[1:]) and results[0] is not None:
+            for c, r in zip(alive, results):
+                c.results.append(r)
+            continue
+        try:
+            theirs = _pick(call_student(x3), index)
+        except Exception:  # noqa: BLE001 - no evidence from this input
+            continue
+        nan3 = _all_finite(x3)
+        for c, r in zip(alive, results):
+            if r is None or not same(theirs, r):
+                c.refuted = True
+            else:
+                c.results.append(r)
+                if differs(r, right, nan_is_evidence=nan3):
+                    c.confirmed = True
     table_left = [c for c in first if c.kind == "table" and not c.refuted]
     if table_left:
         confirmed = [c for c in table_left if c.confirmed]
@@ -784,23 +865,17 @@ def diagnose(*, reference_fn: Callable[..., Any], inputs: Mapping[str, Any], got
     generic = [c for c in first if c.kind != "table" and c.confirmed and not c.refuted]
     if not generic:
         return ""
-    # candidates giving the same numbers on every input tried are one explanation; more than one: no hint
-    classes: list[list[_Candidate]] = []
-    for c in generic:
-        for cls in classes:
-            if len(cls[0].results) == len(c.results) and all(same(a, b) for a, b in zip(cls[0].results, c.results)):
-                cls.append(c)
-                break
-        else:
-            classes.append([c])
-    if len(classes) != 1:
+    # every survivor gave the student's numbers on every input tried, and no input found where two of them differ:
+    # they are one explanation in several words (e.g. hs_backward reversed = the flip left out), named together
+    if any(len(c.results) != len(generic[0].results) or not all(same(a, b) for a, b in zip(c.results, generic[0].results))
+           for c in generic[1:]):
         return ""
     order = {"result": 0, "input": 1, "site": 2, "composite": 3}  # the simplest of equivalent explanations first
-    named = sorted(classes[0], key=lambda c: order.get(c.kind, 3))
+    named = sorted(generic, key=lambda c: order.get(c.kind, 3))
     head, *also = named
-    text = (f"Hint: your result equals what {head.obj.hint} gives ({head.label}).\n"
-            f"  (A generic diagnosis: of the transformations of the reference tried, only this one reproduces "
-            f"your result, on this input and on a second input where it differs from the right result.)")
+    text = f"Hint: your result equals what {head.obj.hint} gives ({head.label})."
     if also:
-        text += "\n  On every input tried it also equals: " + "; ".join(f"{c.obj.hint} ({c.label})" for c in also) + "."
-    return text
+        text += ("\n  The same numbers, on every input tried, in other words: "
+                 + "; ".join(f"{c.obj.hint} ({c.label})" for c in also) + ".")
+    return text + ("\n  (A generic diagnosis: of the transformations of the reference tried, only this one reproduces "
+                   "your result, on this input and on a second input where it differs from the right result.)")
