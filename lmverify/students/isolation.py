@@ -398,11 +398,17 @@ class StudentProcess:
         self._described[name] = (reply[1], reply[2], reply[3], sig)
         return self._described[name]
 
+    def _fail_again(self, name: str) -> None:
+        """The failure of a function that ended or outran its process, raised from this one place, the first time
+        and every later time (hypothesis, replaying the input, then sees one failure, not two or a flaky one)."""
+        __tracebackhide__ = True
+        raise ImplFailure(self._broken[name])
+
     def call(self, name: str, args: tuple, kwargs: dict) -> Any:
         """``name(*args, **kwargs)`` in the student's process; the result decoded here (see the module docstring)."""
         __tracebackhide__ = True
         if name in self._broken:
-            raise ImplFailure(self._broken[name])
+            self._fail_again(name)
         _CALLS[0] += 1
         limit = float(self.student.call_seconds)
         what = f"{self.spec}: {name}"
@@ -410,24 +416,25 @@ class StudentProcess:
             message = ("call", name, wire.encode(tuple(args)), wire.encode(dict(kwargs)))
         except wire.Unencodable:
             message = ("call_pickled", name, pickle.dumps((tuple(args), dict(kwargs))))
+        reply: tuple = ()
         try:
             reply = self._request(message, limit)
         except wire.PeerStalled:
             self._forget()
             self._broken[name] = (f"{what} ran past the time limit of {limit:g} s per call (an infinite loop, or a "
                                   "loop far slower than the equation needs); in this run it is not called again")
-            raise ImplFailure(self._broken[name]) from None
         except wire.PeerClosed:
             how = self.handle.how_it_ended() if self.handle is not None else "an unknown status"
             self._forget()
             self._broken[name] = (f"{what}: your {name} ended the student's process with {_how(how)} during the call; "
                                   "the suite restarted it (for the other functions); in this run "
                                   f"{name} is not called again")
-            raise ImplFailure(self._broken[name]) from None
         except wire.WireError as exc:
             self._forget()
             raise ImplFailure(f"{what}: the student's process sent back something that is not a result ({exc})") \
                 from None
+        if name in self._broken:  # raised outside the handlers: the same failure, with no exception as context
+            self._fail_again(name)
         kind = reply[0]
         if kind == "ok" and len(reply) == 3:
             try:
