@@ -37,7 +37,7 @@ from lmverify.exitcodes import EXIT_ERRATA, EXIT_EXAMPLE, EXIT_OK, EXIT_OUT_OF_D
 from lmverify.pages import course_pages
 from lmverify.sandbox import cpu_seconds_arg
 from lmverify.trace import trace  # noqa: F401 - re-exported (lmverify trace)
-from lmverify.worked import load_all_examples, with_builtin_examples  # noqa: F401 - re-exported
+from lmverify.worked import EXAMPLES_DIR, load_all_examples, with_builtin_examples  # noqa: F401 - re-exported
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``lmverify report`` (the CLI's ``report`` subparser calls this)."""
@@ -116,8 +116,8 @@ def command(args: argparse.Namespace) -> int:
         examples, left_out = with_builtin_examples(examples_dir, set(course_pages(course)) if course else None)
         if topic:
             examples = [e for e in examples if e.topic == topic]
-        shared = {ex.page for ex in examples} & {ex.page for ex in load_all_examples()}
-        if left_out and shared:
+        builtin_kept = any(ex.path.resolve().is_relative_to(EXAMPLES_DIR.resolve()) for ex in examples)
+        if left_out and builtin_kept:  # the course has some of the built-in pages, not all: say which are not judged
             print(f"lmverify: {len(left_out)} built-in example(s) not judged: their page is not in {course} "
                   f"({', '.join(sorted({ex.page for ex in left_out}))})", file=sys.stderr)
     reports = build(course, examples, examples_dir=examples_dir,
@@ -157,12 +157,12 @@ def command(args: argparse.Namespace) -> int:
 def locate_course(given: str | Path, examples_dir: Path | None = None, equations: list[dict] | None = None,
                   pages: "set[str] | frozenset[str]" = frozenset()) -> Path:
     """The pages' folder ``--course`` means (:func:`lmverify.course.course.find_course`), looking for the
-    pages of the catalogue, of the examples (built-in and ``examples_dir``'s) and of ``equations``; says on
-    stderr where it found them when that is not the folder given."""
+    pages of the catalogue (the built-in examples' pages are among them), of ``examples_dir``'s examples, of
+    ``equations`` and ``pages``; says on stderr where it found them when that is not the folder given."""
     from lmverify.catalogue import load
     from lmverify.course.course import find_course
 
-    known = {eq["page"] for eq in load()} | {ex.page for ex in load_all_examples()}
+    known = {eq["page"] for eq in load()}  # the built-in examples' pages are the catalogue's
     if examples_dir is not None and Path(examples_dir).is_dir():
         known |= {ex.page for ex in load_all_examples(examples_dir)}
     known |= {eq["page"] for eq in equations or []} | set(pages)

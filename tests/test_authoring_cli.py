@@ -329,3 +329,11 @@ def test_trace_past_the_time_limit_prints_the_numeric_value_with_a_note(monkeypa
     numeric = float(out.split("biased_entropy_bits = ")[1].split("\n")[0])  # the full-precision line
     assert f"biased_entropy_bits = ~ {numeric!r}" in exact
     assert "biased_entropy_bits: sp.simplify did not finish" in exact and "the numeric value is shown" in exact
+
+
+def test_the_built_in_examples_pages_are_the_catalogues():
+    """`--course` looks for the catalogue's pages (report.locate_course): the built-in examples' pages must be
+    among them, or a course laid out in subfolders would be searched for the wrong pages."""
+    from lmverify.catalogue import load
+
+    assert {e.page for e in load_all_examples()} <= {eq["page"] for eq in load()}
