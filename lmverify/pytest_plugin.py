@@ -144,7 +144,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # before collection or any test computes a value; each starts importing its module at once
         from lmverify.students import isolation
 
-        isolation.prepare()
+        isolation.prepare(protect=True)
         for student in students.by_topic.values():
             student.process.start()
 

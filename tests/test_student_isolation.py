@@ -411,3 +411,50 @@ def test_a_failure_from_the_students_exception_shows_its_file_line_and_source(tm
     text = str(err.value)
     assert "your softmax raised ValueError: I only wrote it for vectors" in text
     assert f'File "{path}", line 6, in softmax' in text and "raise ValueError('I only wrote it for vectors')" in text
+
+
+def test_torch_runs_in_the_student_process_without_hanging(tmp_path):
+    """torch was imported (and may have used its thread pool) before the fork: the student's process sets one
+    thread and answers; tensors go and come back as tensors of their dtype."""
+    path = tmp_path / "my_torch.py"
+    path.write_text("import torch\n\n\ndef softmax(z, tau=1.0):\n"
+                    "    big = torch.randn(256, 256, dtype=torch.float64)\n"
+                    "    (big @ big).sum()\n"
+                    "    return torch.softmax(z / tau, dim=-1), torch.get_num_threads()\n")
+    torch.ones(512, 512) @ torch.ones(512, 512)  # this process's thread pool in use before the student's starts
+    student = StudentModule(str(path), array_api="torch", call_seconds=20)
+    try:
+        z = torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float32)
+        got, threads = student.process.call("softmax", (z,), {"tau": 2.0})
+    finally:
+        student.close()
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float32 and threads == 1
+    assert torch.allclose(got, torch.softmax(z / 2.0, dim=-1))
+
+
+def test_a_test_that_never_uses_the_student_fixture_is_deselected_under_impl():
+    from lmverify.pytest_plugin import _uses_student
+
+    class Info:
+        argnames = ("numeric_backend", "data")
+
+    class Item:
+        _fixtureinfo = Info()
+
+        def __init__(self, function):
+            self.function = function
+
+    def never(numeric_backend, data):
+        return data + 1
+
+    def uses(numeric_backend, data):
+        return numeric_backend.call("attention", "softmax", data)
+
+    assert not _uses_student(Item(never)) and _uses_student(Item(uses))
+
+
+@pytest.mark.slow
+def test_the_glove_autograd_test_that_never_calls_the_student_is_not_a_pass_under_impl():
+    r = _run_pytest("tests/test_embeddings_pmi_glove.py", "-k", "glove_loss_gradient_closed_form",
+                    f"--impl={ROOT / 'tests' / 'data' / 'students' / 'empty.py'}")
+    assert " passed" not in _summary(r.stdout) and "deselected" in _summary(r.stdout), r.stdout[-2000:]

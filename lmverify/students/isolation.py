@@ -152,13 +152,18 @@ _LIVE: "weakref.WeakValueDictionary[int, StudentProcess]" = weakref.WeakValueDic
 _CALLS = [0]  # calls made of any student's function in this process (the plugin counts per test)
 
 
-def prepare() -> None:
-    """Fork the zygote now, from this (clean) state. Idempotent; a fork after a fork starts its own."""
+def prepare(protect: bool = False) -> None:
+    """Fork the zygote now, from this (clean) state. Idempotent; a fork after a fork starts its own.
+
+    ``protect`` (the pytest plugin under ``--impl``): make this process non-dumpable, so that a student's
+    process of the same user cannot read this one's memory through ``/proc/PID/mem`` (its PID namespace already
+    hides this process from ``kill`` and ``ptrace``; the read-only mounts already refuse writing there)."""
     global _ZYGOTE
     if _ZYGOTE is None or _ZYGOTE.owner != os.getpid():
         _ZYGOTE = _Zygote()
         atexit.register(shutdown)
-        _prctl(_PR_SET_DUMPABLE, 0)  # a student's process of the same user may not ptrace or read this one
+    if protect:
+        _prctl(_PR_SET_DUMPABLE, 0)
 
 
 def shutdown() -> None:
