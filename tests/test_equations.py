@@ -179,6 +179,7 @@ def test_known_mistakes_are_caught(entry):
                 if e.shape != w.shape or not np.allclose(w, e, rtol=tol.rtol, atol=tol.atol, equal_nan=True):
                     caught = True
             if caught:
-                assert mistake_hint([m], wrong, pin.kwargs), f"{entry.id}: mistake {m.name} is not recognised"
+                assert mistake_hint([m], wrong, pin.kwargs, expected=expected), \
+                    f"{entry.id}: mistake {m.name} is not recognised"
                 break
         assert caught, f"{entry.id}: the mistake {m.name!r} agrees with the reference on every pinned input"
