@@ -318,6 +318,17 @@ def test_walkthrough_a_four_token_perplexity_example_in_a_course_repository(tmp_
     assert section.count("**correct**") == 3 and section.count("**carried**") == 1 and "missing" not in section
     assert "fixed since the baseline" not in err  # the built-in examples are still judged
     assert "### attention.four_token_example" in out
+    row = next(line for line in out.splitlines() if line.startswith("| language_modeling_basics.md |") and " of " in line)
+    assert "371: " in row and "\\frac{[1]}" in row  # the 1 and 4 of \frac{1}{4}: not accounted for yet
+    # 6. declare them unjudged, in the course's own unjudged.yaml (the built-in records still count)
+    (folder / "unjudged.yaml").write_text(
+        "page: language_modeling_basics.md\nnumbers:\n  - {scope: \"Worked Example: Four-Token Perplexity\", "
+        "before: 'H=-\\frac{', count: 2, reason: \"the 1/T of the mean: a formula constant\"}\n", encoding="utf-8")
+    assert main(["report", "--course", "docs", "--examples-dir", "lmverify-examples", "--no-code"]) == EXIT_OK
+    out = capsys.readouterr().out
+    rows = [line for line in out.split("## Printed numbers accounted for")[1].split("\n## ")[0].splitlines()
+            if line.startswith("| ") and ".md |" in line]
+    assert len(rows) == len(SIX) and all(line.endswith("| - |") for line in rows), rows
 
 
 def test_trace_past_the_time_limit_prints_the_numeric_value_with_a_note(monkeypatch):

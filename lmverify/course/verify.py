@@ -127,6 +127,10 @@ def build(course: Path | None = None, examples: list[Example] | None = None, *, 
         from lmverify.worked import EXAMPLES_DIR
 
         unjudged = load_unjudged(Path(examples_dir) if examples_dir else EXAMPLES_DIR)
+        if examples_dir and Path(examples_dir).resolve() != EXAMPLES_DIR.resolve() and \
+                any(ex.path.resolve().is_relative_to(EXAMPLES_DIR.resolve()) for ex in examples):
+            for p, records in load_unjudged(EXAMPLES_DIR).items():  # built-in examples judged too: their records
+                unjudged[p] = records + unjudged.get(p, [])
         scope_pages = _scope(pages.folder, examples, topic, equations)
         reports.accounts = [account(pages.page(p), [r for r in reports if r.example.page == p], unjudged.get(p, []))
                             for p in scope_pages if p in {ex.page for ex in examples} | set(unjudged)]
