@@ -790,17 +790,22 @@ def _exception_info(exc: BaseException, student_files: list[str]) -> dict:
 
 
 class _OutputReader:
+    """What the student's code printed since the last call (the output file's new bytes, if it grew)."""
+
     def __init__(self, path: str) -> None:
-        self.path, self.offset = path, 0
+        self.file = open(path, "rb")  # noqa: SIM115 - kept open for the process's life
+        self.offset = 0
 
     def take(self) -> str:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read(OUTPUT_CHARS + 1)
-                self.offset = f.seek(0, 2)
+            size = os.fstat(self.file.fileno()).st_size
+            if size <= self.offset:
+                return ""
+            self.file.seek(self.offset)
+            data = self.file.read(OUTPUT_CHARS + 1)
+            self.offset = size
         except (OSError, ValueError):
             return ""
         text = data.decode("utf-8", "replace")
