@@ -689,4 +689,46 @@ def encode_text(buf, n_lines, table, wstart, wlen, wpool, n_words, pool_used):
             wl = np.empty(2 * len(wlen), np.int64)
             wl[:n_words] = wlen[:n_words]
             wstart, wlen = ws, wl
-    return ids[:t], per_line, table, wstart, wlen, wpool, n_words, pool_used
+    return ids[:t].copy(), per_line, table, wstart, wlen, wpool, n_words, pool_used  # not a view of n/2 slots
+
+
+@numba.njit(cache=True, nogil=True)
+def kgram_keys(stream, k, V):
+    """``w1 V^(k-1) + ... + wk`` of every k-gram of ``stream`` that does not run past a ``</s>`` (id 2) before its
+    last word, in stream order (the caller checked V^k < 2^63)."""
+    n = len(stream) - k + 1
+    out = np.empty(max(n, 0), np.int64)
+    c = 0
+    for i in range(n):
+        key = np.int64(0)
+        ok = True
+        for j in range(k):
+            w = stream[i + j]
+            if j < k - 1 and w == 2:
+                ok = False
+                break
+            key = key * V + w
+        if ok:
+            out[c] = key
+            c += 1
+    return out[:c]
+
+
+@numba.njit(cache=True, nogil=True)
+def sorted_runs(keys):
+    """(the distinct values of the sorted ``keys``, how often each occurs), in one pass."""
+    n = len(keys)
+    m = 0
+    for i in range(n):
+        if i == 0 or keys[i] != keys[i - 1]:
+            m += 1
+    uniq = np.empty(m, np.int64)
+    count = np.empty(m, np.int64)
+    j = -1
+    for i in range(n):
+        if i == 0 or keys[i] != keys[i - 1]:
+            j += 1
+            uniq[j] = keys[i]
+            count[j] = 0
+        count[j] += 1
+    return uniq, count

@@ -26,7 +26,6 @@ import numpy as np
 
 from reference.arpa import _PACK, BOS, EOS, UNK, BackoffModel, _has_other_whitespace, _pack, _tokenize
 from reference.numpy._common import check_scalar
-from reference.numpy.information import PROBABILITY_SUM_TOL
 
 # =====================================================================================
 # 1. Equations (dense): same names and signatures in specs/ and reference/torch/
@@ -38,6 +37,8 @@ def _probabilities(p, name: str) -> np.ndarray:
 
     The same threshold as the information topic's distributions (reference/numpy/information.py).
     """
+    from reference.numpy.information import PROBABILITY_SUM_TOL  # here: the estimator's command needs no SciPy
+
     p = np.asarray(p, dtype=np.float64)
     if np.isnan(p).any():
         raise ValueError(f"{name} contains NaN; expected probabilities in [0, 1]")
@@ -134,6 +135,8 @@ def add_k(counts, context_counts, k, vocab_size):
 
 def interpolate(probabilities, weights):
     """sum_i lambda_i P_i: ``probabilities`` (n_orders, ...), ``weights`` (n_orders,) on the simplex."""
+    from reference.numpy.information import PROBABILITY_SUM_TOL
+
     p = np.asarray(probabilities, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 1 or w.shape[0] != p.shape[0]:
@@ -627,25 +630,36 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
     keys of all positions are sorted once (SIMD sort) and counted by runs; everything after that
     works on the distinct k-grams only.
     """
+    from reference import arpa_walk
+
+    jit = arpa_walk._jit()
     L = len(stream)
-    full = stream.astype(np.int64)  # w1 V^(k-1) + ... + wk of the k-gram starting at each position
-    valid = np.ones(L, dtype=bool)
+    if jit is None:
+        full = stream.astype(np.int64)  # w1 V^(k-1) + ... + wk of the k-gram starting at each position
+        valid = np.ones(L, dtype=bool)
     prev = np.arange(V, dtype=np.int64)  # mixed-radix keys of the distinct (k-1)-grams, sorted
     out = []
     for k in range(2, order + 1):
-        n = L - k + 1
-        valid = valid[:n]
-        valid &= stream[k - 2: k - 2 + n] != 2
-        full = full[:n]
-        full *= V
-        full += stream[k - 1: k - 1 + n]
-        grams = full[valid]
-        if k == order:
-            del full, valid
+        if jit is not None:  # the keys of the valid positions only, computed in one pass: no array of all
+            grams = jit.kgram_keys(stream, k, V)
+        else:
+            n = L - k + 1
+            valid = valid[:n]
+            valid &= stream[k - 2: k - 2 + n] != 2
+            full = full[:n]
+            full *= V
+            full += stream[k - 1: k - 1 + n]
+            grams = full[valid]
+            if k == order:
+                del full, valid
         grams.sort()
-        starts, raw = _sorted_runs(grams)
-        uniq = grams[starts]
-        del grams, starts
+        if jit is not None:  # the distinct keys and their counts in one pass, without the run starts
+            uniq, raw = jit.sorted_runs(grams)
+            del grams
+        else:
+            starts, raw = _sorted_runs(grams)
+            uniq = grams[starts]
+            del grams, starts
         raw = raw.astype(np.int32) if len(raw) and raw.max() < 2**31 else raw
         radix = V ** (k - 1)
         bos = (uniq >= radix) & (uniq < 2 * radix)  # the first word is <s> (id 1)
