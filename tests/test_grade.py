@@ -189,3 +189,13 @@ def test_grade_command_line_shards_merges_and_names_its_usage_errors(tmp_path, c
     assert main([str(cls)]) == 2 and "give the submissions folder and --topic" in capsys.readouterr().err
     assert main([str(cls), "--topic", "attention", "--shard", "1"]) == 2
     assert "--shard '1': expected K/N" in capsys.readouterr().err
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("bad", [-1.0, 0.0, float("nan"), float("inf")])
+def test_grade_refuses_a_per_call_limit_that_is_not_a_positive_finite_number(tmp_path, bad):
+    (tmp_path / "ann.py").write_text(CORRECT)
+    with pytest.raises(ValueError, match=r"--impl-timeout .*: expected a positive, finite number of seconds"):
+        grade(tmp_path, "attention", output=tmp_path / "out", call_timeout=bad)
+    with pytest.raises(ValueError, match=r"--impl-array 'jax': expected 'numpy' or 'torch'"):
+        grade(tmp_path, "attention", output=tmp_path / "out", array_api="jax")
