@@ -266,6 +266,7 @@ class StudentProcess:
         """Start the student's process (it begins importing the module at once) unless one runs."""
         if self.handle is not None:
             return
+        _LIVE[id(self)] = self
         global _ZYGOTE
         if _ZYGOTE is None or _ZYGOTE.owner != os.getpid():
             prepare()
