@@ -461,8 +461,9 @@ def _tables(W_in, W_out, fn: str) -> tuple[np.ndarray, np.ndarray]:
 def skipgram_table_gradients(W_in, W_out, centre, context):
     """(dL/dW_in, dL/dW_out) for L = sum_{o in context} log P(o | centre), P the skip-gram softmax.
 
+    The gradient of the log-likelihood L (the page's objective, maximised), not of the loss -L.
     W_in, W_out: (V, d) input and output tables; centre: one word id; context: one word id or a sequence
-    (the words in the centre's window; repeats count once per occurrence). With p = softmax(W_out v_centre)
+    (the words in the centre's window; a word that occurs twice counts twice). With p = softmax(W_out v_centre)
     and n_w the number of times w occurs in the context, r_w = n_w - |context| p_w:
     row ``centre`` of dL/dW_in is sum_w r_w v'_w (every other row 0), and row w of dL/dW_out is r_w v_centre.
     """
@@ -481,8 +482,9 @@ def skipgram_table_gradients(W_in, W_out, centre, context):
 def negative_sampling_table_gradients(W_in, W_out, centre, context, negatives):
     """(dL/dW_in, dL/dW_out) for L = log sigma(v'_o . v_c) + sum_i log sigma(-v'_{n_i} . v_c).
 
-    centre c and context o: one word id each; negatives: the k sampled ids (a sequence, repeats allowed,
-    possibly empty). With r_o = sigma(-v'_o . v_c) and r_{n_i} = -sigma(v'_{n_i} . v_c), summed per word:
+    The gradient of the objective (maximised), not of the loss. centre c and context o: one word id each;
+    negatives: the k sampled ids (a sequence, possibly empty; a word drawn twice counts twice). With
+    r_o = sigma(-v'_o . v_c) and r_{n_i} = -sigma(v'_{n_i} . v_c), summed per word:
     row c of dL/dW_in is sum_w r_w v'_w (every other row 0); row w of dL/dW_out is r_w v_c (0 for the
     words that are neither the context word nor a negative).
     """
@@ -503,8 +505,9 @@ def negative_sampling_table_gradients(W_in, W_out, centre, context, negatives):
 def cbow_table_gradients(W_in, W_out, centre, context):
     """(dL/dW_in, dL/dW_out) for L = log P(centre | h), h = the mean of the context words' input vectors.
 
-    centre: one word id (the word predicted); context: one id or a sequence (repeats count once per
-    occurrence). With p = softmax(W_out h) and r = e_centre - p: row w of dL/dW_out is r_w h; row j of
+    The gradient of the log-likelihood (maximised), not of the loss. centre: one word id (the word
+    predicted); context: one id or a sequence (a word that occurs twice counts twice, in h and in its row).
+    With p = softmax(W_out h) and r = e_centre - p: row w of dL/dW_out is r_w h; row j of
     dL/dW_in is (n_j / |context|) sum_w r_w v'_w, n_j the occurrences of j in the context (0 elsewhere).
     """
     fn = "cbow_table_gradients"
