@@ -126,11 +126,12 @@ class LMVerifyPlugin(BasePlugin[LMVerifyConfig]):
 
         stamp = (str(self.examples_dir), _examples_stamp(self.examples_dir), _examples_stamp(None))
         if getattr(self, "_known", (None,))[0] != stamp:
-            known = {ex.page for ex in load_all_examples()} | {eq["page"] for eq in load()}
+            builtin = load_all_examples()
+            known = {ex.page for ex in builtin} | {eq["page"] for eq in load()}
             known |= set(load_unjudged(EXAMPLES_DIR))
             if self.examples_dir is not None:
                 known |= {ex.page for ex in load_all_examples(self.examples_dir)} | set(load_unjudged(self.examples_dir))
-            self._known = (stamp, known)
+            self._known = (stamp, known, builtin)
         return self._known[1]
 
     def _select(self, files: Files, docs_dir: Path) -> tuple[str, list[str] | None] | None:
@@ -177,8 +178,10 @@ class LMVerifyPlugin(BasePlugin[LMVerifyConfig]):
                    self.config.code, float(self.config.code_timeout), _examples_stamp(self.examples_dir))
             try:
                 if self.verifier is None or self._key != key:
+                    builtin = self._known[2] if getattr(self, "_known", None) and self._known[0][1] == key[-1] else None
                     self.verifier = Verifier(docs_dir / folder, selected, examples_dir=self.examples_dir,
-                                             code=self.config.code, code_timeout=float(self.config.code_timeout))
+                                             code=self.config.code, code_timeout=float(self.config.code_timeout),
+                                             builtin=builtin)
                     self._key = key
                 run = self.verifier.run()
             except (CourseError, WorkedExampleError) as exc:

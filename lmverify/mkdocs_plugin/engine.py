@@ -79,10 +79,10 @@ class Verifier:
 
     ``pages``: the page names to verify (None: all the course's pages). ``examples_dir`` as for ``lmverify
     report --examples-dir`` (None: the project's worked examples). ``code``/``code_timeout`` as ``--no-code``
-    (inverted) and ``--code-timeout``."""
+    (inverted) and ``--code-timeout``. ``builtin``: the project's worked examples, already loaded."""
 
     def __init__(self, folder: str | Path, pages: list[str] | None = None, *, examples_dir: str | Path | None = None,
-                 code: bool = False, code_timeout: float = 120.0):
+                 code: bool = False, code_timeout: float = 120.0, builtin: list | None = None):
         from lmverify.catalogue import load
         from lmverify.course.accounting import load_unjudged
         from lmverify.worked import EXAMPLES_DIR, load_all_examples
@@ -93,8 +93,8 @@ class Verifier:
         self.code = code
         self.code_timeout = code_timeout
         self.left_out: list = []
-        if self.examples_dir is None:
-            self.examples = load_all_examples()
+        if self.examples_dir is None:  # ``builtin``: the built-in examples, when the caller has loaded them
+            self.examples = list(builtin) if builtin is not None else load_all_examples()
         else:  # the course's own examples added to the built-in ones of its pages, as `lmverify report` takes them
             from lmverify.worked import with_builtin_examples
 
