@@ -1,28 +1,28 @@
-"""Benchmark: modified Kneser-Ney estimation end to end beside KenLM's lmplz, scoring beside KenLM's
-Python module, and NLTK.
+"""Benchmark: modified Kneser-Ney estimation end to end beside KenLM's lmplz, and scoring beside KenLM's query and
+Python module; every ratio from one run, with the machine's load.
 
-    python benchmarks/bench_kneser_ney.py [--max-tokens 10000000] [--lmplz PATH] [--repeat 2]
+    python benchmarks/bench_kneser_ney.py --lmplz PATH --query PATH --build-binary PATH [--repeat 3]
 
-For each size (10^5, 10^6, 3*10^6, 10^7 tokens up to ``--max-tokens``; and 10^6 at order 5) one
-synthetic corpus is written to a temporary file: sentences of 5-24 tokens, words w0..w{V-1} drawn
-with p(rank r) ~ 1/r over V = 250,000 words, seeded by the size. On that file, each in its own child
-process, end to end (start, read, estimate, write the ARPA file):
+Estimation. For each corpus kind (benchmarks/corpora.py: ``zipf``, every token drawn independently over 250,000
+types; ``structured``, 50,000 types, Zipf 1.1, with probability 0.5 a token is the fixed successor of the one
+before) at each size (``--sizes``, default 10^6 and 10^7 tokens) and each order (``--orders``, default 3 and 5),
+and for a real text a package ships (gensim's test corpus ``lee_background.cor``, 59,890 tokens), one seeded
+file is written; then, each in its own process, end to end (start, read, estimate, write the ARPA file):
 
-* KenLM: ``lmplz -o N -S 1G -T TMP --text CORPUS --arpa OUT`` (``--lmplz PATH``, else ``lmplz`` on PATH);
+* KenLM: ``lmplz -o N -S 1G -T TMP --text CORPUS --arpa OUT``;
 * this project: ``python -m lmverify.ngram_cmd estimate CORPUS -o N --arpa OUT``.
 
-Each command is started by a small launcher process, which measures its wall time and reads its
-peak resident set (``ru_maxrss`` of the launcher's children): a child forked from this process
-itself would report this process's memory (NLTK's model, the scoring models) as its own. The two ARPA files' n-gram counts are compared.
-With ``--repeat R`` each side runs R times, alternating, and the best time is reported (with all).
+The two run in alternating pairs (``--repeat`` pairs, the first side swapped every pair); each process is
+started by a small launcher that measures its wall time and its peak resident set (``ru_maxrss`` of the
+launcher's children: a child forked from this process would report this process's memory). The table gives
+the medians and the median of the per-pair ratios; both ARPA files' n-gram counts are compared.
 
-Scoring (sizes up to ``--score-max-tokens``): the model is estimated in this process; a held-out
-text (10,000 tokens, another seed) is scored in one batch (per n-gram) and sentence by sentence, by
-``BackoffModel`` and, where the ``kenlm`` package is installed, by ``kenlm.Model`` on lmplz's ARPA
-file (or ours without lmplz) -- the largest difference of the n-gram log10 p is printed. Building
-our hash index (once per model, like loading) is not timed. NLTK's
-``KneserNeyInterpolated`` is fitted on the same corpus while its fit is predicted to finish within
-``--nltk-budget`` seconds, then scores held-out trigrams for a few seconds.
+Scoring (``--score-tokens``, default 10^6: a structured corpus, order 3, estimated by lmplz; a held-out text of
+``--held-out-sentences`` sentences, 100,000 by default, from another seed): ``lmverify ngram score MODEL TEXT``
+on the ARPA file and on ``lmverify ngram build``'s binary file, beside ``query MODEL < TEXT`` on the ARPA file
+and on ``build_binary``'s file, alternating, end to end with their output written to /dev/null; the outputs
+are compared once (query's own header lines aside). One sentence at a time: ``BackoffModel.score_sentence``
+beside ``kenlm.Model.score`` (the ``kenlm`` package, where installed), best of 10 runs of 300 sentences.
 
 Nothing here is copied from elsewhere: every figure printed is measured in this run.
 """
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -44,24 +45,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reference.numpy.ngram import estimate_kneser_ney, read_corpus  # noqa: E402
-
-VOCAB = 250_000
-SIZES = [100_000, 1_000_000, 3_000_000, 10_000_000]
-
-
-def zipf_corpus(n_tokens: int, seed: int, vocab: int = VOCAB, exponent: float = 1.0) -> list[str]:
-    """Sentences of 5-24 tokens, words w0..w{vocab-1} drawn with p(rank r) ~ r^-exponent."""
-    rng = np.random.default_rng(seed)
-    p = 1.0 / np.arange(1, vocab + 1) ** exponent
-    p /= p.sum()
-    lengths = rng.integers(5, 25, size=n_tokens // 5 + 1)
-    lengths = lengths[: int(np.searchsorted(np.cumsum(lengths), n_tokens)) + 1]
-    words = np.array([f"w{i}" for i in range(vocab)], dtype=object)
-    toks = words[rng.choice(vocab, size=int(lengths.sum()), p=p)]
-    bounds = np.concatenate([[0], np.cumsum(lengths)])
-    return [" ".join(toks[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-
 
 #: a small launcher: a child forked from this (large) process would inherit its resident set in
 #: ru_maxrss, so each command is started by a fresh interpreter that reports its child's peak
@@ -69,20 +52,21 @@ _LAUNCHER = ("import resource, subprocess, sys, time\n"
              "t = time.perf_counter()\n"
              "rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
              "wall = time.perf_counter() - t\n"
-             "print(f'@@ {wall} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss} {rc}', file=sys.stderr)\n")
+             "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+             "print(f'@@ {wall} {ru.ru_maxrss} {rc} {ru.ru_utime + ru.ru_stime}', file=sys.stderr)\n")
 
 
-def run_child(cmd: list[str]) -> tuple[float, float, int, str]:
-    """(wall seconds, peak RSS MiB, exit code, stderr tail) of one command, timed and measured by a
-    fresh launcher process (its wall time starts at the command's start, not the launcher's)."""
+def run_child(cmd: list[str]) -> tuple[float, float, int, str, float]:
+    """(wall seconds, peak RSS MiB, exit code, stderr tail, CPU seconds: user + system) of one command, timed and
+    measured by a fresh launcher process (its wall time starts at the command's start, not the launcher's)."""
     proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, cwd=ROOT)
     err = proc.stderr.decode(errors="replace")
     last = [line for line in err.splitlines() if line.startswith("@@ ")]
     if not last:
-        return float("nan"), float("nan"), proc.returncode or 1, err[-400:]
-    wall, rss_kib, rc = last[-1].split()[1:]
-    return float(wall), int(rss_kib) / 1024, int(rc), err[-400:]
+        return float("nan"), float("nan"), proc.returncode or 1, err[-400:], float("nan")
+    wall, rss_kib, rc, cpu = last[-1].split()[1:]
+    return float(wall), int(rss_kib) / 1024, int(rc), err[-400:], float(cpu)
 
 
 def arpa_counts(path: str) -> list[int]:
@@ -94,30 +78,6 @@ def arpa_counts(path: str) -> list[int]:
             elif line.startswith(b"\\1-grams"):
                 break
     return counts
-
-
-def estimate_side_by_side(corpus_path: str, order: int, tmp: str, lmplz: str | None, repeat: int) -> dict:
-    ours_cmd = [sys.executable, "-m", "lmverify.ngram_cmd", "estimate", corpus_path, "-o", str(order),
-                "--arpa", os.path.join(tmp, "ours.arpa")]
-    kenlm_cmd = [lmplz, "-o", str(order), "-S", "1G", "-T", tmp, "--text", corpus_path,
-                 "--arpa", os.path.join(tmp, "kenlm.arpa")] if lmplz else None
-    ours, theirs = [], []
-    for _ in range(repeat):
-        if kenlm_cmd:
-            wall, mib, rc, err = run_child(kenlm_cmd)
-            if rc != 0:
-                raise SystemExit(f"lmplz failed ({rc}): {err}")
-            theirs.append((wall, mib))
-        wall, mib, rc, err = run_child(ours_cmd)
-        if rc != 0:
-            raise SystemExit(f"lmverify ngram estimate failed ({rc}): {err}")
-        ours.append((wall, mib))
-    row = dict(ours=min(ours), ours_all=ours, counts=arpa_counts(os.path.join(tmp, "ours.arpa")))
-    if theirs:
-        row["kenlm"] = min(theirs)
-        row["kenlm_all"] = theirs
-        row["same_counts"] = arpa_counts(os.path.join(tmp, "kenlm.arpa")) == row["counts"]
-    return row
 
 
 def _best(f, repeat: int = 20) -> float:
@@ -142,147 +102,224 @@ def _numba_version() -> str:
     return f"numba {numba.__version__}"
 
 
-def scoring(corpus_path: str, held_out: list[str], arpa_for_kenlm: str) -> dict:
-    """Per n-gram (batch) and per sentence times, ours and kenlm's (best of 20 and 10 runs), and the largest
-    difference of the n-gram log10 p."""
-    model = estimate_kneser_ney(read_corpus(corpus_path), 3)
-    out = {}
-    h, w = model.sentence_ngrams(held_out[:100])
-    model.score_ngrams(h, w)  # builds the hash indexes of words and n-grams (loading, as kenlm.Model's): not timed
-    model.score_sentence(held_out[0])  # loads the compiled scorer where the fast extra is installed: not timed
-    h, w = model.sentence_ngrams(held_out)
-    ours_scores = model.score_ngrams(h, w)
-    out["n_grams"] = n = len(w)
-    out["ours_batch_us"] = _best(lambda: model.score_ngrams(*model.sentence_ngrams(held_out))) / n * 1e6
-    sample = held_out[:300]
-    out["ours_sentence_us"] = _best(lambda: [model.score_sentence(s) for s in sample], 10) / len(sample) * 1e6
+def _median(xs):
+    return float(np.median(np.asarray(xs, dtype=np.float64)))
+
+
+def paired(commands: dict[str, list[str]], repeat: int, check=None) -> dict[str, list[tuple[float, float, float]]]:
+    """Run every command ``repeat`` times, in turn (the order rotated every round): (wall s, peak MiB, CPU s)."""
+    names = list(commands)
+    out = {n: [] for n in names}
+    for r in range(repeat):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for n in order:
+            wall, mib, rc, err, cpu = run_child(commands[n])
+            if rc != 0:
+                raise SystemExit(f"{n} failed ({rc}): {' '.join(commands[n])}\n{err}")
+            out[n].append((wall, mib, cpu))
+        if check is not None and r == 0:
+            check()
+    return out
+
+
+def estimation_row(label: str, corpus: str, order: int, tmp: str, lmplz: str, repeat: int) -> dict:
+    ours_arpa, kenlm_arpa = os.path.join(tmp, "ours.arpa"), os.path.join(tmp, "kenlm.arpa")
+    cmds = {"ours": [sys.executable, "-m", "lmverify.ngram_cmd", "estimate", corpus, "-o", str(order),
+                     "--arpa", ours_arpa],
+            "kenlm": [lmplz, "-o", str(order), "-S", "1G", "-T", tmp, "--text", corpus, "--arpa", kenlm_arpa]}
+    load = os.getloadavg()[0]
+    runs = paired(cmds, repeat)
+    ours, kenlm = runs["ours"], runs["kenlm"]
+    return dict(label=label, order=order, load=load, ours=ours, kenlm=kenlm,
+                counts=arpa_counts(ours_arpa), same=arpa_counts(ours_arpa) == arpa_counts(kenlm_arpa),
+                t_ratio=_median([a[0] / b[0] for a, b in zip(ours, kenlm)]),
+                c_ratio=_median([a[2] / b[2] for a, b in zip(ours, kenlm)]),
+                m_ratio=_median([a[1] / b[1] for a, b in zip(ours, kenlm)]))
+
+
+def _query_output(path: str) -> bytes:
+    """query's output without its own lines (loading and timing), for the comparison with ours."""
+    keep = [line for line in Path(path).read_bytes().split(b"\n")
+            if not line.startswith((b"Loading", b"Name:", b"After queries", b"Total time", b"This binary"))]
+    return b"\n".join(keep)
+
+
+def scoring_rows(tmp: str, lmplz: str, query: str, build_binary: str | None, n_tokens: int, sentences: int,
+                 repeat: int) -> dict:
+    from benchmarks.corpora import write_corpus
+
+    corpus = os.path.join(tmp, "score_corpus.txt")
+    write_corpus(corpus, "structured", n_tokens, seed=n_tokens)
+    text_all = os.path.join(tmp, "held_all.txt")
+    write_corpus(text_all, "structured", int(sentences * 16), seed=424242)
+    text = os.path.join(tmp, "held.txt")
+    with open(text_all, "rb") as f, open(text, "wb") as g:
+        g.write(b"".join(f.readline() for _ in range(sentences)))
+    arpa = os.path.join(tmp, "model.arpa")
+    subprocess.run([lmplz, "-o", "3", "-S", "1G", "-T", tmp, "--text", corpus, "--arpa", arpa], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ours_bin, kenlm_bin = os.path.join(tmp, "model.bin"), os.path.join(tmp, "model.kenlm")
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "lmverify.ngram_cmd", "build", arpa, ours_bin], check=True, cwd=ROOT,
+                   stderr=subprocess.DEVNULL)
+    build_s = time.perf_counter() - t
+    # the first score compiles (Numba) where its cache is cold: a run of each format before the timed ones
+    for model in (ours_bin, arpa):
+        subprocess.run([sys.executable, "-m", "lmverify.ngram_cmd", "score", model, text], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmds = {"ours arpa": [sys.executable, "-m", "lmverify.ngram_cmd", "score", arpa, text],
+            "ours binary": [sys.executable, "-m", "lmverify.ngram_cmd", "score", ours_bin, text],
+            "query arpa": ["sh", "-c", f"exec {query} {arpa} < {text}"]}
+    if build_binary:
+        subprocess.run([build_binary, arpa, kenlm_bin], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        cmds["query binary"] = ["sh", "-c", f"exec {query} {kenlm_bin} < {text}"]
+
+    def check():
+        a = subprocess.run([sys.executable, "-m", "lmverify.ngram_cmd", "score", ours_bin, text], cwd=ROOT,
+                           capture_output=True).stdout
+        Path(tmp, "q.out").write_bytes(subprocess.run(["sh", "-c", f"{query} {arpa} < {text}"],
+                                                      capture_output=True).stdout)
+        b = _query_output(os.path.join(tmp, "q.out"))
+        out["same_output"] = a.rstrip(b"\n") == b.rstrip(b"\n")
+        out["tokens"] = int(re.search(rb"Tokens:\t(\d+)", a).group(1))
+
+    out = dict(load=os.getloadavg()[0], build_s=build_s, sentences=sentences)
+    out["runs"] = paired(cmds, repeat, check)
+    out["sentence"] = per_sentence(arpa, text)
+    return out
+
+
+def per_sentence(arpa: str, text: str) -> dict:
+    """µs per sentence, one at a time: ours (``score_sentence``) and kenlm's ``Model.score`` (best of 10 x 300)."""
+    from reference.arpa import read_arpa
+
+    model = read_arpa(arpa)
+    sample = Path(text).read_text().split("\n")[:300]
+    model.score_sentence(sample[0])  # loads the compiled walk and builds the hash tables: not timed
+    out = {"ours_us": _best(lambda: [model.score_sentence(s) for s in sample], 10) / len(sample) * 1e6}
     try:
         import kenlm
     except ImportError:
         return out
-    km = kenlm.Model(arpa_for_kenlm)
-    out["kenlm_batch_us"] = _best(lambda: [km.score(s) for s in held_out]) / n * 1e6
-    out["kenlm_sentence_us"] = _best(lambda: [km.score(s) for s in sample], 10) / len(sample) * 1e6
-    per_ngram = np.array([lp for s in held_out for lp, _, _ in km.full_scores(s)])
-    out["max_delta"] = float(np.abs(ours_scores - per_ngram).max())
+    km = kenlm.Model(arpa)
+    out["kenlm_us"] = _best(lambda: [km.score(s) for s in sample], 10) / len(sample) * 1e6
+    out["max_delta"] = max(abs(model.score_sentence(s) - km.score(s)) for s in sample)
     return out
 
 
-def nltk_measure(corpus: list[str], held_out: list[str], budget: float, predicted_fit: float | None):
-    """(fit seconds, seconds per trigram, note); None where the fit would exceed the budget."""
-    try:
-        from nltk.lm import KneserNeyInterpolated
-        from nltk.lm.preprocessing import padded_everygram_pipeline
-    except ImportError:
-        return None, None, "nltk not installed"
-    if budget <= 0:
-        return None, None, "skipped (--nltk-budget 0)"
-    if predicted_fit is not None and predicted_fit > budget:
-        return None, None, f"skipped: fit predicted at {predicted_fit:.0f} s > {budget:.0f} s budget"
-    train, vocab = padded_everygram_pipeline(3, [s.split() for s in corpus])
-    lm = KneserNeyInterpolated(3)
-    t = time.perf_counter()
-    lm.fit(train, vocab)
-    fit = time.perf_counter() - t
-    trigrams = []
-    for s in held_out:
-        toks = ["<s>", "<s>"] + s.split() + ["</s>"]
-        trigrams += [(toks[i - 2:i], toks[i]) for i in range(2, len(toks))]
-    n, t = 0, time.perf_counter()
-    while n < len(trigrams) and time.perf_counter() - t < min(5.0, budget / 4):
-        h, w = trigrams[n]
-        lm.score(w, h)
-        n += 1
-    return fit, (time.perf_counter() - t) / max(n, 1), f"{n} trigrams scored"
+def _fmt(runs):
+    """median wall s / median peak MiB (median CPU s)"""
+    return (f"{_median([r[0] for r in runs]):.2f} / {_median([r[1] for r in runs]):.0f} "
+            f"({_median([r[2] for r in runs]):.2f})")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--max-tokens", type=float, default=1e6, help="largest corpus (default 1e6; the issue's table: 1e7)")
-    ap.add_argument("--sizes", type=int, nargs="+", default=None, help="sizes instead of 1e5, 1e6, 3e6, 1e7")
-    ap.add_argument("--lmplz", default=None, help="KenLM's lmplz binary (default: lmplz on PATH, if any)")
-    ap.add_argument("--repeat", type=int, default=1, help="runs of each side per row; the best is reported")
-    ap.add_argument("--no-order5", action="store_true", help="leave out the order-5 row at 1e6 tokens")
-    ap.add_argument("--score-max-tokens", type=float, default=1e6, help="scoring comparison up to this size")
-    ap.add_argument("--nltk-budget", type=float, default=30.0, help="seconds NLTK may take per size")
-    ap.add_argument("--held-out", type=int, default=10_000, help="tokens of held-out text")
+    ap.add_argument("--lmplz", default=shutil.which("lmplz"), help="KenLM's lmplz (default: on PATH)")
+    ap.add_argument("--query", default=shutil.which("query"), help="KenLM's query (default: on PATH)")
+    ap.add_argument("--build-binary", default=shutil.which("build_binary"), help="KenLM's build_binary")
+    ap.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7], help="corpus sizes in tokens")
+    ap.add_argument("--orders", type=int, nargs="+", default=[3, 5])
+    ap.add_argument("--kinds", nargs="+", default=["zipf", "structured"], choices=["zipf", "structured"])
+    ap.add_argument("--repeat", type=int, default=3, help="alternating pairs per row (medians reported)")
+    ap.add_argument("--score-tokens", type=float, default=1e6, help="training tokens of the scored model (0: skip)")
+    ap.add_argument("--held-out-sentences", type=int, default=100_000)
+    ap.add_argument("--no-real-text", action="store_true", help="leave out gensim's lee_background.cor")
     args = ap.parse_args(argv)
-
-    lmplz = args.lmplz or shutil.which("lmplz")
-    if args.lmplz and not os.access(args.lmplz, os.X_OK):
-        ap.error(f"--lmplz {args.lmplz}: not an executable file")
-    sizes = [n for n in (args.sizes or SIZES) if n <= args.max_tokens]
-    plan = [(n, 3) for n in sizes] + ([(1_000_000, 5)] if 1_000_000 in sizes and not args.no_order5 else [])
-    held_out = zipf_corpus(args.held_out, seed=12345)
+    for name in ("lmplz", "query"):
+        path = getattr(args, name)
+        if not path or not os.access(path, os.X_OK):
+            ap.error(f"--{name}: KenLM's {name} is needed (not found on PATH; give its path)")
+    sys.path.insert(0, str(ROOT))
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs; python {platform.python_version()}, "
-          f"numpy {np.__version__}; lmplz: {lmplz or 'not found'}; fast extra (Numba): {_numba_version()}; "
-          f"load before: {os.getloadavg()[0]:.2f}", flush=True)
+          f"numpy {np.__version__}; fast extra (Numba): {_numba_version()}; lmplz: {args.lmplz}", flush=True)
+    print(f"load average before (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    from benchmarks.corpora import write_corpus
+
     rows = []
-    nltk_per_token = None
     with tempfile.TemporaryDirectory() as tmp:
-        for n, order in plan:
-            sentences = zipf_corpus(n, seed=n)
-            path = os.path.join(tmp, f"corpus{n}.txt")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write("\n".join(sentences) + "\n")
-            row = dict(n=n, order=order, load=os.getloadavg()[0])
-            row.update(estimate_side_by_side(path, order, tmp, lmplz, args.repeat))
-            if order == 3 and n <= args.score_max_tokens:
-                arpa = os.path.join(tmp, "kenlm.arpa" if lmplz else "ours.arpa")
-                row["score"] = scoring(path, held_out, arpa)
-                predicted = nltk_per_token * n if nltk_per_token else None
-                row["nltk"] = nltk_measure(sentences, held_out, args.nltk_budget, predicted)
-                if row["nltk"][0] is not None:
-                    nltk_per_token = row["nltk"][0] / n
-            del sentences
-            os.remove(path)
+        plan = [(kind, int(n), o) for kind in args.kinds for n in args.sizes for o in args.orders]
+        for kind, n, order in plan:
+            path = os.path.join(tmp, f"{kind}{n}.txt")
+            if not os.path.exists(path):
+                for old in Path(tmp).glob("*.txt"):
+                    old.unlink()
+                write_corpus(path, kind, n, seed=n)
+            row = estimation_row(f"{kind} {n:,}", path, order, tmp, args.lmplz, args.repeat)
+            row.update(kind=kind, n=n)
             rows.append(row)
-            print(f"  {n:,} tokens, order {order}: ours {row['ours'][0]:.2f} s / {row['ours'][1]:.0f} MiB"
-                  + (f", lmplz {row['kenlm'][0]:.2f} s / {row['kenlm'][1]:.0f} MiB" if "kenlm" in row else ""),
-                  flush=True)
+            print(f"  {row['label']} o{order}: ours {_fmt(row['ours'])}, lmplz {_fmt(row['kenlm'])}, "
+                  f"ratio {row['t_ratio']:.2f} ({row['m_ratio']:.2f}), load {row['load']:.2f}", flush=True)
+        if not args.no_real_text:
+            try:
+                import gensim.test.utils as gtu
 
-    print(f"\nModified Kneser-Ney, end to end (start, read, estimate, write ARPA), Zipf corpus over {VOCAB:,} "
-          f"words, best of {args.repeat}; load average (1 min) after: {os.getloadavg()[0]:.2f}\n")
-    print("| tokens | order | n-grams | KenLM s / MiB | project s / MiB | ratio s (MiB) | same n-grams | "
-          "growth of time (tokens) |")
-    print("|---|---|---|---|---|---|---|---|")
-    prev = None
+                lee = gtu.datapath("lee_background.cor")
+            except ImportError:
+                lee = None
+            if lee and os.path.exists(lee):
+                # its last line has no newline: lmplz then counts that line's words but adds no </s> after them
+                # (ours does, as for every line): both get a copy that ends with a newline
+                real = os.path.join(tmp, "lee_background.cor")
+                data = Path(lee).read_bytes()
+                Path(real).write_bytes(data if data.endswith(b"\n") else data + b"\n")
+                for order in args.orders:
+                    row = estimation_row("gensim lee_background.cor", real, order, tmp, args.lmplz, args.repeat)
+                    row.update(kind="real", n=sum(len(l.split()) for l in open(real, encoding="utf-8")))
+                    rows.append(row)
+                    print(f"  {row['label']} o{order}: ratio {row['t_ratio']:.2f} ({row['m_ratio']:.2f})", flush=True)
+        score = None
+        if args.score_tokens:
+            score = scoring_rows(tmp, args.lmplz, args.query, args.build_binary, int(args.score_tokens),
+                                 args.held_out_sentences, args.repeat)
+
+    print(f"\nload average after (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print(f"Modified Kneser-Ney, end to end (start, read, estimate, write ARPA); medians of {args.repeat} alternating "
+          "pairs; ratio = median of the per-pair ratios (ours / lmplz)\n")
+    print("| corpus | tokens | order | n-grams | lmplz wall s / MiB (CPU s) | ours wall s / MiB (CPU s) | "
+          "ratio wall (MiB) [CPU] | same n-grams | growth 10^6 -> 10^7 (ours, lmplz) | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        k = r.get("kenlm")
-        ratio = f"{r['ours'][0] / k[0]:.2f} ({r['ours'][1] / k[1]:.2f})" if k else "n/a"
         growth = ""
-        if r["order"] == 3:
-            if prev is not None:
-                growth = (f"ours x{r['ours'][0] / prev['ours'][0]:.1f}"
-                          + (f", KenLM x{k[0] / prev['kenlm'][0]:.1f}" if k else "") + f" (x{r['n'] / prev['n']:.0f})")
-            prev = r
-        label = f"{r['n']:,}"
-        print(f"| {label} | {r['order']} | {'/'.join(f'{c:,}' for c in r['counts'])} | "
-              f"{f'{k[0]:.2f} / {k[1]:.0f}' if k else 'n/a'} | {r['ours'][0]:.2f} / {r['ours'][1]:.0f} | {ratio} | "
-              f"{r.get('same_counts', 'n/a')} | {growth} |")
-    if args.repeat > 1:
-        print("\nall runs (s / MiB):")
-        for r in rows:
-            print(f"  {r['n']:,} o{r['order']}: ours " + ", ".join(f"{t:.2f}/{m:.0f}" for t, m in r["ours_all"])
-                  + ("; KenLM " + ", ".join(f"{t:.2f}/{m:.0f}" for t, m in r["kenlm_all"]) if "kenlm_all" in r else ""))
-
-    scored = [r for r in rows if "score" in r]
-    if scored:
-        print(f"\nScoring a held-out text ({scored[0]['score']['n_grams']:,} n-grams, order 3); µs per n-gram in one "
-              "batch, µs per sentence one at a time (best of 20 and of 10 runs):\n")
-        print("| tokens | ours batch | kenlm batch | ratio | ours per sentence | kenlm per sentence | ratio | "
-              "max abs Δ log10 per n-gram | NLTK fit s | NLTK ms/trigram |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for r in scored:
-            s = r["score"]
-            kb, ks = s.get("kenlm_batch_us"), s.get("kenlm_sentence_us")
-            nfit, nscore, note = r["nltk"]
-            ob, os_ = s["ours_batch_us"], s["ours_sentence_us"]
-            cells = [f"{r['n']:,}", f"{ob:.2f}", f"{kb:.2f}" if kb else "n/a", f"{ob / kb:.1f}" if kb else "n/a",
-                     f"{os_:.1f}", f"{ks:.1f}" if ks else "n/a", f"{os_ / ks:.1f}" if ks else "n/a",
-                     f"{s['max_delta']:.1e}" if "max_delta" in s else "n/a",
-                     f"{nfit:.2f}" if nfit is not None else note, f"{nscore * 1e3:.1f}" if nscore else "n/a"]
-            print("| " + " | ".join(cells) + " |")
+        small = [q for q in rows if q["kind"] == r["kind"] and q["order"] == r["order"] and q["n"] * 10 == r["n"]]
+        if small:
+            q = small[0]
+            growth = (f"x{_median([x[0] for x in r['ours']]) / _median([x[0] for x in q['ours']]):.1f}, "
+                      f"x{_median([x[0] for x in r['kenlm']]) / _median([x[0] for x in q['kenlm']]):.1f}")
+        print(f"| {r['kind']} | {r['n']:,} | {r['order']} | {'/'.join(f'{c:,}' for c in r['counts'])} | "
+              f"{_fmt(r['kenlm'])} | {_fmt(r['ours'])} | {r['t_ratio']:.2f} ({r['m_ratio']:.2f}) [{r['c_ratio']:.2f}] | "
+              f"{r['same']} | "
+              f"{growth} | {r['load']:.2f} |")
+    print("\nall runs (wall s / MiB / CPU s):")
+    for r in rows:
+        print(f"  {r['label']} o{r['order']}: ours " + ", ".join(f"{t:.2f}/{m:.0f}/{c:.2f}" for t, m, c in r["ours"])
+              + "; lmplz " + ", ".join(f"{t:.2f}/{m:.0f}/{c:.2f}" for t, m, c in r["kenlm"]))
+    if score:
+        runs = score["runs"]
+        base = {"arpa": runs["query arpa"], "binary": runs.get("query binary", runs["query arpa"])}
+        print(f"\nScoring {score['sentences']:,} held-out sentences ({score.get('tokens', 0):,} tokens with </s>) with "
+              f"a trigram model of {int(args.score_tokens):,} structured tokens, end to end; medians of "
+              f"{args.repeat} rounds; output identical to query's: {score.get('same_output')}; "
+              f"lmverify ngram build took {score['build_s']:.2f} s; load {score['load']:.2f}\n")
+        print("| command | wall s / MiB (CPU s) | ratio to query (same format) wall (MiB) [CPU] |")
+        print("|---|---|---|")
+        for name, rr in runs.items():
+            fmt = "binary" if "binary" in name else "arpa"
+            q = base[fmt]
+            ratio = (f"{_median([a[0] / b[0] for a, b in zip(rr, q)]):.2f} "
+                     f"({_median([a[1] / b[1] for a, b in zip(rr, q)]):.2f}) "
+                     f"[{_median([a[2] / b[2] for a, b in zip(rr, q)]):.2f}]")
+            print(f"| {name} | {_fmt(rr)} | {ratio} |")
+        print("\nall runs (wall s / MiB / CPU s): " + "; ".join(f"{n}: " + ", ".join(f"{t:.2f}/{m:.0f}/{c:.2f}"
+                                                                                    for t, m, c in rr)
+                                               for n, rr in runs.items()))
+        sc = score["sentence"]
+        if "kenlm_us" in sc:
+            print(f"\nOne sentence at a time: ours {sc['ours_us']:.2f} µs, kenlm.Model.score {sc['kenlm_us']:.2f} µs, "
+                  f"ratio {sc['ours_us'] / sc['kenlm_us']:.2f}; largest |Δ log10| {sc['max_delta']:.1e}")
+        else:
+            print(f"\nOne sentence at a time: ours {sc['ours_us']:.2f} µs (kenlm package not installed)")
     return 0
 
 

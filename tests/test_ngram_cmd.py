@@ -125,6 +125,7 @@ def test_ngram_estimate_reads_stdin_and_writes_stdout(monkeypatch, capsysbinary,
     (["estimate", "-", "-o", "2"], "a <s> b\n", r"must not appear inside a sentence"),
     (["estimate", "-", "-o", "2"], "caf\udce9\n", r"not UTF-8"),
     (["score", "no-such-model.arpa"], "", r"no-such-model.arpa: no such ARPA file"),
+    (["build", "no-such-model.arpa", "out.bin"], "", r"no-such-model.arpa: no such ARPA file"),
 ])
 def test_ngram_commands_refuse_bad_input_with_a_message_and_exit_1(argv, stdin, message, monkeypatch, capsys):
     if stdin is not None:
@@ -163,6 +164,28 @@ def test_ngram_score_prints_what_kenlm_query_prints(arpa, options, expected, mon
     _stdin(monkeypatch, "\n".join(QUERY_TEXT) + "\n")
     assert main(["score", str(DATA / arpa), *options]) == EXIT_OK
     assert capsys.readouterr().out == expected
+
+
+@pytest.mark.oracle
+def test_ngram_score_of_a_built_binary_prints_what_kenlm_query_prints(tmp_path, monkeypatch, capsys):
+    """`lmverify ngram build` then `score` on the binary file: query's output byte for byte, as from the ARPA."""
+    assert main(["build", str(DATA / "corpus.o3.arpa"), str(tmp_path / "m.bin")]) == EXIT_OK
+    assert "binary model of order 3" in capsys.readouterr().err
+    _stdin(monkeypatch, "\n".join(QUERY_TEXT) + "\n")
+    assert main(["score", str(tmp_path / "m.bin")]) == EXIT_OK
+    assert capsys.readouterr().out == QUERY_CORPUS_O3
+
+
+@pytest.mark.bad_input
+def test_ngram_estimate_names_a_damaged_gzip_corpus(tmp_path, capsys):
+    import gzip
+
+    gz = tmp_path / "c.txt.gz"
+    data = gzip.compress((DATA / "corpus.txt").read_bytes())
+    gz.write_bytes(data[: len(data) // 2])
+    assert main(["estimate", str(gz), "-o", "2"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"{gz}: a gzip file that does not decompress" in err and "Traceback" not in err, err
 
 
 def test_ngram_score_verbosity_levels_select_query_lines(monkeypatch, capsys):
