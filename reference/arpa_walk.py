@@ -1,14 +1,14 @@
-"""One sentence's back-off walk compiled with Numba (the optional ``fast`` extra): ``BackoffModel.score_sentence``.
+"""The compiled n-gram loops, where Numba (the optional ``fast`` extra) is installed: which to use, and their tables.
 
-A sentence holds some fifteen tokens: too few for array operations (their fixed cost is most of the time)
-and, walked in Python, each token costs a few dictionary probes and interpreter steps (10-15 µs a
-sentence, 15-19x ``kenlm.Model.score``). Numba, the well-kept compiler of NumPy-style Python, runs the
-same walk as machine code over the hash tables the batch scorer already builds (``_HashIndex``: a
-``(key, row)`` pair per slot, linear probing, the multiplicative hash ``key * 0x9E3779B97F4A7C15 >> (64 -
-bits)``), so what is left is the Python call and the words' dictionary lookups.
+The loops themselves are in reference/_arpa_jit.py (module-level functions, so that Numba's ``cache=True``
+stores their machine code in ``__pycache__``: compiled once, then loaded): the sentence walk of
+``BackoffModel.score_sentence`` and the row scorer of ``score_ngrams`` over the batch scorer's hash tables
+(``_HashIndex``: a ``(key, row)`` pair per slot, linear probing, the multiplicative hash ``key *
+0x9E3779B97F4A7C15 >> (64 - bits)``), and the loops of ``lmverify ngram estimate`` (reading, counting,
+writing) and ``lmverify ngram score`` (tokens to ids, the walk, the output lines).
 
-Without Numba (or with ``LMVERIFY_NO_NUMBA=1``) :func:`compiled` returns None and the model walks in Python;
-both walks are tested against the batch scorer.
+Without Numba (or with ``LMVERIFY_NO_NUMBA=1``) :func:`compiled` and :func:`_jit` return None and the NumPy
+and Python paths are used; the tests check that both give the same numbers and the same bytes.
 """
 
 from __future__ import annotations
