@@ -640,6 +640,7 @@ def test_kneser_ney_read_corpus_equals_encode_corpus(compiled, text, block, monk
 
     _numba_or_skip(compiled, monkeypatch)
     monkeypatch.setattr(ngram, "_READ_BYTES", block)
+    monkeypatch.setattr(ngram, "_COMPILED_READ_AT", 0)
     try:
         want = encode_corpus(text.split("\n"))
     except ValueError as exc:
@@ -664,6 +665,7 @@ def test_kneser_ney_read_corpus_compiled_grows_its_tables(tmp_path, monkeypatch)
     path = tmp_path / "c.txt"
     path.write_text("\n".join(lines) + "\n")
     monkeypatch.setattr(ngram, "_READ_BYTES", 1 << 17)
+    monkeypatch.setattr(ngram, "_COMPILED_READ_AT", 0)
     got, want = ngram.read_corpus(path), encode_corpus(lines)
     assert got.words == want.words
     np.testing.assert_array_equal(got.stream, want.stream)
@@ -672,11 +674,22 @@ def test_kneser_ney_read_corpus_compiled_grows_its_tables(tmp_path, monkeypatch)
 @pytest.mark.equation("ngram.kneser_ney_interpolated")
 @given(corpus=S.corpora(max_sentences=10, max_len=8), order=st.integers(2, 5))
 def test_kneser_ney_counting_paths_agree(corpus, order, monkeypatch):
-    """n-grams as one mixed-radix integer (V^order < 2^63) and as successive (prefix rank, word) keys
-    (any V and order) give the same model."""
+    """n-grams as one mixed-radix integer (V^order < 2^63; counted by NumPy and, with the fast extra, by the
+    compiled loops) and as successive (prefix rank, word) keys (any V and order) give the same model."""
     import reference.numpy.ngram as ngram
 
     mixed = estimate_kneser_ney(corpus, order, discount_fallback=True)
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        monkeypatch.setattr(ngram, "_COMPILED_AT_TOKENS", 0)
+        compiled = estimate_kneser_ney(corpus, order, discount_fallback=True)
+        monkeypatch.setattr(ngram, "_COMPILED_AT_TOKENS", 1 << 16)
+        for k in range(order):
+            np.testing.assert_array_equal(mixed.keys[k], compiled.keys[k])
+            np.testing.assert_array_equal(mixed.logprob[k], compiled.logprob[k])
     monkeypatch.setattr(ngram, "_count_ngrams_mixed_radix", ngram._count_ngrams_successive)
     successive = estimate_kneser_ney(corpus, order, discount_fallback=True)
     for k in range(order):

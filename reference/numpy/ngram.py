@@ -94,7 +94,7 @@ def check_counts(fn, name, c, positive_total=False):
     if c.ndim == 0:
         raise ValueError(f"{fn}: {name} must have a vocabulary axis (shape (..., V)), got a 0-d value")
     if (c < 0).any():
-        raise ValueError(f"{fn}: {name} must be counts >= 0, got a negative count {c[c < 0].min()!r}")
+        raise ValueError(f"{fn}: {name} must be counts >= 0, got a negative count {float(c[c < 0].min())!r}")
     if np.isinf(c).any():
         raise ValueError(f"{fn}: {name} must be finite counts, got inf")
     if positive_total:
@@ -171,7 +171,7 @@ def check_log_probs(fn, lp):
     if lp.shape[-1] == 0:
         raise ValueError(f"{fn}: log_probs is empty: at least one token is needed (the mean of nothing is undefined)")
     if (lp > 0).any():
-        raise ValueError(f"{fn}: log_probs must be natural-log probabilities <= 0, got {lp[lp > 0].max()!r} "
+        raise ValueError(f"{fn}: log_probs must be natural-log probabilities <= 0, got {float(lp[lp > 0].max())!r} "
                          "(a probability above one)")
 
 
@@ -419,6 +419,12 @@ def _assemble(index: dict[str, int], id_parts: list[np.ndarray], len_parts: list
 
 _READ_BYTES = 1 << 22
 
+#: with the fast extra, a corpus file of this many bytes (or of unknown size) is read by the compiled loop and
+#: a stream of this many ids counted by it; smaller ones take the NumPy paths (loading compiled code, some
+#: 0.1 s, and compiling it on a cold cache, do not pay there)
+_COMPILED_READ_AT = 1 << 20
+_COMPILED_AT_TOKENS = 1 << 16
+
 
 class _Vocabulary:
     """Word ids in first-appearance order, shared by the str and the bytes paths of one corpus."""
@@ -580,7 +586,14 @@ def read_corpus(source) -> Corpus:
                              "is it truncated or damaged?") from None
     from reference import arpa_walk
 
-    jit = arpa_walk._jit()
+    import stat
+
+    try:
+        st = os.fstat(source.fileno())
+        size = st.st_size if stat.S_ISREG(st.st_mode) else None  # a pipe: unknown
+    except (AttributeError, OSError, ValueError):  # no file descriptor (e.g. io.BytesIO): size unknown
+        size = None
+    jit = arpa_walk._jit() if size is None or size >= _COMPILED_READ_AT else None
     vocab = _CompiledVocabulary(jit) if jit is not None else _Vocabulary()
     id_parts: list[np.ndarray] = []
     len_parts: list[np.ndarray] = []
@@ -632,8 +645,8 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
     """
     from reference import arpa_walk
 
-    jit = arpa_walk._jit()
     L = len(stream)
+    jit = arpa_walk._jit() if L >= _COMPILED_AT_TOKENS else None
     if jit is None:
         full = stream.astype(np.int64)  # w1 V^(k-1) + ... + wk of the k-gram starting at each position
         valid = np.ones(L, dtype=bool)
