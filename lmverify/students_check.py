@@ -59,7 +59,7 @@ class Outcome:
 def student_backend(student: str | Path | StudentModule) -> Backend:
     """The ``impl`` backend on a student's module, as ``pytest --impl PATH`` builds it."""
     if not isinstance(student, StudentModule):
-        student = StudentModule(str(student))
+        student = StudentModule(str(student), isolated=False)  # the suite's own modules: in-process, for speed
     return Backend("impl", student=student)
 
 

@@ -83,6 +83,9 @@ class StudentModule:
     array_api: str = "numpy"  # what the student's functions receive: 'numpy' or 'torch'
     call_seconds: float = DEFAULT_CALL_SECONDS
     memory_mib: float = DEFAULT_MEMORY_MIB
+    #: run its functions in a process of their own (always for ``--impl`` and ``grade``); False only for the
+    #: suite's own, trusted modules where speed matters (``lmverify.students_check`` on tests/data/students/)
+    isolated: bool = True
     _process: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
