@@ -25,7 +25,9 @@ Fixtures
 
 from __future__ import annotations
 
+import dis
 import gc
+import inspect
 import os
 from pathlib import Path
 
@@ -270,24 +272,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _uses_student(item: pytest.Item) -> bool:
-    """Whether the test's own code mentions the fixture that runs the student's code (a test that asks for
-    ``numeric_backend`` and never uses it checks nothing of the student's)."""
+    """Whether the test's own code reads the fixture that runs the student's code (a test that asks for
+    ``numeric_backend`` and never uses it checks nothing of the student's). Read from the function's bytecode:
+    a load of the parameter, or its capture by an inner function."""
     fn = getattr(item, "function", None)
-    names = _STUDENT_FIXTURES & set(getattr(item, "_fixtureinfo", None).argnames if getattr(item, "_fixtureinfo", None)
-                                    else ())
-    if fn is None or not names:
+    info = getattr(item, "_fixtureinfo", None)
+    names = _STUDENT_FIXTURES & set(info.argnames if info is not None else ())
+    for _ in range(4):  # the test's own function, under hypothesis' wrapper (which passes every argument on)
+        if fn is None:
+            break
+        fn = inspect.unwrap(fn)
+        inner = getattr(getattr(fn, "hypothesis", None), "inner_test", None)
+        if inner is None:
+            break
+        fn = inner
+    code = getattr(fn, "__code__", None)
+    if code is None or not names:
         return True  # through another fixture, or not a Python function: cannot tell, kept
-    import ast
-    import inspect
-    import textwrap
-
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(inspect.unwrap(fn))))
-    except (OSError, TypeError, SyntaxError):
+    if names & set(code.co_cellvars):
         return True
-    body = [n for f in tree.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in f.body]
-    used = {n.id for b in body for n in ast.walk(b) if isinstance(n, ast.Name)}
-    return bool(names & used)
+    return any(ins.opname in ("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE", "LOAD_FAST_CHECK") and ins.argval in names
+               for ins in dis.get_instructions(code))
 
 
 _STUDENT_CALLS = pytest.StashKey[int]()

@@ -452,6 +452,21 @@ def test_a_test_that_never_uses_the_student_fixture_is_deselected_under_impl():
 
     assert not _uses_student(Item(never)) and _uses_student(Item(uses))
 
+    from hypothesis import given, strategies as st
+
+    @given(data=st.integers())
+    def never_under_hypothesis(numeric_backend, data):  # hypothesis' wrapper passes every argument on
+        return data + 1
+
+    @given(data=st.integers())
+    def uses_in_a_closure(numeric_backend, data):
+        return (lambda: numeric_backend)()
+
+    assert not _uses_student(Item(never_under_hypothesis)) and _uses_student(Item(uses_in_a_closure))
+    from tests.test_embeddings_pmi_glove import test_glove_loss_gradient_closed_form_equals_autograd as glove
+
+    assert not _uses_student(Item(glove))
+
 
 @pytest.mark.slow
 def test_the_glove_autograd_test_that_never_calls_the_student_is_not_a_pass_under_impl():
