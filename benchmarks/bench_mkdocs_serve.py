@@ -5,7 +5,8 @@ material, arithmatex, admonitions, ``plugins: [search, lmverify]``), starts ``mk
 then edits one worked number of attention_math.md back and forth (22.6 -> 22.9 -> 22.6 ...). For each edit
 it prints: the wall time from the file write to the served page showing the new verdict (an erratum mark
 for 22.9, or none), and the plugin's own re-verification time (its log line "verified 1 of 6 page(s) in
-X s"). Run: ``python benchmarks/bench_mkdocs_serve.py --course ../shared/course [--edits 6] [--dirty]``.
+X s"). Run: ``python benchmarks/bench_mkdocs_serve.py --course ../shared/course [--edits 6] [--dirty]
+[--no-report-page]``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def main() -> int:
     ap.add_argument("--course", required=True)
     ap.add_argument("--edits", type=int, default=6)
     ap.add_argument("--dirty", action="store_true", help="mkdocs serve --dirty (rebuild only the changed pages)")
+    ap.add_argument("--no-report-page", action="store_true", help="the plugin's option report_page: '' (no report page)")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="lmv-serve-"))
     docs = root / "docs" / "01_foundations"
@@ -60,7 +62,8 @@ def main() -> int:
     for p in Path(args.course).glob("*.md"):
         if p.name not in ("README.md", "index.md"):
             shutil.copyfile(p, docs / p.name)
-    (root / "mkdocs.yml").write_text(CONFIG, encoding="utf-8")
+    config = CONFIG.replace("  - lmverify\n", "  - lmverify:\n      report_page: ''\n") if args.no_report_page else CONFIG
+    (root / "mkdocs.yml").write_text(config, encoding="utf-8")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -86,7 +89,8 @@ def main() -> int:
                 print("".join(log[-20:]), file=sys.stderr)
                 return 1
             time.sleep(0.2)
-        print(f"first build served after {time.monotonic() - t0:.1f} s; serve{' --dirty' if args.dirty else ''}")
+        print(f"first build served after {time.monotonic() - t0:.1f} s; serve{' --dirty' if args.dirty else ''}"
+              f"{'; no report page' if args.no_report_page else ''}")
         path = docs / PAGE
         rows = []
         for k in range(args.edits):
@@ -113,9 +117,10 @@ def main() -> int:
             print(f"edit {k + 1} ({'22.6 -> 22.9' if want_mark else '22.9 -> 22.6'}): verdict served after {wall:.2f} s; "
                   f"mkdocs rebuild {built:.2f} s, of which lmverify re-verified the page in {verify:.3f} s")
             time.sleep(1.0)
-        rows.sort()
-        med = rows[len(rows) // 2]
-        print(f"median of {len(rows)}: served after {med[0]:.2f} s, rebuild {med[2]:.2f} s, re-verify {med[1]:.3f} s "
+        from statistics import median
+
+        print(f"medians of {len(rows)}: served after {median(r[0] for r in rows):.2f} s, mkdocs rebuild "
+              f"{median(r[2] for r in rows):.2f} s, lmverify re-verify {median(r[1] for r in rows):.3f} s "
               f"(re-verify min {min(r[1] for r in rows):.3f}, max {max(r[1] for r in rows):.3f})")
         return 0
     finally:
