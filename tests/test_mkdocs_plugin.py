@@ -334,6 +334,17 @@ def test_mkdocs_a_fixed_erratum_is_not_marked_and_the_new_one_is(edited):
     assert len(new) == 1 and "lmv-accepted" not in new[0]["class"]
 
 
+def test_mkdocs_verifier_of_a_selection_of_pages_finds_what_the_report_finds_there(course_dir):
+    """The option ``pages``: only the selected pages are verified, with the report's findings for them."""
+    from lmverify.mkdocs_plugin.engine import Verifier
+
+    page = "neural_language_models.md"
+    run = Verifier(course_dir, [page]).run()
+    assert run.full and run.verified == [page] and {r.example.page for r in run.reports} == {page}
+    expected = [e for e in findings(report_build(course_dir)) if e.page == page]
+    assert findings(run.reports) == expected and expected
+
+
 # -- a real browser ----------------------------------------------------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")
