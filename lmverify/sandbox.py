@@ -229,7 +229,10 @@ if cfg["ns"]:
         print("probe ok")
         sys.exit(0)
 else:
-    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphaned descendants become our children
+    try:
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER (Linux): orphaned descendants become our children
+    except AttributeError:
+        pass  # not Linux: only the process group is ended
 
 status_fd = cfg["status_fd"]
 timed_out = []
@@ -278,7 +281,11 @@ signal.setitimer(signal.ITIMER_REAL, 0)
 
 def descendants():
     kids = {}
-    for d in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        entries = []
+    for d in entries:
         if d.isdigit():
             try:
                 with open("/proc/%s/stat" % d, "rb") as f:
