@@ -334,7 +334,8 @@ def test_a_hostile_module_passes_nothing_that_the_honest_wrong_module_fails(modu
     assert r.returncode == 1, r.stdout[-3000:]
     assert " passed" not in _summary(r.stdout), r.stdout[-3000:]
     assert named in r.stdout, r.stdout[-3000:]
-    assert "distinct failures" not in r.stdout  # a process that ended is one failure, whichever input replays it
+    if named:  # a process that ended (or outran its limit) is one failure, whichever input replays it
+        assert "distinct failures" not in r.stdout, r.stdout[-3000:]
     if module == "huge_allocation":
         assert "MemoryError" in r.stdout or "ran past the time limit" in r.stdout or "SIGKILL" in r.stdout
 
