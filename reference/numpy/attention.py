@@ -38,7 +38,7 @@ def check_tau(fn, tau) -> float:
     except (TypeError, ValueError):
         raise TypeError(f"{fn}: the temperature tau must be a number, got {type(tau).__name__} {tau!r}") from None
     if not (np.isfinite(t) and t > 0):
-        raise ValueError(f"{fn}: temperature tau must be finite and > 0, got {tau!r} "
+        raise ValueError(f"{fn}: temperature tau must be > 0 and finite, got {tau!r} "
                          "(the limits tau -> 0+ and tau -> inf are softmax_temperature_limit)")
     return t
 
@@ -194,7 +194,7 @@ def check_sizes(fn, **sizes):
     """Sizes (lengths, dimensions) are integers >= 0: ValueError naming the argument (shared by both forms)."""
     for name, n in sizes.items():
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"{fn}: {name} must be an integer >= 0, got {n!r}")
+            raise ValueError(f"{fn}: {name} must be >= 0 (an integer), got {n!r}")
 
 
 def attention_macs(T, d_k, d_v):
@@ -211,7 +211,7 @@ def flash_attention(Q, K, V, block_size=2, causal=False):
     Equal to scaled_dot_product_attention(Q, K, V, causal_mask) up to rounding.
     """
     if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
-        raise ValueError(f"flash_attention: block_size must be an integer >= 1, got {block_size!r}")
+        raise ValueError(f"flash_attention: block_size must be >= 1 (an integer), got {block_size!r}")
     Q, K, V = (np.asarray(a, dtype=np.float64) for a in (Q, K, V))
     check_qkv_shapes("flash_attention", Q.shape, K.shape, V.shape)
     n, d_k = Q.shape[-2:]
@@ -235,7 +235,18 @@ def flash_attention(Q, K, V, block_size=2, causal=False):
         l = alpha * l + P.sum(axis=-1, keepdims=True)
         O = alpha * O + P @ Vb
         m = m_new
-    return np.divide(O, l, out=np.zeros_like(O), where=l > 0)
+    out = np.divide(O, l, out=np.zeros_like(O), where=l > 0)  # l == 0: a fully masked row gives zeros
+    return np.where(np.isnan(l), np.nan, out)  # NaN in, NaN out: never the zeros of a masked row
+
+
+def check_linear_dims(fn, Q_shape, K_shape):
+    """Kernelised attention needs d_k >= 1: with d_k = 0 every kernel value phi(q).phi(k) is the empty sum 0,
+    and the normaliser sum_j phi(q).phi(k_j) is 0, so every output would be 0/0."""
+    if len(Q_shape) < 2 or len(K_shape) < 2:
+        raise ValueError(f"{fn}: Q and K must be (..., length, d_k), got shapes {tuple(Q_shape)} and {tuple(K_shape)}")
+    if Q_shape[-1] == 0 or K_shape[-1] == 0:
+        raise ValueError(f"{fn}: d_k = 0 (Q {tuple(Q_shape)}, K {tuple(K_shape)}): the kernel phi(q).phi(k) is an "
+                         "empty sum, so every normaliser is 0 and the output 0/0; expected d_k >= 1")
 
 
 def elu_feature_map(X):
@@ -249,6 +260,7 @@ def linear_attention(Q, K, V, causal=True):
 
     The softmax kernel exp(q.k/sqrt(d)) is replaced by phi(q)^T phi(k): A = phi(Q) phi(K)^T, row-normalised.
     """
+    check_linear_dims("linear_attention", np.shape(Q), np.shape(K))
     fQ, fK = elu_feature_map(Q), elu_feature_map(K)
     A = fQ @ np.swapaxes(fK, -1, -2)
     if causal:
@@ -259,6 +271,7 @@ def linear_attention(Q, K, V, causal=True):
 def linear_attention_recurrent(Q, K, V):
     """Recurrent (causal) form: S_i = S_{i-1} + phi(k_i) v_i^T, z_i = z_{i-1} + phi(k_i);
     out_i = phi(q_i)^T S_i / phi(q_i)^T z_i. O(T) time, O(1) state per step."""
+    check_linear_dims("linear_attention_recurrent", np.shape(Q), np.shape(K))
     fQ, fK = elu_feature_map(Q), elu_feature_map(K)
     V = np.asarray(V, dtype=np.float64)
     S = np.zeros(fK.shape[:-2] + (fK.shape[-1], V.shape[-1]))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
+from reference.numpy._common import check_scalar
 from reference.numpy._common import log_softmax as _log_softmax
 
 # -- validation ----------------------------------------------------------------------------------
@@ -41,8 +42,19 @@ def check_word_ids(ids: list[int], V: int, name: str, fn: str) -> list[int]:
     return ids
 
 
+def whole_id(w, name: str, fn: str) -> int:
+    """One word id as an int; a non-integer (1.5, NaN, inf) is a ValueError naming ``name`` (never truncated)."""
+    try:
+        ok = not isinstance(w, (bool, np.bool_, str)) and float(w) == int(w)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{fn}: {name} must hold integer word ids, got {w!r}")
+    return int(w)
+
+
 def _ids(words, V: int, name: str, fn: str) -> list[int]:
-    return check_word_ids([int(w) for w in np.asarray(words).ravel()], V, name, fn)
+    return check_word_ids([whole_id(w, name, fn) for w in np.asarray(words).ravel().tolist()], V, name, fn)
 
 
 def window_radius(c) -> int:
@@ -247,6 +259,7 @@ def unigram_noise(counts, power=0.75):
     counts = _arr(counts, "counts", "unigram_noise", 1)
     if np.any(counts < 0) or not np.any(counts > 0):
         raise ValueError("unigram_noise: counts must be non-negative with at least one positive count")
+    check_scalar("unigram_noise", "power", power, low=0)
     w = counts ** power
     return w / w.sum()
 
@@ -266,6 +279,7 @@ def negative_sampling_expected(v_I, v_O, E_out, noise, k):
     v_O = _arr(v_O, "v_O", "negative_sampling_expected", 1)
     E_out = _arr(E_out, "E_out", "negative_sampling_expected", 2)
     noise = _arr(noise, "noise", "negative_sampling_expected", 1)
+    check_scalar("negative_sampling_expected", "k", k, above=0)
     return float(_log_sigmoid(v_O @ v_I) + k * np.sum(noise * _log_sigmoid(-(E_out @ v_I))))
 
 
@@ -273,6 +287,7 @@ def sgns_objective(S, X, k):
     """Levy & Goldberg's skip-gram-with-negative-sampling objective over a co-occurrence table:
     sum_{w,c} [#(w,c) log sigma(S_wc) + k #(w) #(c) / |D| log sigma(-S_wc)], S_wc = v'_c . v_w."""
     S, X = _arr(S, "S", "sgns_objective", 2), _counts(X, "sgns_objective")
+    check_scalar("sgns_objective", "k", k, above=0)
     N = X.sum()
     expected = np.outer(X.sum(axis=1), X.sum(axis=0)) / N
     return float(np.sum(X * _log_sigmoid(S) + k * expected * _log_sigmoid(-S)))
@@ -280,6 +295,7 @@ def sgns_objective(S, X, k):
 
 def sgns_optimum(X, k):
     """The per-pair optimum of :func:`sgns_objective`: S_wc = PMI(w, c) - log k."""
+    check_scalar("sgns_optimum", "k", k, above=0)
     return pmi(X) - np.log(k)
 
 
@@ -320,6 +336,7 @@ def cooccurrence_matrix(sentences, V, window, weighting="count"):
     if weighting not in ("count", "harmonic"):
         raise ValueError(f"cooccurrence_matrix: weighting must be 'count' or 'harmonic', got {weighting!r}")
     window = window_radius(window)
+    V = check_scalar("cooccurrence_matrix", "V", V, low=1, integer=True)
     X = np.zeros((int(V), int(V)))
     for s in sentences:
         ids = _ids(s, int(V), "sentences", "cooccurrence_matrix")
@@ -338,7 +355,7 @@ def check_glove_weight_params(fn, x_max, alpha):
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise ValueError(f"{fn}: {name} must be a finite number > 0, got {val!r}")
+            raise ValueError(f"{fn}: {name} must be > 0 (a finite number), got {val!r}")
 
 
 def glove_weight(x, x_max=100.0, alpha=0.75):

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from reference.numpy._common import check_scalar
+
 # -- helpers ------------------------------------------------------------------
 
 
@@ -204,10 +206,9 @@ def bptt_gradient_bound(hs, W_hh):
 
 def gradient_scale_after(factor, steps):
     """The cumulative scale factor**steps after ``steps`` steps that each multiply by ``factor``."""
-    factor = np.float64(factor)
-    if steps < 0:
-        raise ValueError(f"gradient_scale_after: steps must be >= 0, got {steps!r}")
-    return np.float64(factor**steps)
+    factor = np.asarray(factor, dtype=np.float64)[()]
+    steps = check_scalar("gradient_scale_after", "steps", steps, low=0, integer=True)
+    return np.where(np.isnan(factor), np.nan, factor**steps)[()]  # NaN in, NaN out (IEEE gives nan**0 = 1)
 
 
 # -- LSTM ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import numpy as np
 
 from reference.numpy.attention import additive_score, softmax
 from reference.numpy.recurrent import rnn_cell, rnn_forward
+from reference.numpy._common import check_scalar
 from reference.numpy._common import log_softmax as _log_softmax
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -177,7 +178,11 @@ def teacher_forcing_logits(targets, h0, E, W_hh, W_xh, b, W_out, b_out, bos=0):
     """
     targets = _tokens(targets, "targets", "teacher_forcing_logits")
     E = np.asarray(E, dtype=np.float64)
-    inputs = np.concatenate([[int(bos)], targets[:-1]]).astype(np.int64)
+    bos = check_token_id("teacher_forcing_logits", "bos", bos, E.shape[0])
+    if targets.size and ((targets < 0).any() or (targets >= E.shape[0]).any()):
+        raise ValueError(f"teacher_forcing_logits: targets must be token ids in [0, {E.shape[0]}) (rows of E), "
+                         f"got {targets.tolist()}")
+    inputs = np.concatenate([[bos], targets[:-1]]).astype(np.int64)
     hs = rnn_forward(E[inputs], h0, W_hh, W_xh, b)
     return hs @ np.asarray(W_out, dtype=np.float64).T + b_out
 
@@ -229,7 +234,7 @@ def check_count(fn, name, n, minimum):
         except (TypeError, ValueError, OverflowError):
             ok = False
     if not ok or int(n) < minimum:
-        raise ValueError(f"{fn}: {name} must be an integer >= {minimum}, got {n!r}")
+        raise ValueError(f"{fn}: {name} must be >= {minimum} (an integer), got {n!r}")
     return int(n)
 
 
@@ -244,8 +249,22 @@ def sequence_log_likelihood(logits, targets):
 # -- scheduled sampling (Bengio et al. 2015) ---------------------------------------------------------
 
 
+def check_schedule(fn, i, **params):
+    """The training step i: >= 0 (no NaN); k of the linear schedule and epsilon in [0, 1], the slope c >= 0:
+    otherwise epsilon_i is no probability. Shared by both forms."""
+    steps = np.asarray(i.detach().cpu().numpy() if hasattr(i, "detach") else i, dtype=np.float64)
+    if np.isnan(steps).any() or (steps < 0).any():
+        raise ValueError(f"{fn}: the training step i must be >= 0 (no NaN), got {i!r}")
+    for name, val in params.items():
+        if name == "c":
+            check_scalar(fn, name, val, low=0)
+        else:
+            check_scalar(fn, name, val, low=0, high=1)
+
+
 def scheduled_sampling_linear(i, k, c, epsilon):
     """epsilon_i = max(epsilon, k - c i): the probability of feeding the truth at training step i."""
+    check_schedule("scheduled_sampling_linear", i, k=k, c=c, epsilon=epsilon)
     return np.maximum(np.float64(epsilon), np.float64(k) - np.float64(c) * np.asarray(i, dtype=np.float64))
 
 
@@ -253,6 +272,7 @@ def scheduled_sampling_exponential(i, k):
     """epsilon_i = k^i with 0 < k < 1."""
     if not 0 < k < 1:
         raise ValueError(f"scheduled_sampling_exponential: k must be in (0, 1), got {k!r}")
+    check_schedule("scheduled_sampling_exponential", i)
     return np.float64(k) ** np.asarray(i, dtype=np.float64)
 
 
@@ -260,6 +280,7 @@ def scheduled_sampling_inverse_sigmoid(i, k):
     """epsilon_i = k / (k + exp(i / k)) with k >= 1."""
     if not k >= 1:
         raise ValueError(f"scheduled_sampling_inverse_sigmoid: k must be >= 1, got {k!r}")
+    check_schedule("scheduled_sampling_inverse_sigmoid", i)
     k = np.float64(k)
     ke = k * np.exp(-np.asarray(i, dtype=np.float64) / k)  # = k / exp(i/k): no overflow for i >= 0
     return ke / (ke + 1.0)
@@ -278,7 +299,8 @@ def scheduled_sampling_mix(truth, predicted, p_truth, seed=0):
         raise ValueError(f"scheduled_sampling_mix: truth {truth.shape} and predicted {predicted.shape} must have one shape")
     if not 0 <= p_truth <= 1:
         raise ValueError(f"scheduled_sampling_mix: p_truth must be in [0, 1], got {p_truth!r}")
-    u = np.random.default_rng(int(seed)).random(truth.shape)
+    seed = check_scalar("scheduled_sampling_mix", "seed", seed, low=0, integer=True)
+    u = np.random.default_rng(seed).random(truth.shape)
     used = u < p_truth
     return np.where(used, truth, predicted).astype(np.float64), used
 
@@ -319,6 +341,7 @@ def beam_search(step, steps, beam_width, eos=None, alpha=0.0):
     """
     beam_width = check_count("beam_search", "beam_width", beam_width, 1)
     steps = check_count("beam_search", "steps", steps, 0)
+    check_scalar("beam_search", "alpha", alpha, low=0)
     rank = lambda h: h[1] / (len(h[0]) ** alpha) if alpha else h[1]  # noqa: E731
     beam = [((), np.float64(0.0))]
     for _ in range(steps):

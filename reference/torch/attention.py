@@ -15,7 +15,7 @@ import torch
 
 from reference.torch._common import accepts_numpy
 
-from reference.numpy.attention import check_n_heads, check_qkv_shapes, check_sizes, check_tau
+from reference.numpy.attention import check_linear_dims, check_n_heads, check_qkv_shapes, check_sizes, check_tau
 
 
 @accepts_numpy
@@ -159,7 +159,7 @@ def attention_macs(T, d_k, d_v):
 def flash_attention(Q, K, V, block_size=2, causal=False):
     """Tiled attention with the online softmax; equal to full attention up to rounding."""
     if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
-        raise ValueError(f"flash_attention: block_size must be an integer >= 1, got {block_size!r}")
+        raise ValueError(f"flash_attention: block_size must be >= 1 (an integer), got {block_size!r}")
     check_qkv_shapes("flash_attention", Q.shape, K.shape, V.shape)
     n, d_k = Q.shape[-2:]
     scale = 1.0 / math.sqrt(d_k) if d_k else 0.0  # d_k = 0: the scores are empty sums, 0 at any scale
@@ -181,7 +181,8 @@ def flash_attention(Q, K, V, block_size=2, causal=False):
         l = alpha * l + P.sum(dim=-1, keepdim=True)
         O = alpha * O + P @ Vb
         m = m_new
-    return torch.where(l > 0, O / torch.where(l > 0, l, torch.ones_like(l)), torch.zeros_like(O))
+    out = torch.where(l > 0, O / torch.where(l > 0, l, torch.ones_like(l)), torch.zeros_like(O))
+    return torch.where(torch.isnan(l), torch.full_like(out, float("nan")), out)  # NaN in, NaN out
 
 
 @accepts_numpy
@@ -193,6 +194,7 @@ def elu_feature_map(X):
 @accepts_numpy
 def linear_attention(Q, K, V, causal=True):
     """Parallel form of kernelised attention: row-normalised phi(Q) phi(K)^T V (causal: lower triangle)."""
+    check_linear_dims("linear_attention", Q.shape, K.shape)
     fQ, fK = elu_feature_map(Q), elu_feature_map(K)
     A = fQ @ fK.transpose(-2, -1)
     if causal:
@@ -203,6 +205,7 @@ def linear_attention(Q, K, V, causal=True):
 @accepts_numpy
 def linear_attention_recurrent(Q, K, V):
     """Recurrent causal form: S_i = S_{i-1} + phi(k_i) v_i^T, z_i = z_{i-1} + phi(k_i)."""
+    check_linear_dims("linear_attention_recurrent", Q.shape, K.shape)
     fQ, fK = elu_feature_map(Q), elu_feature_map(K)
     S = torch.zeros(fK.shape[:-2] + (fK.shape[-1], V.shape[-1]), dtype=V.dtype)
     z = torch.zeros(fK.shape[:-2] + (fK.shape[-1],), dtype=V.dtype)

@@ -18,6 +18,8 @@ from reference.torch._common import accepts_numpy
 import torch.nn.functional as F
 
 from reference.numpy.embeddings import character_ngrams, fasttext_hash, huffman_tree, skipgram_pairs  # noqa: F401
+from reference.numpy._common import check_scalar
+from reference.numpy.embeddings import whole_id
 from reference.numpy.embeddings import check_buckets, check_glove_weight_params, check_word_ids, window_positions, window_radius
 
 _DTYPE = torch.float64
@@ -36,7 +38,7 @@ def _t(x, name: str, fn: str, ndim: int | None = None, like: torch.Tensor | None
 def _ids(words, V: int, name: str, fn: str) -> list[int]:
     if isinstance(words, torch.Tensor):
         words = words.reshape(-1).tolist()
-    out = [int(w) for w in (words if isinstance(words, (list, tuple)) else [words])]
+    out = [whole_id(w, name, fn) for w in (words if isinstance(words, (list, tuple)) else [words])]
     return check_word_ids(out, V, name, fn)
 
 
@@ -184,6 +186,7 @@ def unigram_noise(counts, power=0.75):
     counts = _t(counts, "counts", "unigram_noise", 1)
     if (counts < 0).any() or not (counts > 0).any():
         raise ValueError("unigram_noise: counts must be non-negative with at least one positive count")
+    check_scalar("unigram_noise", "power", power, low=0)
     w = counts ** power
     return w / w.sum()
 
@@ -204,6 +207,7 @@ def negative_sampling_expected(v_I, v_O, E_out, noise, k):
     v_O = _t(v_O, "v_O", "negative_sampling_expected", 1, like=v_I)
     E_out = _t(E_out, "E_out", "negative_sampling_expected", 2, like=v_I)
     noise = _t(noise, "noise", "negative_sampling_expected", 1, like=v_I)
+    check_scalar("negative_sampling_expected", "k", k, above=0)
     return F.logsigmoid(v_O @ v_I) + k * (noise * F.logsigmoid(-(E_out @ v_I))).sum()
 
 
@@ -221,6 +225,7 @@ def sgns_objective(S, X, k):
     """sum_{w,c} #(w,c) log sigma(S_wc) + k #(w) #(c) / |D| log sigma(-S_wc)."""
     S = _t(S, "S", "sgns_objective", 2)
     X = _counts(X, "sgns_objective", like=S)
+    check_scalar("sgns_objective", "k", k, above=0)
     expected = torch.outer(X.sum(dim=1), X.sum(dim=0)) / X.sum()
     return (X * F.logsigmoid(S) + k * expected * F.logsigmoid(-S)).sum()
 
@@ -228,6 +233,7 @@ def sgns_objective(S, X, k):
 @accepts_numpy
 def sgns_optimum(X, k):
     """PMI(w, c) - log k."""
+    check_scalar("sgns_optimum", "k", k, above=0)
     return pmi(X) - math.log(k)
 
 
@@ -259,6 +265,7 @@ def cooccurrence_matrix(sentences, V, window, weighting="count"):
     if weighting not in ("count", "harmonic"):
         raise ValueError(f"cooccurrence_matrix: weighting must be 'count' or 'harmonic', got {weighting!r}")
     window = window_radius(window)
+    V = check_scalar("cooccurrence_matrix", "V", V, low=1, integer=True)
     X = torch.zeros((int(V), int(V)), dtype=_DTYPE)
     for s in sentences:
         ids = _ids(list(s), int(V), "sentences", "cooccurrence_matrix")

@@ -15,7 +15,8 @@ import torch
 from reference.torch._common import accepts_numpy
 
 from reference.numpy.information import PROBABILITY_SUM_TOL
-from reference.numpy.ngram import check_counts, check_counts_of_counts, check_log_probs
+from reference.numpy._common import check_scalar
+from reference.numpy.ngram import check_counts, check_counts_of_counts, check_discounts, check_log_probs
 
 
 def _np(t: torch.Tensor):
@@ -65,6 +66,7 @@ def sequence_conditionals(joint):
 def markov_conditionals(joint, order):
     """Factors P(w_t | the previous ``order`` words) of the joint table."""
     j = _probabilities(_t(joint), "joint")
+    order = check_scalar("markov_conditionals", "order", order, low=0, integer=True)
     T = j.dim()
     out = []
     for t in range(T):
@@ -89,7 +91,10 @@ def ngram_mle(counts, context_counts):
     """P(w | h) = count(h, w) / count(h) (0 where count(h) = 0)."""
     c = _t(counts)
     d = _t(context_counts, c).unsqueeze(-1)
-    return _safe_div(c, d.expand(c.shape))
+    check_counts("ngram_mle", "counts", _np(c))
+    check_counts("ngram_mle", "context_counts", _np(d))
+    p = _safe_div(c, d.expand(c.shape))
+    return torch.where(torch.isnan(c) | torch.isnan(d), torch.full_like(p, float("nan")), p)  # NaN in, NaN out
 
 
 @accepts_numpy
@@ -97,6 +102,12 @@ def add_k(counts, context_counts, k, vocab_size):
     """P(w | h) = (count(h, w) + k) / (count(h) + k V)."""
     c = _t(counts)
     d = _t(context_counts, c).unsqueeze(-1)
+    check_counts("add_k", "counts", _np(c))
+    check_counts("add_k", "context_counts", _np(d))
+    check_scalar("add_k", "k", k, low=0)  # k < 0 is no smoothing (it can give negative probabilities)
+    check_scalar("add_k", "vocab_size", vocab_size, low=1, integer=True)
+    if k == 0:  # the MLE, with its convention for an unseen context (0, not 0/0 = NaN)
+        return ngram_mle(c, d[..., 0])
     return (c + k) / (d + k * vocab_size)
 
 
@@ -120,6 +131,7 @@ def backoff_literal(probabilities, counts):
     out = p[-1]
     for i in range(p.shape[0] - 2, -1, -1):
         out = torch.where(c[i] > 0, p[i], out)
+        out = torch.where(torch.isnan(c[i]), torch.full_like(out, float("nan")), out)  # a NaN count: order unknown
     return out
 
 
@@ -153,7 +165,8 @@ def kneser_ney_discounts(counts_of_counts):
 def continuation_counts(counts):
     """N1+(. w_2..w_k): the number of distinct first words with a non-zero count (axis 0)."""
     c = _t(counts)
-    return (c > 0).sum(dim=0).to(c.dtype if c.is_floating_point() else torch.get_default_dtype())
+    n = (c > 0).sum(dim=0).to(c.dtype if c.is_floating_point() else torch.get_default_dtype())
+    return torch.where(torch.isnan(c).any(dim=0), torch.full_like(n, float("nan")), n) if c.is_floating_point() else n
 
 
 @accepts_numpy
@@ -162,6 +175,7 @@ def kneser_ney_interpolate(counts, lower, discounts):
     a = _t(counts)
     q = _t(lower, a)
     D = _t(discounts, a)
+    check_discounts("kneser_ney_interpolate", _np(D))
     zero = torch.zeros_like(a)
     d = torch.where(a <= 0, zero, torch.where(a < 2, D[0], torch.where(a < 3, D[1], D[2])))
     total = a.sum(dim=-1, keepdim=True)

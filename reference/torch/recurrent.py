@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from reference.numpy._common import check_scalar
 from reference.torch._common import accepts_numpy
 
 # -- helpers ------------------------------------------------------------------
@@ -169,9 +170,9 @@ def bptt_gradient_bound(hs, W_hh):
 @accepts_numpy
 def gradient_scale_after(factor, steps):
     """factor**steps: the cumulative scale after ``steps`` steps that each multiply by ``factor``."""
-    if steps < 0:
-        raise ValueError(f"gradient_scale_after: steps must be >= 0, got {steps!r}")
-    return _t(factor) ** steps
+    steps = check_scalar("gradient_scale_after", "steps", steps, low=0, integer=True)
+    f = _t(factor)
+    return torch.where(torch.isnan(f), torch.full_like(f, float("nan")), f ** steps)  # NaN in, NaN out
 
 
 # -- LSTM -------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from reference.torch._common import accepts_numpy
 
 from reference.torch.attention import additive_score, softmax
 from reference.torch.recurrent import rnn_cell, rnn_forward
-from reference.numpy.seq2seq import check_count, check_targets, check_token_id
+from reference.numpy._common import check_scalar
+from reference.numpy.seq2seq import check_count, check_schedule, check_targets, check_token_id
 
 
 def _t(x, like=None):
@@ -140,7 +141,11 @@ def luong_concat_score(h_dec, h_enc, W_a, v_a):
 def teacher_forcing_logits(targets, h0, E, W_hh, W_xh, b, W_out, b_out, bos=0):
     """Teacher forcing: input at step t is the true y_{t-1} (y_0 = bos) -> logits (T, V)."""
     targets = _tokens(targets, "targets", "teacher_forcing_logits")
-    inputs = torch.cat([torch.tensor([int(bos)], dtype=torch.int64), targets[:-1]])
+    bos = check_token_id("teacher_forcing_logits", "bos", bos, E.shape[0])
+    if targets.numel() and ((targets < 0).any() or (targets >= E.shape[0]).any()):
+        raise ValueError(f"teacher_forcing_logits: targets must be token ids in [0, {E.shape[0]}) (rows of E), "
+                         f"got {targets.tolist()}")
+    inputs = torch.cat([torch.tensor([bos], dtype=torch.int64), targets[:-1]])
     hs = rnn_forward(E[inputs], h0, W_hh, W_xh, b)
     return hs @ W_out.T + b_out
 
@@ -175,6 +180,7 @@ def sequence_log_likelihood(logits, targets):
 @accepts_numpy
 def scheduled_sampling_linear(i, k, c, epsilon):
     """epsilon_i = max(epsilon, k - c i)."""
+    check_schedule("scheduled_sampling_linear", i, k=k, c=c, epsilon=epsilon)
     i = _t(i)
     return torch.clamp(k - c * i, min=float(epsilon))
 
@@ -184,6 +190,7 @@ def scheduled_sampling_exponential(i, k):
     """epsilon_i = k^i with 0 < k < 1."""
     if not 0 < k < 1:
         raise ValueError(f"scheduled_sampling_exponential: k must be in (0, 1), got {k!r}")
+    check_schedule("scheduled_sampling_exponential", i)
     i = _t(i)
     return torch.pow(_t(k, i), i)
 
@@ -193,6 +200,7 @@ def scheduled_sampling_inverse_sigmoid(i, k):
     """epsilon_i = k / (k + exp(i / k)) with k >= 1."""
     if not k >= 1:
         raise ValueError(f"scheduled_sampling_inverse_sigmoid: k must be >= 1, got {k!r}")
+    check_schedule("scheduled_sampling_inverse_sigmoid", i)
     i = _t(i)
     ke = k * torch.exp(-i / k)  # = k / exp(i/k): no overflow for i >= 0
     return ke / (ke + 1.0)
@@ -208,7 +216,8 @@ def scheduled_sampling_mix(truth, predicted, p_truth, seed=0):
                          f"must have one shape")
     if not 0 <= p_truth <= 1:
         raise ValueError(f"scheduled_sampling_mix: p_truth must be in [0, 1], got {p_truth!r}")
-    u = torch.as_tensor(np.random.default_rng(int(seed)).random(tuple(truth.shape)))
+    seed = check_scalar("scheduled_sampling_mix", "seed", seed, low=0, integer=True)
+    u = torch.as_tensor(np.random.default_rng(seed).random(tuple(truth.shape)))
     used = u < float(p_truth)
     return torch.where(used, truth, predicted).to(torch.float64), used
 
@@ -243,6 +252,7 @@ def beam_search(step, steps, beam_width, eos=None, alpha=0.0):
     """Beam search ranked by s / L**alpha -> (tokens of the best hypothesis, its sum of log-probabilities)."""
     beam_width = check_count("beam_search", "beam_width", beam_width, 1)
     steps = check_count("beam_search", "steps", steps, 0)
+    check_scalar("beam_search", "alpha", alpha, low=0)
     rank = lambda h: float(h[1]) / (len(h[0]) ** alpha) if alpha else float(h[1])  # noqa: E731
     beam = [((), torch.tensor(0.0, dtype=torch.float64))]
     for _ in range(steps):
