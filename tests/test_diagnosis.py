@@ -231,6 +231,23 @@ def test_a_generic_hint_needs_the_second_input():
     assert _lstm_diagnose(raises_after) == ""
 
 
+def test_a_student_process_that_dies_on_the_second_input_leaves_the_failure_as_it_was(tmp_path):
+    """The student's process exits when called on another input: the diagnosis asks nothing more, names nothing,
+    and the failure the student sees is the wrong result on the first input (no error of the diagnosis)."""
+    module = tmp_path / "exits_elsewhere.py"
+    module.write_text((REALISTIC / "recurrent" / "lstm_cell__forget_bias_ignored.py").read_text().replace(
+        "    hx = np.concatenate(", "    if float(np.asarray(x).ravel()[0]) != 0.5:\n        import os\n"
+        "        os._exit(3)\n    hx = np.concatenate(", 1))
+    from lmverify.backends import StudentModule
+
+    check = Check("recurrent.lstm_cell", student_backend(StudentModule(str(module))))  # isolated, as under --impl
+    with pytest.raises(VerificationError) as info:
+        check.agree(**LSTM_TIE)
+    text = str(info.value)
+    assert "lstm_cell result [0]" in text and "differs beyond tolerance" in text, text
+    assert "Hint" not in text, text
+
+
 def test_the_table_alone_is_named_where_a_table_mistake_and_a_generic_candidate_both_explain():
     """PyTorch's gate order is also 'W_f, b_f and W_i, b_i exchanged' in the library: the table's words win."""
     from reference.numpy import recurrent as R

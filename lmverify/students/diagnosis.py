@@ -58,6 +58,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from lmverify.students.loading import ImplFailure
 from lmverify.tolerance import tolerance_for
 
 __all__ = ["Transformation", "NotApplicable", "diagnose", "candidates", "agrees", "same", "second_inputs",
@@ -505,12 +506,17 @@ class _NumpyStandIn:
         return call
 
 
-def _reference_modules() -> list[Any]:
-    return [m for n, m in list(sys.modules.items()) if m is not None and (n == "reference.numpy" or n.startswith("reference.numpy."))]
+_TARGETS: dict[tuple, list[tuple[dict, str, str | None, Callable | None]]] = {}
 
 
-@contextmanager
-def _patched(patch: _Patch) -> Iterator[None]:
+def _targets() -> list[tuple[dict, str, str | None, Callable | None]]:
+    """Where the stand-ins go: (module namespace, name, helper api or None for ``np``, the helper), for every loaded
+    reference module; found once per set of loaded modules."""
+    mods = tuple(sorted((n, id(m)) for n, m in list(sys.modules.items())
+                        if m is not None and (n == "reference.numpy" or n.startswith("reference.numpy."))))
+    found = _TARGETS.get(mods)
+    if found is not None:
+        return found
     helpers: dict[int, tuple[str, Callable]] = {}
     for (mod, name), api in _HELPERS.items():
         try:
@@ -518,24 +524,33 @@ def _patched(patch: _Patch) -> Iterator[None]:
         except (ImportError, AttributeError):
             continue
         helpers[id(f)] = (api, f)
+    found = []
+    for n, _ in mods:
+        d = sys.modules[n].__dict__
+        for k, v in list(d.items()):
+            if v is np:
+                found.append((d, k, None, None))
+            elif callable(v) and id(v) in helpers and helpers[id(v)][1] is v:
+                found.append((d, k, helpers[id(v)][0], v))
+    _TARGETS.clear()
+    _TARGETS[mods] = found
+    return found
+
+
+@contextmanager
+def _patched(patch: _Patch) -> Iterator[None]:
     stand_in = _NumpyStandIn(patch)
-    saved: list[tuple[dict, str, Any]] = []
 
     def wrap(api: str, f: Callable) -> Callable:
         def helper(*args: Any, **kwargs: Any) -> Any:
             return patch.dispatch(api, f, sys._getframe(1), args, kwargs)
         return helper
 
+    saved: list[tuple[dict, str, Any]] = []
     try:
-        for m in _reference_modules():
-            d = m.__dict__
-            for k, v in list(d.items()):
-                if v is np:
-                    saved.append((d, k, v))
-                    d[k] = stand_in
-                elif callable(v) and id(v) in helpers and helpers[id(v)][1] is v:
-                    saved.append((d, k, v))
-                    d[k] = wrap(helpers[id(v)][0], v)
+        for d, k, api, f in _targets():
+            saved.append((d, k, d[k]))
+            d[k] = stand_in if api is None else wrap(api, f)
         yield
     finally:
         for d, k, v in reversed(saved):
@@ -682,6 +697,17 @@ def _extra_inputs(inputs: Mapping[str, Any], n: int = 12) -> Iterator[dict]:
         yield out
 
 
+def _same_options(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """The same arguments given, and the same value for each that is not numbers (a convention, a flag, None)."""
+    if set(a) != set(b):
+        return False
+    for k, v in a.items():
+        if v is None or isinstance(v, (str, bool, np.bool_)):
+            if not (type(b[k]) is type(v) and b[k] == v):
+                return False
+    return True
+
+
 def _same_inputs(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     if set(a) != set(b):
         return False
@@ -725,13 +751,22 @@ def in_final_example() -> bool:
     return bool(getattr(ctx, "is_final", True))
 
 
+def _alike(a: "_Candidate", b: "_Candidate") -> bool:
+    """The same numbers on every input both were computed on."""
+    return all(same(a.results[k], b.results[k]) for k in a.results.keys() & b.results.keys())
+
+
+class _NoAnswer(Exception):
+    """The student's function gave no result on a second input."""
+
+
 @dataclass
 class _Candidate:
     label: str
     kind: str  # "table" or the transformation's kind
     compute: Callable[[Mapping[str, Any]], Any]  # inputs -> the picked result
     obj: Any
-    results: list = field(default_factory=list)
+    results: dict = field(default_factory=dict)  # input's key ("first", "second 2", "extra 5") -> its result
     refuted: bool = False
     confirmed: bool = False
 
@@ -772,58 +807,95 @@ def _diagnose(reference_fn: Callable[..., Any], inputs: Mapping[str, Any], got: 
     def generic_fn(t: Transformation) -> Callable[[Mapping[str, Any]], Any]:
         return lambda inp: _pick(t(reference_fn, inp), index)
 
-    pool = [_Candidate(m.name, "table", table_fn(m), m) for m in table]
+    def explaining(pool: list[_Candidate]) -> list[_Candidate]:
+        out = []
+        for c in pool:
+            try:
+                wrong = c.compute(inputs)
+            except Exception:  # noqa: BLE001 - does not apply to this input
+                continue
+            if agrees(got, wrong, expected, nan_is_evidence=nan_evidence):
+                c.results["first"] = wrong
+                out.append(c)
+        return out
+
+    seconds: list[tuple[dict, Any, Any]] | None = None  # (input, right result, the student's result)
+    unusable: list[str] = []  # the student's process failed (a time limit, an exit): ask it nothing more
+
+    def ask(x: Mapping[str, Any]) -> Any:
+        """The student's result on ``x``; raises _NoAnswer where there is none (and stops asking after a failure
+        of the process itself, a time limit or an exit, which ImplFailure reports)."""
+        if unusable:
+            raise _NoAnswer
+        try:
+            return _pick(call_student(x), index)
+        except ImplFailure as exc:
+            unusable.append(str(exc))
+            raise _NoAnswer from None
+        except Exception:  # noqa: BLE001 - the student's function fails on this input: no evidence either way
+            raise _NoAnswer from None
+
+    def second_results() -> list[tuple[dict, Any, Any]]:
+        nonlocal seconds
+        if seconds is None:
+            seconds = []
+            for x2 in second_inputs(inputs, pinned):
+                if len(seconds) >= max_second:
+                    break
+                try:
+                    with np.errstate(all="ignore"):
+                        right = _pick(reference_fn(**x2), index)
+                except Exception:  # noqa: BLE001 - the reference refuses this input: not a second input
+                    continue
+                try:
+                    theirs = ask(x2)
+                except _NoAnswer:
+                    continue
+                seconds.append((x2, right, theirs))
+        return seconds
+
+    def weigh(cands: list[_Candidate]) -> None:
+        """Each candidate against the student's result on the second inputs: refuted or confirmed."""
+        if not cands:
+            return
+        for n, (x2, right, theirs) in enumerate(second_results()):
+            nan2 = _all_finite(x2)
+            options_kept = _same_options(inputs, x2)
+            for c in cands:
+                if c.refuted or (c.kind == "table" and not options_kept):
+                    continue  # a table mistake is written for the options of the failing input (a convention, a feed)
+                try:
+                    wrong = c.compute(x2)
+                except NotApplicable:  # this input lacks what the candidate changes: no evidence either way
+                    continue
+                except Exception:  # noqa: BLE001 - the candidate cannot make the student's result here
+                    c.refuted = True
+                    continue
+                if not same(theirs, wrong):
+                    c.refuted = True
+                    continue
+                c.results[f"second {n}"] = wrong
+                if differs(wrong, right, nan_is_evidence=nan2):
+                    c.confirmed = True
+
+    # the table first: a mistake of the table that the second inputs confirm is named, the library is not needed
+    table_first = explaining([_Candidate(m.name, "table", table_fn(m), m) for m in table])
+    weigh(table_first)
+    if any(c.confirmed and not c.refuted for c in table_first):
+        return format_table([c.obj for c in table_first if c.confirmed and not c.refuted])
+    # otherwise the library, with the table's mistakes that no second input contradicted
     try:
         library = candidates(reference_fn, inputs)
     except Exception:  # noqa: BLE001 - the library cannot be built on this input: the table alone
         library = []
-    pool += [_Candidate(t.name, t.kind, generic_fn(t), t) for t in library]
-    first: list[_Candidate] = []
-    for c in pool:
-        try:
-            wrong = c.compute(inputs)
-        except Exception:  # noqa: BLE001 - does not apply to this input
-            continue
-        if agrees(got, wrong, expected, nan_is_evidence=nan_evidence):
-            c.results.append(wrong)
-            first.append(c)
+    first = [c for c in table_first if not c.refuted] + explaining(
+        [_Candidate(t.name, t.kind, generic_fn(t), t) for t in library])
     if not first:
         return ""
-    # the second inputs: the student's result there refutes or confirms each candidate
-    tried = 0
-    for x2 in second_inputs(inputs, pinned):
-        if tried >= max_second or all(c.refuted for c in first):
-            break
-        try:
-            with np.errstate(all="ignore"):
-                right = _pick(reference_fn(**x2), index)
-        except Exception:  # noqa: BLE001 - the reference refuses this input: not a second input
-            continue
-        try:
-            theirs = _pick(call_student(x2), index)
-        except Exception:  # noqa: BLE001 - the student's function fails here: no evidence either way
-            continue
-        tried += 1
-        nan2 = _all_finite(x2)
-        for c in first:
-            if c.refuted:
-                continue
-            try:
-                wrong = c.compute(x2)
-            except NotApplicable:  # this input lacks what the candidate changes: no evidence either way
-                continue
-            except Exception:  # noqa: BLE001 - the candidate cannot make the student's result here
-                c.refuted = True
-                continue
-            if not same(theirs, wrong):
-                c.refuted = True
-                continue
-            c.results.append(wrong)
-            if differs(wrong, right, nan_is_evidence=nan2):
-                c.confirmed = True
+    weigh([c for c in first if c.kind != "table"])  # the table's were weighed already, on the same second inputs
     # several candidates still standing: look for an input that tells them apart (the candidates alone decide
     # where they differ; only there is the student's function called again)
-    for x3 in _extra_inputs(inputs):
+    for n, x3 in enumerate(_extra_inputs(inputs)):
         alive = [c for c in first if not c.refuted]
         if len(alive) < 2:
             break
@@ -842,33 +914,35 @@ def _diagnose(reference_fn: Callable[..., Any], inputs: Mapping[str, Any], got: 
                 results.append(None)
         if any(r is NotApplicable for r in results):
             continue  # not an input every candidate applies to: it cannot tell them apart
+        for c, r in zip(alive, results):
+            if r is not None:
+                c.results[f"extra {n}"] = r  # where two differ, they are two explanations, asked or not
         if all(r is not None and same(r, results[0]) for r in results[1:]) and results[0] is not None:
-            for c, r in zip(alive, results):
-                c.results.append(r)
             continue
         try:
-            theirs = _pick(call_student(x3), index)
-        except Exception:  # noqa: BLE001 - no evidence from this input
+            theirs = ask(x3)
+        except _NoAnswer:
             continue
         nan3 = _all_finite(x3)
         for c, r in zip(alive, results):
             if r is None or not same(theirs, r):
                 c.refuted = True
-            else:
-                c.results.append(r)
-                if differs(r, right, nan_is_evidence=nan3):
-                    c.confirmed = True
-    table_left = [c for c in first if c.kind == "table" and not c.refuted]
+            elif differs(r, right, nan_is_evidence=nan3):
+                c.confirmed = True
+    standing = [c for c in first if not c.refuted]
+    table_left = [c for c in standing if c.kind == "table"]
     if table_left:
-        confirmed = [c for c in table_left if c.confirmed]
-        return format_table([c.obj for c in (confirmed or table_left)])
-    generic = [c for c in first if c.kind != "table" and c.confirmed and not c.refuted]
+        # no second input confirmed it: named only where every other explanation still standing is the same numbers
+        # (the table's words for a transformation of the library), else the inputs cannot tell them apart
+        if all(_alike(c, table_left[0]) for c in standing):
+            return format_table([c.obj for c in table_left])
+        return ""
+    generic = [c for c in standing if c.confirmed]
     if not generic:
         return ""
     # every survivor gave the student's numbers on every input tried, and no input found where two of them differ:
     # they are one explanation in several words (e.g. hs_backward reversed = the flip left out), named together
-    if any(len(c.results) != len(generic[0].results) or not all(same(a, b) for a, b in zip(c.results, generic[0].results))
-           for c in generic[1:]):
+    if not all(_alike(c, generic[0]) for c in generic[1:]):
         return ""
     order = {"result": 0, "input": 1, "site": 2, "composite": 3}  # the simplest of equivalent explanations first
     named = sorted(generic, key=lambda c: order.get(c.kind, 3))
