@@ -71,6 +71,9 @@ class _InProcess:
 
     def call(self, name: str, args: tuple, kwargs: dict) -> Any:
         __tracebackhide__ = True
+        from lmverify.students import isolation
+
+        isolation.count_call()
         try:
             return getattr(self.module, name)(*args, **kwargs)
         except NotImplementedError as exc:
