@@ -511,3 +511,155 @@ def test_scheduled_sampling_steps_and_rates_are_named(form):
         ref(form, "seq2seq", "scheduled_sampling_linear")(3, 1.0, -0.01, 0.05)
     with pytest.raises(ValueError, match=r"scheduled_sampling_mix: seed must be >= 0 \(an integer\), got 1.5"):
         ref(form, "seq2seq", "scheduled_sampling_mix")([1, 2], [2, 1], 0.5, seed=1.5)
+
+
+# ================================================================= YAML limits (lmverify/safeyaml.py)
+
+ALIAS_BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{x}: &{x} [{', '.join([f'*{p}'] * 9)}]\n" for p, x in zip("abcdefgh", "bcdefghi"))
+
+
+def test_yaml_alias_bomb_is_refused_by_name_within_a_second(tmp_path):
+    import time
+
+    import yaml
+
+    from lmverify import safeyaml
+
+    assert len(ALIAS_BOMB) < 800  # 9**9 = 387 million strings once expanded
+    path = tmp_path / "bomb.yaml"
+    path.write_text(ALIAS_BOMB)
+    t = time.perf_counter()
+    with pytest.raises(safeyaml.YAMLLimitError, match=rf"{path}: refused at line \d+: the document expands to more "
+                                                      r"than 200000 nodes .*alias bomb"):
+        safeyaml.load_file(path)
+    assert time.perf_counter() - t < 1.0
+    assert issubclass(safeyaml.YAMLLimitError, yaml.YAMLError)  # callers' "except yaml.YAMLError" name the file
+
+
+@pytest.mark.parametrize("text", ["[" * 5000 + "]" * 5000, "".join("  " * i + f"k{i}:\n" for i in range(150)) + "  " * 150 + "x: 1\n",
+                                  "a: &a [[[[[[[[[[1]]]]]]]]]]\nb: &b [*a, [[[[[[[[[[*a]]]]]]]]]]]\nc: [*b, [[[[[[[[[[[*b]]]]]]]]]]]]\n"],
+                         ids=["flow", "block", "aliases"])
+def test_yaml_nesting_beyond_the_depth_limit_is_refused_by_name(text):
+    from lmverify import safeyaml
+
+    if text.startswith("a: &a"):  # nested aliases: depth 10 + 12 + 12 = 34 expanded; refused under a limit of 30
+        with pytest.raises(safeyaml.YAMLLimitError, match=r"nests deeper than 30 levels \(aliases expanded\)"):
+            safeyaml.load(text, "deep.yaml", max_depth=30)
+        assert safeyaml.load(text, "deep.yaml")["a"] == [[[[[[[[[[1]]]]]]]]]]
+        return
+    with pytest.raises(safeyaml.YAMLLimitError, match=r"deep.yaml: refused at line \d+: the document nests deeper than 100"):
+        safeyaml.load(text, "deep.yaml")
+
+
+def test_yaml_duplicate_keys_and_malformed_yaml_keep_their_named_errors():
+    import yaml
+
+    from lmverify import safeyaml
+
+    with pytest.raises(yaml.constructor.ConstructorError, match=r"key 'a' appears twice \(first at line 1\)"):
+        safeyaml.load("a: 1\nb: 2\na: 3\n", "dup.yaml")
+    with pytest.raises(yaml.YAMLError, match="undefined alias"):
+        safeyaml.load("a: *nope\n", "alias.yaml")
+    assert safeyaml.load("x: [1, 2, {y: 3}]\n", "ok.yaml") == {"x": [1, 2, {"y": 3}]}
+
+
+def test_a_worked_example_that_is_an_alias_bomb_names_its_file(tmp_path):
+    from lmverify.worked import WorkedExampleError, load_example
+
+    folder = tmp_path / "attention"
+    folder.mkdir()
+    path = folder / "bomb.yaml"
+    path.write_text(ALIAS_BOMB)
+    with pytest.raises(WorkedExampleError, match=rf"{path}: not valid YAML: .*expands to more than 200000 nodes"):
+        load_example(path)
+
+
+def test_the_catalogue_and_unjudged_records_use_the_bounded_loader(tmp_path):
+    from lmverify.catalogue import CatalogueError, _load_file
+    from lmverify.course.accounting import load_unjudged
+    from lmverify.worked import WorkedExampleError
+
+    path = tmp_path / "attention.yaml"
+    path.write_text(ALIAS_BOMB)
+    with pytest.raises(CatalogueError, match=rf"{path}: not valid YAML: .*alias bomb"):
+        _load_file(path)
+    with pytest.raises(WorkedExampleError, match=rf"{path}: not valid YAML: .*alias bomb"):
+        load_unjudged(tmp_path, only=path)
+
+
+# ================================================================= pages that are links out of the course folder
+
+
+def _linked_course(tmp_path):
+    outside = tmp_path / "secret.md"
+    outside.write_text("# not a course page\n\n```python\nprint(1)\n```\n")
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "inside.md").write_text("# a page\n")
+    (course / "alias.md").symlink_to(course / "inside.md")  # a link within the folder is fine
+    (course / "leak.md").symlink_to(outside)
+    return course, outside
+
+
+def test_a_page_linked_outside_the_course_is_refused_by_read_page_and_code_blocks(tmp_path):
+    from lmverify.pages import CourseError, code_blocks, read_page
+
+    course, outside = _linked_course(tmp_path)
+    assert read_page(course, "inside.md") == read_page(course, "alias.md") == "# a page\n"
+    message = rf"leak.md: page 'leak.md' is a link to '{outside}', outside the course folder '{course}'"
+    with pytest.raises(CourseError, match=message):
+        read_page(course, "leak.md")
+    with pytest.raises(CourseError, match=message):
+        code_blocks(course / "leak.md")
+
+
+def test_a_page_linked_outside_the_course_is_refused_by_the_course_model(tmp_path):
+    from lmverify.course.course import Course
+    from lmverify.pages import CourseError
+
+    course, _ = _linked_course(tmp_path)
+    pages = Course(course)
+    assert pages.page("alias.md").lines == ["# a page"]
+    with pytest.raises(CourseError, match=r"leak.md.* outside the course folder"):
+        pages.page("leak.md")
+
+
+# ================================================================= a recipe that raises or returns inf
+
+
+def test_a_recipe_that_raises_or_returns_inf_is_a_named_error_of_its_example(tmp_path, capsys, monkeypatch):
+    import textwrap
+    from pathlib import Path
+
+    import lmverify.report
+    from lmverify.cli import main
+    from lmverify.course.verify import build
+
+    root = Path(__file__).resolve().parent.parent
+    folder = tmp_path / "attention"
+    folder.mkdir()
+    (folder / "recipes.py").write_text(textwrap.dedent("""\
+        def boom(inputs, b):
+            raise RuntimeError("the recipe broke")
+
+
+        def infinite(inputs, b):
+            return {"T_squared": float("inf")}
+        """))
+    record = (root / "worked_examples" / "attention" / "macs_t2048.yaml").read_text()
+    for name in ("boom", "infinite"):
+        (folder / f"h5_{name}.yaml").write_text(record.replace("id: attention.macs_t2048", f"id: attention.h5_{name}")
+                                                .replace("recipe: macs_example", f"recipe: {name}"))
+    from lmverify.exitcodes import EXIT_ERRATA, EXIT_EXAMPLE
+
+    # the report as the command runs it, without the equation catalogue's coverage table (seconds of SymPy)
+    monkeypatch.setattr(lmverify.report, "build", lambda *a, **k: build(*a, **dict(k, equations=[])))
+    code = main(["report", "--examples-dir", str(tmp_path), "--topic", "attention"])
+    out, err = capsys.readouterr()
+    assert code == EXIT_EXAMPLE != EXIT_ERRATA, err[-2000:]
+    assert "Traceback" not in err
+    assert "recipe boom of example attention.h5_boom raised RuntimeError: the recipe broke" in err
+    assert "recipe infinite of example attention.h5_infinite returned inf for claim T^2 (quantity 'T_squared')" in err
+    assert "**Example not judged**" in out
+    assert "attention.macs_t2048" in out  # the other examples are still judged and reported
