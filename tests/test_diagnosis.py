@@ -160,10 +160,10 @@ def _failure(module: Path, equation: str, inputs: dict) -> str:
 
 def _table_hint_alone(equation: str, module: Path, inputs: dict, index: int | None) -> str:
     """What the table's hint alone (lmverify.check.mistake_hint, one input) says about the module's result."""
-    from reference.numpy import recurrent, seq2seq  # noqa: F401 - the reference modules
+    import importlib
 
     entry = registry.get(equation)
-    ref = getattr(__import__(f"reference.numpy.{entry.function_topic}", fromlist=["x"]), entry.function_name)
+    ref = getattr(importlib.import_module(f"reference.numpy.{entry.function_topic}"), entry.function_name)
     got = student_backend(module).call(entry.function_topic, entry.function_name, **inputs)
     pick = (lambda r: r[index]) if index is not None else (lambda r: r)
     return mistake_hint(entry.mistakes, pick(got), inputs, index, pick(ref(**inputs)))
@@ -361,6 +361,20 @@ def test_second_inputs_keep_kinds_and_shapes():
 
 def test_in_final_example_outside_hypothesis():
     assert D.in_final_example()
+
+
+@pytest.mark.embeddings
+def test_drawn_inputs_are_diagnosed_once_on_the_final_example(monkeypatch):
+    """Hypothesis shrinks a failing drawn input through many failing examples; their messages are never shown,
+    so the diagnosis runs once, on the final replay of the minimal example, whose message carries the hint."""
+    calls = []
+    real = D._diagnose
+    monkeypatch.setattr(D, "_diagnose", lambda *a, **k: calls.append(1) or real(*a, **k))
+    m = _by_module("embeddings/unigram_noise__power_ignored.py")
+    [pinned, drawn] = check_equation(REALISTIC / m["module"], m["equation"], drawn=m["drawn"])
+    assert pinned.status == "passed" and drawn.status == "failed", (pinned, drawn)
+    assert drawn.mistake == "power ignored (always 0.75)", drawn.message
+    assert len(calls) == 1
 
 
 # -- the whole sweep (slow) -------------------------------------------------------------------------------------

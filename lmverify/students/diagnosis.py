@@ -31,14 +31,28 @@ expression of the reference's source (file, line, columns), shown in the hint.
 A hint is never a guess (:func:`diagnose`). A candidate must explain the failing input by the evidence rule
 of :func:`lmverify.check.explains` (equal to the student's result everywhere, and different from the right
 result at a position where both are numbers; NaN counts only when made from finite inputs; a result of
-another shape than the right one is a difference too), and then a second input must confirm it: the
-student's function is called again (through the backend, so an isolated student process under ``--impl``)
-on deterministic perturbations of the failing input and on the equation's other pinned inputs. A generic
-candidate is named only when it, alone, reproduces the student's result on the failing input and on a second
-input where it differs from the right result (candidates that give the same numbers as each other on every
-input tried are one explanation, named together). The table's mistakes go through the same second inputs:
-one that the student's result contradicts there is dropped (on a small input two mistakes can give the same
-numbers); when a table mistake and a generic candidate both survive, the table hint alone is given.
+another shape than the right one is a difference too), and a second input must confirm it: the student's
+function is called again (through the backend, so in the isolated student process under ``--impl``) on up to
+five second inputs: three deterministic perturbations of the failing input (same shapes and kinds; the second
+brings saturated numbers to O(1), the third also rolls token ids) and the pinned inputs of every registry
+entry with that function. A candidate is refuted where the student's result differs from it, confirmed where
+it equals it and differs from the right result.
+
+1. The table first: a table mistake that explains the failing input and is confirmed (and not refuted) on a
+   second input is named as the table words it; the library is not needed. A table mistake is weighed only
+   on inputs with the same options (a convention, a flag) as the failing one: it is written for those.
+2. Otherwise the library, with the table's mistakes that no second input refuted: the candidates that
+   explain the failing input are weighed on the same second inputs. Where several still stand, up to twelve
+   further perturbations (every other one with the integer arguments plus one) are computed for the
+   candidates alone; where two of them differ, the student is asked there, which refutes at least one.
+3. A table mistake still standing is named when every other standing explanation gave its numbers on every
+   input (the table's words for the same transformation); else nothing. Otherwise the generic candidates
+   that stand and were confirmed are named when they gave the same numbers on every input tried: one
+   explanation, named by the simplest (the result's transformation, then the inputs', then a call site's,
+   then a composite), the others given as the same numbers in other words. Two that differ somewhere: no hint.
+
+A student's process that fails (a time limit, an exit) is asked nothing more; an error of the diagnosis
+itself gives the table's one-input hint, as before the diagnosis existed.
 
 Inside a hypothesis test the diagnosis runs only on the final replay of the minimal failing example (the
 only failure whose message is shown); the examples tried while shrinking get the table's hint alone.
@@ -193,8 +207,10 @@ def _time_axis(a: np.ndarray) -> int:
     return -2 if a.ndim >= 2 else -1
 
 
-def _input(name: str, hint: str, change: Callable[[Mapping[str, Any]], dict[str, Any]]) -> Transformation:
-    return Transformation(name, hint, lambda ref, inputs: ref(**change(inputs)), "input")
+def _input(name: str, hint: str, change: Callable[[Mapping[str, Any]], dict[str, Any]], *needs: str) -> Transformation:
+    """A transformation of the inputs; it applies where every argument it changes (``needs``) is given."""
+    return Transformation(name, hint, lambda ref, inputs: ref(**change(inputs)), "input",
+                          applies=lambda inputs: all(inputs.get(n) is not None for n in needs))
 
 
 def _result(name: str, hint: str, change: Callable[[Any], Any]) -> Transformation:
@@ -264,32 +280,32 @@ def _input_transformations(reference_fn: Callable[..., Any], inputs: Mapping[str
                                          for n in names})
 
     for a in arrays:
-        out.append(_input(f"{a} negated", f"the reference with {a} negated", neg(a)))
+        out.append(_input(f"{a} negated", f"the reference with {a} negated", neg(a), a))
         if _is_bias(a):
             out.append(_input(f"{a} ignored", f"the reference with the bias {a} left out (taken as zero)",
-                              lambda inp, a=a: _with(inp, **{a: np.zeros_like(np.asarray(inp[a], dtype=np.float64))})))
+                              lambda inp, a=a: _with(inp, **{a: np.zeros_like(np.asarray(inp[a], dtype=np.float64))}), a))
         if inputs[a].ndim == 2:
             out.append(_input(f"{a} transposed", f"the reference with {a} transposed",
-                              lambda inp, a=a: _with(inp, **{a: _transpose(np.asarray(inp[a], dtype=np.float64))})))
+                              lambda inp, a=a: _with(inp, **{a: _transpose(np.asarray(inp[a], dtype=np.float64))}), a))
         if inputs[a].ndim >= 2:
             out.append(_input(f"{a} reversed in time", f"the reference with {a} reversed along its time axis "
                               "(the second-to-last)",
-                              lambda inp, a=a: _with(inp, **{a: _reverse(np.asarray(inp[a], dtype=np.float64))})))
+                              lambda inp, a=a: _with(inp, **{a: _reverse(np.asarray(inp[a], dtype=np.float64))}), a))
             out.append(Transformation(
                 f"{a} processed backwards", f"the reference run on {a} reversed in time, its outputs reversed back",
                 lambda ref, inp, a=a: _on_arrays(_reverse)(ref(**_with(inp, **{a: _reverse(np.asarray(inp[a], dtype=np.float64))}))),
                 "composite"))
     for a in numbers:
-        out.append(_input(f"{a} negated", f"the reference with {a} negated", neg(a)))
+        out.append(_input(f"{a} negated", f"the reference with {a} negated", neg(a), a))
     for a, b in itertools.combinations(arrays, 2):
         if np.shape(inputs[a]) != np.shape(inputs[b]):
             continue
         out.append(_input(f"{a} and {b} exchanged", f"the reference with {a} and {b} exchanged",
-                          lambda inp, a=a, b=b: _with(inp, **{a: inp[b], b: inp[a]})))
+                          lambda inp, a=a, b=b: _with(inp, **{a: inp[b], b: inp[a]}), a, b))
         out.append(_input(f"{b} in place of {a}", f"the reference with {b} used in place of {a}",
-                          lambda inp, a=a, b=b: _with(inp, **{a: inp[b]})))
+                          lambda inp, a=a, b=b: _with(inp, **{a: inp[b]}), a, b))
         out.append(_input(f"{a} in place of {b}", f"the reference with {a} used in place of {b}",
-                          lambda inp, a=a, b=b: _with(inp, **{b: inp[a]})))
+                          lambda inp, a=a, b=b: _with(inp, **{b: inp[a]}), a, b))
     # the parameters of one gate: W_s and b_s (W and b for the unnamed one)
     groups: dict[str, tuple[str, ...]] = {}
     for a in arrays:
@@ -301,13 +317,13 @@ def _input_transformations(reference_fn: Callable[..., Any], inputs: Mapping[str
         if len(names) > 1:
             out.append(_input(f"{', '.join(names)} negated",
                               f"the reference with {' and '.join(names)} negated (through a sigmoid: 1 minus the gate, "
-                              "the gate's roles exchanged)", neg(*names)))
+                              "the gate's roles exchanged)", neg(*names), *names))
     for (s1, g1), (s2, g2) in itertools.combinations(groups.items(), 2):
         if len(g1) == len(g2) > 1 and all(np.shape(inputs[x]) == np.shape(inputs[y]) for x, y in zip(g1, g2)):
             out.append(_input(f"{', '.join(g1)} and {', '.join(g2)} exchanged",
                               f"the reference with the parameters {', '.join(g1)} and {', '.join(g2)} exchanged",
                               lambda inp, g1=g1, g2=g2: _with(inp, **{x: inp[y] for x, y in zip(g1, g2)},
-                                                              **{y: inp[x] for x, y in zip(g1, g2)})))
+                                                              **{y: inp[x] for x, y in zip(g1, g2)}), *g1, *g2))
     for k, p in params.items():
         if k not in inputs or p.default is inspect.Parameter.empty:
             continue
@@ -315,7 +331,7 @@ def _input_transformations(reference_fn: Callable[..., Any], inputs: Mapping[str
         if p.default is None:
             if v is not None and not _is_bias(k):
                 out.append(_input(f"{k} ignored", f"the reference with {k} left out ({k}=None)",
-                                  lambda inp, k=k: _with(inp, **{k: None})))
+                                  lambda inp, k=k: _with(inp, **{k: None}), k))
         elif isinstance(p.default, (int, float, str)) and not isinstance(p.default, bool) and v is not None \
                 and np.ndim(v) == 0 and not _equal_scalar(v, p.default):
             out.append(_input(f"{k} ignored (always {p.default!r})",
@@ -325,9 +341,9 @@ def _input_transformations(reference_fn: Callable[..., Any], inputs: Mapping[str
         v = inputs[k]
         if isinstance(v, (int, np.integer)):
             out.append(_input(f"{k} - 1 for {k}", f"the reference with {k} - 1 in place of {k} (off by one)",
-                              lambda inp, k=k: _with(inp, **{k: int(inp[k]) - 1})))
+                              lambda inp, k=k: _with(inp, **{k: int(inp[k]) - 1}), k))
             out.append(_input(f"{k} + 1 for {k}", f"the reference with {k} + 1 in place of {k} (off by one)",
-                              lambda inp, k=k: _with(inp, **{k: int(inp[k]) + 1})))
+                              lambda inp, k=k: _with(inp, **{k: int(inp[k]) + 1}), k))
     return out
 
 
