@@ -282,15 +282,17 @@ class StudentProcess:
         folder = os.path.realpath(tempfile.mkdtemp(prefix="lmverify-student-"))
         path = Path(self.spec)
         resolved = str(path.resolve()) if (self.spec.endswith(".py") or path.exists()) else self.spec
-        job = {"spec": self.spec, "path": resolved, "invoked_in": os.getcwd(), "folder": folder, "array_api": self.student.array_api,
-               "memory_mib": float(self.student.memory_mib), "cpu_seconds": CPU_SECONDS,
-               "output_bytes": OUTPUT_BYTES}
+        job = {"spec": self.spec, "path": resolved, "invoked_in": os.getcwd(), "folder": folder,
+               "array_api": self.student.array_api, "memory_mib": float(self.student.memory_mib),
+               "cpu_seconds": CPU_SECONDS, "output_bytes": OUTPUT_BYTES}
         try:
             data, stat = _ZYGOTE.spawn(job)
-        except OSError:  # the zygote is gone (ended by a student?): a new one from here
-            _ZYGOTE = None
-            prepare()
-            data, stat = _ZYGOTE.spawn(job)  # type: ignore[union-attr]
+        except OSError as exc:
+            # the zygote is gone (a student's process can end it only where no PID namespace hides it): a new one
+            # forked from here would copy this process as it is now, expected values included, so none is
+            shutil.rmtree(folder, ignore_errors=True)
+            raise ImplFailure(f"{self.spec}: the process that starts students' processes has ended ({exc}); no "
+                              "student's function can run safely for the rest of this run") from None
         self.handle = _Handle(data, stat, folder)
 
     def close(self) -> None:
