@@ -967,5 +967,6 @@ def _diagnose(reference_fn: Callable[..., Any], inputs: Mapping[str, Any], got: 
     if also:
         text += ("\n  The same numbers, on every input tried, in other words: "
                  + "; ".join(f"{c.obj.hint} ({c.label})" for c in also) + ".")
-    return text + ("\n  (A generic diagnosis: of the transformations of the reference tried, only this one reproduces "
-                   "your result, on this input and on a second input where it differs from the right result.)")
+    which = "only these, one explanation in several words, reproduce" if also else "only this one reproduces"
+    return text + (f"\n  (A generic diagnosis: of the transformations of the reference tried, {which} your result, "
+                   "on this input and on a second input where it differs from the right result.)")
