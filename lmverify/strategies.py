@@ -240,9 +240,9 @@ def corpora(draw, *, max_sentences: int = 8, max_len: int = 7, max_vocab: int = 
         words = draw(st.permutations(NGRAM_VOCAB[:max_vocab]))[:draw(st.integers(1, limit))]
         out: list[str] = []
         while words:
-            k = draw(st.integers(1, min(max_len, len(words))))
-            if len(out) == max_sentences - 1:
-                k = len(words)  # the last sentence the bound allows takes the rest (it fits: limit above)
+            # at least what the sentences still allowed after this one cannot hold (it fits: limit above)
+            least = max(1, len(words) - max_len * (max_sentences - len(out) - 1))
+            k = draw(st.integers(least, min(max_len, len(words))))
             out.append(" ".join(words[:k]))
             words = words[k:]
         return out
