@@ -403,7 +403,7 @@ def test_mkdocs_erratum_mark_and_tooltip_in_headless_chromium(built, tmp_path):
 @pytest.mark.parametrize("option, expected", [
     ("fail_on: errors", "option fail_on 'errors': unknown kind(s) errors"),
     ("baseline: nowhere.json", "option baseline 'nowhere.json': no such file"),
-    ("code_timeout: 0", "option code_timeout 0: expected a number of seconds > 0"),
+    ("code_timeout: 0", "option code_timeout 0: expected a finite number of CPU seconds > 0"),
     ("examples_dir: nowhere", "option examples_dir 'nowhere': no such folder"),
     ("pages: [nowhere]", "option pages: 'nowhere' is neither a page nor a folder of pages of docs_dir"),
     ("report_page: report.html", "option report_page 'report.html': expected a page name ending in .md"),

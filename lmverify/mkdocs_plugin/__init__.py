@@ -43,7 +43,7 @@ class LMVerifyConfig(base.Config):
     fail_on = c.Type((str, list), default="any")
     pages = c.ListOfItems(c.Type(str), default=[])
     code = c.Type(bool, default=False)
-    code_timeout = c.Type((int, float), default=120)
+    code_timeout = c.Optional(c.Type((int, float)))  # CPU seconds per block; unset: the page's own or 300
     mark = c.Type(bool, default=True)
     examples_dir = c.Optional(c.Type(str))
     report_page = c.Type(str, default="lmverify-report.md")
@@ -90,8 +90,8 @@ class LMVerifyPlugin(BasePlugin[LMVerifyConfig]):
             raise PluginError(f"lmverify: option fail_on {raw!r}: unknown kind(s) {', '.join(bad)}; expected "
                               f"{', '.join(KINDS)} or any (a list, or comma-separated)")
         self.fail_on = set(kinds)
-        if opts.code_timeout <= 0:
-            raise PluginError(f"lmverify: option code_timeout {opts.code_timeout!r}: expected a number of seconds > 0")
+        if opts.code_timeout is not None and not (0 < opts.code_timeout < float("inf")):
+            raise PluginError(f"lmverify: option code_timeout {opts.code_timeout!r}: expected a finite number of CPU seconds > 0")
         if not opts.report_page == "" and not opts.report_page.endswith(".md"):
             raise PluginError(f"lmverify: option report_page {opts.report_page!r}: expected a page name ending in "
                               f".md (or '' for no report page)")
@@ -175,12 +175,12 @@ class LMVerifyPlugin(BasePlugin[LMVerifyConfig]):
         if chosen is not None:
             folder, selected = chosen
             key = (str(docs_dir / folder), tuple(selected) if selected else None, str(self.examples_dir),
-                   self.config.code, float(self.config.code_timeout), _examples_stamp(self.examples_dir))
+                   self.config.code, self.config.code_timeout, _examples_stamp(self.examples_dir))
             try:
                 if self.verifier is None or self._key != key:
                     builtin = self._known[2] if getattr(self, "_known", None) and self._known[0][1] == key[-1] else None
                     self.verifier = Verifier(docs_dir / folder, selected, examples_dir=self.examples_dir,
-                                             code=self.config.code, code_timeout=float(self.config.code_timeout),
+                                             code=self.config.code, code_timeout=self.config.code_timeout,
                                              builtin=builtin)
                     self._key = key
                 run = self.verifier.run()

@@ -82,7 +82,7 @@ class Verifier:
     (inverted) and ``--code-timeout``. ``builtin``: the project's worked examples, already loaded."""
 
     def __init__(self, folder: str | Path, pages: list[str] | None = None, *, examples_dir: str | Path | None = None,
-                 code: bool = False, code_timeout: float = 120.0, builtin: list | None = None):
+                 code: bool = False, code_timeout: float | None = None, builtin: list | None = None):
         from lmverify.catalogue import load
         from lmverify.course.accounting import load_unjudged
         from lmverify.worked import EXAMPLES_DIR, load_all_examples
