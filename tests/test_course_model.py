@@ -145,3 +145,12 @@ def test_unique_context_names_one_number_in_whole_tokens():
 def test_scientific_notation_is_one_printed_number():
     page = parse_page("We get \\(3 \\times 10^{-4}\\), \\(2.68 \\times 10^8\\) and \\(x \\times 10\\).\n")
     assert [n.text for n in page.numbers] == ["3e-4", "2.68e8", "10"]
+
+
+def test_page_text_is_the_whole_page():
+    """Page.text is the page as read (a loop variable once shadowed it with the last number's text)."""
+    from lmverify.course.model import parse_page
+
+    text = "# T\n\nThe value is 0.25 and then 3.5.\n"
+    page = parse_page(text, "t.md")
+    assert page.text == text and [n.text for n in page.numbers] == ["0.25", "3.5"]

@@ -488,8 +488,8 @@ def parse_page(text: str, name: str = "page.md") -> Page:
             reading, nums, spans = read_inline(content, first)
             b = len(blocks)
             block = Block(kind, first, (tok.map[1] if tok.map else first), reading, raw=content)
-            for text, line, in_math, index, offset in nums:
-                n = Number(text, line, b, offset, len(numbers), in_math, index)
+            for printed, line, in_math, index, offset in nums:  # not `text`: that is the page's
+                n = Number(printed, line, b, offset, len(numbers), in_math, index)
                 numbers.append(n)
                 block.numbers.append(n)
             blocks.append(block)
