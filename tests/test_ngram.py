@@ -202,7 +202,7 @@ def test_trigram_student_mistakes_are_caught_on_drawn_inputs_with_their_hint(mod
     inputs alone (test_matches_oracle's strategy, without the pinned inputs), and the failure names the mistake."""
     from lmverify.students_check import check_equation
 
-    outcomes = check_equation(_NGRAM_MISTAKES / module, equation, drawn=20, pinned=False)
+    outcomes = check_equation(_NGRAM_MISTAKES / module, equation, drawn=20, pinned=False, shrink=False)
     assert [o.status for o in outcomes] == ["failed"], f"{module}: {outcomes}"
     assert f"({mistake})." in outcomes[0].message, outcomes[0].message
 
