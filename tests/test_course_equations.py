@@ -451,3 +451,35 @@ def test_checking_every_catalogued_equation_against_the_six_pages_takes_well_und
     assert result["found"] == result["equations"] and result["pages"] == 6
     assert not result["latex2sympy"] and not result["sympy"], "the form-only path must not import sympy"
     assert result["check_s"] < 1.0, result
+
+
+# ----------------------------------------------------------------------------------------------------
+# A worked display's printed results are claims: correcting one does not change the equation
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_correcting_a_worked_displays_printed_result_is_not_an_equation_change():
+    from lmverify.course.equations import result_slots
+
+    cat = r"H(p, q) = -\log(0.1) \approx 2.302\ \text{nats}"
+    line, match, cand = locate_equation(cat, [(77, r"H(p, q) = -\log(0.1) \approx 2.303\ \text{nats}")], 77)
+    assert line == 77 and match.same and "worked numbers" in match.detail
+    # what the equation computes is still compared: another argument, or no approximation at all, is a change
+    assert locate_equation(cat, [(77, r"H(p, q) = -\log(0.2) \approx 2.302\ \text{nats}")], 77)[0] is None
+    assert locate_equation(cat, [(77, r"H(p, q) = -\log(0.1) = 2.302\ \text{nats}")], 77)[0] is None
+    # indices after the approx sign are the equation's own
+    assert result_slots(r"P(w_t \mid w_1) \approx P(w_t \mid w_{t-n+1})") is None
+    assert result_slots(r"0.9^{100} \approx 0.00003") == r"0.9^{100} \approx \square"
+
+
+def test_fixing_the_2_302_erratum_on_the_page_keeps_its_equation(course_dir):
+    """A harmless edit for course CI: the author corrects information_theory.md's 2.302 (-ln 0.1 = 2.3026)."""
+    page = (course_dir / "information_theory.md").read_text(encoding="utf-8")
+    assert r"\approx 2.302\ \text{nats}" in page
+    fixed = page.replace(r"\approx 2.302\ \text{nats}", r"\approx 2.303\ \text{nats}")
+    eq = next(e for e in catalogue.load() if e["id"] == "information.cross_entropy_one_hot_fish")
+    from lmverify.course.model import parse_page
+
+    displays = parse_page(fixed, "information_theory.md").displays
+    line, match, _ = locate_equation(eq["latex"], displays, eq["line"])
+    assert line is not None and match.same

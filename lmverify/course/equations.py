@@ -1378,6 +1378,41 @@ _RANK = {"identical": 0, "normalised": 1, "symbolic": 2}
 
 
 
+_NUMBER_TOKEN = re.compile(r"(?<![A-Za-z_\\])\d+(?:\.\d+)?")
+
+
+def result_slots(latex: str) -> str | None:
+    """A worked display's LaTeX with the numbers it prints after its first ``\\approx`` (the computed
+    results, e.g. ``-\\log(0.1) \\approx 2.302``) made slots, or None when nothing numeric follows one. Those
+    numbers are worked numbers, judged as claims (and accounted for) with their examples: correcting one is
+    not a change of the equation."""
+    k = latex.find(r"\approx")
+    if k < 0:
+        return None
+    tail = latex[k:]
+    out, pos = [], 0
+    for m in _NUMBER_TOKEN.finditer(tail):
+        if _in_script(tail, m.start()):
+            continue  # an index (w_{t-n+1}, x^2) is part of the equation, not a result
+        out += [tail[pos:m.start()], r"\square"]
+        pos = m.end()
+    slotted = "".join(out) + tail[pos:]
+    return None if slotted == tail else latex[:k] + slotted
+
+
+def _in_script(text: str, at: int) -> bool:
+    """Whether position ``at`` of ``text`` is in a sub- or superscript (``_1``, ``^{t-1}``)."""
+    if at > 0 and text[at - 1] in "_^":
+        return True
+    depth_scripts: list[bool] = []
+    for i, ch in enumerate(text[:at]):
+        if ch == "{":
+            depth_scripts.append(i > 0 and text[i - 1] in "_^")
+        elif ch == "}" and depth_scripts:
+            depth_scripts.pop()
+    return any(depth_scripts)
+
+
 def locate_equation(catalogue_latex: str, displays: list[tuple[int, str]], recorded_line: int
                     ) -> tuple[int | None, EquationMatch | None, tuple[int, str] | None]:
     """Where the catalogue's equation is among a page's displays ``(line, latex)``.
@@ -1388,6 +1423,17 @@ def locate_equation(catalogue_latex: str, displays: list[tuple[int, str]], recor
     normalised, then symbolic), else ``(None, match, (line, latex))``: the candidate whose normalised
     LaTeX most resembles the catalogue's (difflib), and :func:`compare` of it, which says what differs;
     ``(None, None, None)`` when the page has no display."""
+    slotted = result_slots(catalogue_latex)
+    if slotted is not None:  # a worked display: the same equation whatever results it prints after the approx
+        line, match, _ = _locate_equation([(ln, result_slots(d) or d) for ln, d in displays], slotted, recorded_line)
+        if line is not None and match is not None:
+            return line, EquationMatch(True, match.how, match.detail + "; the results printed after the approx "
+                                       "sign are worked numbers, judged as claims"), None
+    return _locate_equation(displays, catalogue_latex, recorded_line)
+
+
+def _locate_equation(displays: list[tuple[int, str]], catalogue_latex: str, recorded_line: int
+                     ) -> tuple[int | None, EquationMatch | None, tuple[int, str] | None]:
     candidates: list[tuple[int, str]] = []
     for line, latex in displays:
         candidates.append((_content_line(line, latex), latex.strip()))
