@@ -113,6 +113,17 @@ def following(page: Page, start: Number, count: int) -> list[Number]:
     return out
 
 
+#: a title reworded rather than replaced: the most resembling title at least this close (difflib ratio) ...
+RENAMED_RATIO = 0.85
+#: ... and every other title of the page at least this much further from the record's
+RENAMED_MARGIN = 0.15
+
+
+def _renamed(page: Page, title: str) -> bool:
+    best, second = page.title_resemblance(title)
+    return best >= RENAMED_RATIO and best - second >= RENAMED_MARGIN
+
+
 def locate(page: Page, slot: Slot, count: int = 1) -> Found | Missing:
     """The ``count`` numbers the page prints at ``slot`` (see the module's docstring)."""
     first, last, how = scope_lines(page, slot.scope)
@@ -136,6 +147,11 @@ def locate(page: Page, slot: Slot, count: int = 1) -> Found | Missing:
             found, how = wide, "page"
         elif wide and all(first <= n.line <= last for n in wide):
             found = wide
+        elif wide and len(inside := [n for n in wide if first <= n.line <= last]) == 1 \
+                and _renamed(page, slot.scope):
+            # a heading reworded (a comma for "with"), not replaced: its box or section is the record's, and
+            # the context stands once inside it
+            found = inside
         elif wide:
             where = ", ".join(str(n.line) for n in wide[:6])
             return Missing(f"the box or section '{slot.scope}' is not on the page as recorded, and the context "

@@ -152,6 +152,15 @@ class Page:
             return best[0], best[1], "resembling"
         return None
 
+    def title_resemblance(self, title: str) -> tuple[float, float]:
+        """How much the page's most resembling box or section title resembles ``title`` (difflib ratio of the
+        normalised titles), and how much the next distinct title does: a renamed heading stands out when
+        the first is high and the second far below."""
+        want = normal_title(title)
+        ratios = sorted({t: difflib.SequenceMatcher(None, want, t, autojunk=False).ratio()
+                         for _, _, t in self._titles}.values(), reverse=True)
+        return (ratios[0] if ratios else 0.0), (ratios[1] if len(ratios) > 1 else 0.0)
+
     def numbers_in(self, first: int, last: int) -> list[Number]:
         """The numbers on lines first..last, in page order (a bisection: the numbers stand in line order)."""
         lines = self._number_lines
