@@ -257,6 +257,23 @@ def test_private_folder_no_network_and_no_process_left_behind(student):
     assert _alive_with(mark), "the grandchild did not start"
     student.close()
     assert not _alive_with(mark), f"a process started by the student's code outlived it ({proc.containment})"
+    assert not Path(cwd).exists(), "the student's private folder was left behind"
+
+
+def test_students_processes_are_bounded_and_all_closed_at_shutdown():
+    import gc
+
+    modules = [StudentModule(str(HOSTILE / "honest_wrong.py")) for _ in range(isolation.MAX_LIVE + 2)]
+    folders = []
+    for m in modules:
+        m.process.ready()
+        folders.append(m.process.handle.folder)
+    alive = [m for m in modules if m.process.handle is not None]
+    assert len(alive) == isolation.MAX_LIVE  # the least recently used were closed as others started
+    del modules, alive
+    gc.collect()  # a module dropped without close() is still closed by shutdown (held by the registry)
+    isolation.shutdown()
+    assert not [f for f in folders if Path(f).exists()]
 
 
 def test_containment_names_what_applies(student):

@@ -54,7 +54,6 @@ import sys
 import tempfile
 import time
 import traceback
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +147,9 @@ class _Zygote:
 
 
 _ZYGOTE: _Zygote | None = None
-_LIVE: "weakref.WeakValueDictionary[int, StudentProcess]" = weakref.WeakValueDictionary()
+#: the students' processes started and not yet closed (held here until closed: the least recently used past
+#: MAX_LIVE is closed when another starts, and :func:`shutdown` closes the rest)
+_LIVE: "dict[int, StudentProcess]" = {}
 _CALLS = [0]  # calls made of any student's function in this process (the plugin counts per test)
 
 
@@ -264,7 +265,6 @@ class StudentProcess:
         self._broken: dict[str, str] = {}  # function -> the failure that ended its process (not called again)
         self.restarts = 0
         self.last_used = time.monotonic()
-        _LIVE[id(self)] = self
 
     # -- the process ----------------------------------------------------------------------------------
     def start(self) -> None:
