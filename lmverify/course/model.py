@@ -286,14 +286,19 @@ def _undouble_delimited(s: str) -> str:
 NUMBER = re.compile(r"(?<![0-9.])(?:(?<![A-Za-z0-9)\]}|])[-\u2212])?\d+(?:(?:,|\{,\})\d{3}(?!\d))*(?:\.\d+)?"
                     r"(?:[eE][-+]?\d+(?![\d.]))?")
 _WORD_BEFORE = re.compile(r"(\\?)[A-Za-z]+$")
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 def numbers_in(piece: str, in_math: bool = True):
     """The numbers of a piece of text, as regex matches: not inside a word (word2vec, h1; in prose also a
     hyphenated name such as GPT-3), but a digit right after a LaTeX command (``\\cdot1``) is a number."""
     for m in NUMBER.finditer(piece):
-        w = _WORD_BEFORE.search(piece, 0, m.start())
-        if w is not None and not w.group(1):
+        # the letters right before the number (what _WORD_BEFORE finds), read backwards from it: searching the
+        # whole text before each number made a long paragraph cost its length squared
+        k = m.start()
+        while k > 0 and piece[k - 1] in _ASCII_LETTERS:
+            k -= 1
+        if k < m.start() and not (k > 0 and piece[k - 1] == "\\"):
             continue
         if not in_math and m.start() >= 2 and piece[m.start() - 1] == "-" and piece[m.start() - 2].isalpha():
             continue
