@@ -663,3 +663,31 @@ def test_a_recipe_that_raises_or_returns_inf_is_a_named_error_of_its_example(tmp
     assert "recipe infinite of example attention.h5_infinite returned inf for claim T^2 (quantity 'T_squared')" in err
     assert "**Example not judged**" in out
     assert "attention.macs_t2048" in out  # the other examples are still judged and reported
+
+
+# ================================================================= argmax over NaN (decoding): a named error, never a token
+
+@pytest.mark.parametrize("form", FORMS)
+def test_free_running_decode_with_nan_in_the_embeddings_is_named_not_an_argmax_of_nan(form):
+    """NaN logits have no argmax: np.argmax/torch.argmax would pick token 0 (or the first NaN) and feed it on."""
+    E = np.ones((4, 2))
+    E[0, 0] = nan
+    kw = dict(h0=arr(form, np.zeros(2)), E=arr(form, E), W_hh=arr(form, np.eye(2)), W_xh=arr(form, np.eye(2)),
+              b=arr(form, np.zeros(2)), W_out=arr(form, np.ones((4, 2))), b_out=arr(form, np.zeros(4)), steps=2)
+    with pytest.raises(ValueError, match=r"free_running_decode: the logits at step 1 hold NaN"):
+        ref(form, "seq2seq", "free_running_decode")(**kw)
+    kw["E"] = arr(form, np.ones((4, 2)))  # the same call without NaN decodes
+    tokens, _ = ref(form, "seq2seq", "free_running_decode")(**kw)
+    same(tokens, np.zeros(2))
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_greedy_decode_over_nan_log_probabilities_is_named(form):
+    def step(prefix):
+        lp = np.log(np.array([0.25, 0.5, 0.25]))
+        if len(prefix) == 1:
+            lp[2] = nan
+        return arr(form, lp)
+
+    with pytest.raises(ValueError, match=r"greedy_decode: the log-probabilities at step 2 hold NaN \(at token ids \[2\]"):
+        ref(form, "seq2seq", "greedy_decode")(step, 3)

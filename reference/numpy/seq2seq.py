@@ -199,10 +199,10 @@ def free_running_decode(h0, E, W_hh, W_xh, b, W_out, b_out, steps, bos=0):
     y = check_token_id("free_running_decode", "bos", bos, E.shape[0])
     h = np.asarray(h0, dtype=np.float64)
     tokens, logits = [], []
-    for _ in range(steps):
+    for t in range(steps):
         h = rnn_cell(E[y], h, W_hh, W_xh, b)
         z = h @ W_out.T + b_out
-        y = int(np.argmax(z))
+        y = check_argmax("free_running_decode", "logits", z, t)
         tokens.append(y)
         logits.append(z)
     return np.asarray(tokens, dtype=np.float64), (np.stack(logits) if logits else np.zeros((0, W_out.shape[0])))
@@ -216,6 +216,16 @@ def check_targets(fn, targets, logits_shape):
     V = logits_shape[-1]
     if t_shape and ((targets < 0).any() or (targets >= V).any()):
         raise ValueError(f"{fn}: targets must be token ids in [0, {V}), got {targets.tolist()}")
+
+
+def check_argmax(fn, what, scores, step):
+    """The argmax of ``scores`` (ties to the lowest id), refused by name where a score is NaN: the chosen
+    token, and every step fed with it, would be an accident of NaN's ordering. Shared by both forms."""
+    bad = np.isnan(np.asarray(scores, dtype=np.float64))
+    if bad.any():
+        raise ValueError(f"{fn}: the {what} at step {step + 1} hold NaN (at token ids {np.flatnonzero(bad)[:5].tolist()}; "
+                         "NaN in the inputs): the argmax, and the token fed to the next step, is undefined")
+    return int(np.argmax(np.asarray(scores, dtype=np.float64)))
 
 
 def check_token_id(fn, name, y, V):
@@ -321,9 +331,9 @@ def greedy_decode(step, steps, eos=None):
     Returns (tokens as float64 ids, score = the sum of their log-probabilities).
     """
     tokens, score = [], np.float64(0.0)
-    for _ in range(check_count("greedy_decode", "steps", steps, 0)):
+    for t in range(check_count("greedy_decode", "steps", steps, 0)):
         lp = _step_log_probs(step, tokens)
-        y = int(np.argmax(lp))
+        y = check_argmax("greedy_decode", "log-probabilities", lp, t)
         tokens.append(y)
         score = score + lp[y]
         if eos is not None and y == eos:

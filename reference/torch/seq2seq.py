@@ -17,7 +17,7 @@ from reference.torch._common import accepts_numpy
 from reference.torch.attention import additive_score, softmax
 from reference.torch.recurrent import rnn_cell, rnn_forward
 from reference.numpy._common import check_scalar
-from reference.numpy.seq2seq import check_count, check_schedule, check_targets, check_token_id
+from reference.numpy.seq2seq import check_argmax, check_count, check_schedule, check_targets, check_token_id
 
 
 def _t(x, like=None):
@@ -159,7 +159,7 @@ def free_running_decode(h0, E, W_hh, W_xh, b, W_out, b_out, steps, bos=0):
     for _ in range(steps):
         h = rnn_cell(E[y], h, W_hh, W_xh, b)
         z = h @ W_out.T + b_out
-        y = int(torch.argmax(z))  # first maximum: ties go to the lower id
+        y = check_argmax("free_running_decode", "logits", z.detach().cpu().numpy(), len(tokens))  # ties: lower id
         tokens.append(y)
         logits.append(z)
     return torch.tensor(tokens, dtype=E.dtype), (torch.stack(logits) if logits else E.new_zeros(0, W_out.shape[0]))
@@ -237,9 +237,9 @@ def _step_log_probs(step, prefix):
 def greedy_decode(step, steps, eos=None):
     """Greedy decoding -> (tokens, score = sum of their log-probabilities)."""
     tokens, score = [], None
-    for _ in range(check_count("greedy_decode", "steps", steps, 0)):
+    for t in range(check_count("greedy_decode", "steps", steps, 0)):
         lp = _step_log_probs(step, tokens)
-        y = int(torch.argmax(lp))
+        y = check_argmax("greedy_decode", "log-probabilities", lp.detach().cpu().numpy(), t)
         tokens.append(y)
         score = lp[y] if score is None else score + lp[y]
         if eos is not None and y == eos:
