@@ -7,10 +7,10 @@ EXIT_COURSE = 3         # the course folder or a page cannot be used: missing, e
 EXIT_DATA = 4           # a file of the project is malformed: a worked-example YAML, the catalogue
 EXIT_OUT_OF_DATE = 5    # the pages changed: a claim is missing from its page, or a computed verdict differs from the record
 
-EXIT_EXAMPLE = 7        # a worked example could not be computed (its recipe raised, or returned inf/NaN for a claim);
-                        # the other examples were judged and reported; never 1, so a broken recipe is not an erratum
 EXIT_OUTPUT = 6         # an output could not be written: --junit, --write-baseline, stdout, `new`'s files, `starter -o`
                         # (full disk, missing folder, not writable); never 1, so a full disk never looks like errata
+EXIT_EXAMPLE = 7        # a worked example could not be computed (its recipe raised, or returned inf/NaN for a claim);
+                        # the other examples were judged and reported; never 1, so a broken recipe is not an erratum
 
 
 class OutputError(Exception):
