@@ -125,17 +125,7 @@ def analogy(E, a, b, c):
     for w in range(V):
         if w not in (a, b, c):
             scores[w] = cosine_similarity(q, E[w])
-    return q, scores, analogy_winner(scores)
-
-
-def analogy_winner(scores):
-    """argmax of the analogy's cosines (ties to the lowest index), refused by name where a cosine is NaN (NaN in
-    E): which word wins would be an accident of NaN's ordering. Shared by both forms."""
-    scores = np.asarray(scores, dtype=np.float64)
-    if np.isnan(scores).any():
-        raise ValueError(f"analogy: the cosines of words {np.flatnonzero(np.isnan(scores))[:5].tolist()} are NaN "
-                         "(NaN in E): the argmax w* is undefined")
-    return int(np.argmax(scores))
+    return q, scores, int(np.argmax(scores))
 
 
 # -- CBOW and skip-gram -------------------------------------------------------------------------------

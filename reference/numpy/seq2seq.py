@@ -202,7 +202,8 @@ def free_running_decode(h0, E, W_hh, W_xh, b, W_out, b_out, steps, bos=0):
     for t in range(steps):
         h = rnn_cell(E[y], h, W_hh, W_xh, b)
         z = h @ W_out.T + b_out
-        y = check_argmax("free_running_decode", "logits", z, t)
+        check_argmax("free_running_decode", "logits", z, t)
+        y = int(np.argmax(z))
         tokens.append(y)
         logits.append(z)
     return np.asarray(tokens, dtype=np.float64), (np.stack(logits) if logits else np.zeros((0, W_out.shape[0])))
@@ -219,13 +220,12 @@ def check_targets(fn, targets, logits_shape):
 
 
 def check_argmax(fn, what, scores, step):
-    """The argmax of ``scores`` (ties to the lowest id), refused by name where a score is NaN: the chosen
-    token, and every step fed with it, would be an accident of NaN's ordering. Shared by both forms."""
+    """Refuse by name an argmax over ``scores`` where a score is NaN: the chosen token, and every step fed
+    with it, would be an accident of NaN's ordering. Shared by both forms."""
     bad = np.isnan(np.asarray(scores, dtype=np.float64))
     if bad.any():
         raise ValueError(f"{fn}: the {what} at step {step + 1} hold NaN (at token ids {np.flatnonzero(bad)[:5].tolist()}; "
                          "NaN in the inputs): the argmax, and the token fed to the next step, is undefined")
-    return int(np.argmax(np.asarray(scores, dtype=np.float64)))
 
 
 def check_token_id(fn, name, y, V):
@@ -333,7 +333,8 @@ def greedy_decode(step, steps, eos=None):
     tokens, score = [], np.float64(0.0)
     for t in range(check_count("greedy_decode", "steps", steps, 0)):
         lp = _step_log_probs(step, tokens)
-        y = check_argmax("greedy_decode", "log-probabilities", lp, t)
+        check_argmax("greedy_decode", "log-probabilities", lp, t)
+        y = int(np.argmax(lp))
         tokens.append(y)
         score = score + lp[y]
         if eos is not None and y == eos:

@@ -92,9 +92,9 @@ def analogy(E, a, b, c):
     keep = [w for w in range(V) if w not in (a, b, c)]
     scores = torch.full((V,), -math.inf, dtype=E.dtype)
     scores[keep] = cosine_similarity(q.expand(len(keep), -1), E[keep])
-    from reference.numpy.embeddings import analogy_winner
-
-    return q, scores, analogy_winner(scores.detach().cpu().numpy())
+    best = scores.max()
+    winner = int(torch.nonzero(scores == best)[0, 0])
+    return q, scores, winner
 
 
 # -- CBOW and skip-gram -------------------------------------------------------------------------------

@@ -159,7 +159,8 @@ def free_running_decode(h0, E, W_hh, W_xh, b, W_out, b_out, steps, bos=0):
     for _ in range(steps):
         h = rnn_cell(E[y], h, W_hh, W_xh, b)
         z = h @ W_out.T + b_out
-        y = check_argmax("free_running_decode", "logits", z.detach().cpu().numpy(), len(tokens))  # ties: lower id
+        check_argmax("free_running_decode", "logits", z.detach().cpu().numpy(), len(tokens))
+        y = int(torch.argmax(z))  # first maximum: ties go to the lower id
         tokens.append(y)
         logits.append(z)
     return torch.tensor(tokens, dtype=E.dtype), (torch.stack(logits) if logits else E.new_zeros(0, W_out.shape[0]))
@@ -239,7 +240,8 @@ def greedy_decode(step, steps, eos=None):
     tokens, score = [], None
     for t in range(check_count("greedy_decode", "steps", steps, 0)):
         lp = _step_log_probs(step, tokens)
-        y = check_argmax("greedy_decode", "log-probabilities", lp.detach().cpu().numpy(), t)
+        check_argmax("greedy_decode", "log-probabilities", lp.detach().cpu().numpy(), t)
+        y = int(torch.argmax(lp))
         tokens.append(y)
         score = lp[y] if score is None else score + lp[y]
         if eos is not None and y == eos:
