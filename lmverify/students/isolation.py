@@ -60,8 +60,11 @@ from typing import Any
 from lmverify.students import wire
 from lmverify.students.loading import ImplError, ImplFailure, SkipImpl, WrongReturn, signature_from_data
 
-#: student processes alive at once (per suite process); the least recently used one is ended past this
-MAX_LIVE = 4
+#: student processes alive at once (per suite process); the least recently used one is ended past this. At
+#: least one per topic: a test's setup touches every --impl module (one per topic: six), and with fewer places
+#: than modules the least-recently-used rule ended and restarted a process at every test (4 places: 20 s of
+#: forking for 199 skipped tests of six starters, against 2 s)
+MAX_LIVE = 8
 
 #: CPU seconds a student's process may use in all (its calls are limited one by one by the wall clock; this
 #: ends a process that a background thread keeps busy)
