@@ -106,6 +106,16 @@ def grandchild(mark):
 def returns_object(z):
     return object()
 
+def shifts_in_place(z, tau=1.0):
+    z -= z.max(axis=-1, keepdims=True)
+    return z
+
+
+def shifts_a_listed_row(rows):
+    rows[1][0] = 0.0
+    return rows[0]
+
+
 def prints(z):
     print("hello from the student")
     return 1.0
@@ -491,3 +501,18 @@ def test_the_glove_autograd_test_that_never_calls_the_student_is_not_a_pass_unde
     r = _run_pytest("tests/test_embeddings_pmi_glove.py", "-k", "glove_loss_gradient_closed_form",
                     f"--impl={ROOT / 'tests' / 'data' / 'students' / 'empty.py'}")
     assert " passed" not in _summary(r.stdout) and "deselected" in _summary(r.stdout), r.stdout[-2000:]
+
+
+@pytest.mark.bad_input
+def test_an_input_changed_in_place_is_named_even_when_the_result_is_right(student):
+    """`z -= z.max()` on the caller's array: the suite's inputs are shared by the checks that follow, so the
+    change is a failure naming the argument (the issue: mutated inputs went unnoticed)."""
+    proc = student.process
+    z = np.array([[1.0, 2.0], [3.0, np.nan]])
+    with pytest.raises(ImplFailure, match=r"shifts_in_place changed its input `z` in place"):
+        proc.call("shifts_in_place", (z,), {"tau": 1.0})
+    assert np.array_equal(z, [[1.0, 2.0], [3.0, np.nan]], equal_nan=True)  # the suite's copy is untouched
+    with pytest.raises(ImplFailure, match=r"changed its input `rows\[1\]` in place"):
+        proc.call("shifts_a_listed_row", ([np.ones(2), np.ones(2)],), {})
+    # a function that only reads its inputs (NaN included) is not flagged
+    assert np.array_equal(proc.call("ok", (z,), {}), 2 * z, equal_nan=True)

@@ -461,6 +461,11 @@ class StudentProcess:
             raise SkipImpl(f"{self.spec}: {name} raises NotImplementedError ({reply[1]}); implement it")
         if kind == "sysexit":
             raise ImplFailure(f"{self.spec}: {name} called sys.exit({reply[1]}) instead of returning")
+        if kind == "mutated" and len(reply) == 3 and isinstance(reply[1], list):
+            names = ", ".join(f"`{_text(n)}`" for n in reply[1])
+            raise ImplFailure(f"{what} changed its input {names} in place (e.g. `x -= x.max()` or `x[...] = ...` "
+                              "on an argument): the caller's array is not yours to change; compute on a copy "
+                              "(`x = x - x.max()`)")
         if kind == "wrongreturn":
             raise WrongReturn(f"your {name} returned {reply[1]}, which the suite cannot compare; expected what the "
                               "reference returns: a NumPy array or a number (or a tuple of them)")
@@ -760,6 +765,7 @@ def _call(module: Any, request: tuple, student_files: list[str]) -> tuple:
     else:
         args, kwargs = wire.decode(request[2]), wire.decode(request[3])
     fn = getattr(module, name)
+    before = _snapshot(fn, args, kwargs)
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError as exc:
@@ -768,11 +774,65 @@ def _call(module: Any, request: tuple, student_files: list[str]) -> tuple:
         return ("sysexit", _text(repr(exc.code)))
     except BaseException as exc:  # noqa: BLE001 - everything the student's code raises goes back as data
         return ("raised", _exception_info(exc, student_files))
+    changed = _changed(before)
+    if changed:
+        return ("mutated", changed)
     try:
         return ("ok", wire.encode(result))
     except wire.Unencodable as exc:
         return ("wrongreturn", f"{type(result).__name__} (containing {exc})" if str(exc) != _qual(result)
                 else type(result).__name__)
+
+
+def _snapshot(fn: Any, args: tuple, kwargs: dict) -> list[tuple[str, Any, Any]]:
+    """(name, the argument, a copy of it) for each array argument of a call (NumPy arrays and torch tensors,
+    also inside a top-level tuple or list): compared after the call, so that an input changed in place
+    (``x -= x.max()``) is named instead of passing unnoticed."""
+    import inspect
+
+    try:
+        bound = inspect.signature(fn).bind_partial(*args, **kwargs).arguments
+        named = list(bound.items())
+    except (TypeError, ValueError):
+        named = [(f"argument {i + 1}", a) for i, a in enumerate(args)] + list(kwargs.items())
+    out = []
+    for arg_name, value in named:
+        items = [(arg_name, value)]
+        if isinstance(value, (tuple, list)):
+            items = [(f"{arg_name}[{i}]", v) for i, v in enumerate(value)]
+        for label, v in items:
+            copy = _copy_array(v)
+            if copy is not None:
+                out.append((label, v, copy))
+    return out
+
+
+def _copy_array(v: Any) -> Any:
+    import numpy as np
+
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(v, torch.Tensor):
+        return v.detach().clone()
+    return None
+
+
+def _changed(snapshot: list[tuple[str, Any, Any]]) -> list[str]:
+    """The names of the arguments whose values differ from their copies (NaN equal to NaN)."""
+    import numpy as np
+
+    out = []
+    for label, value, copy in snapshot:
+        try:
+            now = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+            was = copy.detach().cpu().numpy() if hasattr(copy, "detach") else np.asarray(copy)
+            same = now.shape == was.shape and np.array_equal(now, was, equal_nan=now.dtype.kind in "fc")
+        except Exception:  # noqa: BLE001 - an argument that can no longer be read was changed
+            same = False
+        if not same:
+            out.append(label)
+    return out
 
 
 def _qual(x: Any) -> str:
