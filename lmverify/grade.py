@@ -550,12 +550,26 @@ def student_markdown(r: StudentRun) -> list[str]:
     for msg in sorted({f"{' '.join(t['equations']) or t['nodeid']}: {t['message']}" for t in r.tests
                        if t["outcome"] == "failed" and t.get("message")})[:12]:
         md.append(f"- {msg}")
-    skipped = sorted({e for t in r.tests if t["outcome"] == "skipped" for e in t["equations"]} - set(failed))
-    if skipped:
-        md.append(f"- not implemented (skipped): {', '.join(skipped)}")
+    ran = {e for t in r.tests if t["outcome"] in ("passed", "failed") for e in t["equations"]}
+    skipped = {e for t in r.tests if t["outcome"] == "skipped" for e in t["equations"]} - ran
+    # "not implemented" only where no test of the equation ran and a skip says a function is missing or raises
+    # NotImplementedError; an equation skipped for another reason (no course pages, not covered) says so apart
+    missing = sorted({e for t in r.tests if t["outcome"] == "skipped" and _not_written(t.get("message", ""))
+                      for e in t["equations"]} & skipped)
+    if missing:
+        md.append(f"- not implemented (skipped): {', '.join(missing)}")
+    other = sorted(skipped - set(missing))
+    if other:
+        md.append(f"- not run (skipped for another reason; see results.csv): {', '.join(other)}")
     if not r.detail and not failed:
         md.append(f"- every test that ran passed ({r.count('passed')}); {r.count('skipped')} skipped")
     return md
+
+
+def _not_written(message: str) -> bool:
+    """Whether a skip's message says the student's function is missing or raises NotImplementedError (the
+    harness's own wording: lmverify/backends.py, lmverify/students/isolation.py)."""
+    return " does not define " in message or "raises NotImplementedError" in message
 
 
 def _safe_name(student: str) -> str:

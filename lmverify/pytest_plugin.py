@@ -560,6 +560,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
                         break
             elif rep.skipped and outcome == "passed":
                 outcome = "skipped"
+                longrepr = rep.longrepr
+                message = (longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr))[:300]
         equations = [a for m in item.iter_markers("equation") for a in m.args]
         item.config.stash.setdefault(_RESULTS, []).append(
             {"nodeid": item.nodeid, "equations": equations, "outcome": outcome, "hint": hint, "message": message})

@@ -109,7 +109,8 @@ def test_grade_tables_one_row_per_test_and_per_equation_and_a_summary_per_studen
     runs = [
         StudentRun("ann", ["ann.py"], seconds=1.0, tests=[
             _test("t::sdpa", "passed", "attention.scaled_dot_product"),
-            _test("t::softmax", "skipped", "attention.softmax_temperature")]),
+            _test("t::softmax", "skipped", "attention.softmax_temperature",
+                  message="ann.py does not define softmax(z, tau=1.0); implement it to run this test")]),
         StudentRun("una|x", ["una.py"], seconds=1.5, tests=[
             _test("t::sdpa", "failed", "attention.scaled_dot_product", hint=hint, message="result differs"),
             _test("t::sdpa2", "failed", "attention.scaled_dot_product", hint=hint, message="batched differs"),
@@ -141,9 +142,27 @@ def test_grade_tables_one_row_per_test_and_per_equation_and_a_summary_per_studen
     assert "| una\\|x | ran | 2 | 2 | 0 | 1.5 |" in summary and "| eve | crashed | 0 | 0 | 0 | 0.3 |" in summary
     assert "- equations failed: attention.scaled_dot_product" in summary and f"- {hint}" in summary
     assert "- not implemented (skipped): attention.softmax_temperature" in summary
+    assert "not implemented" not in summary.split("## una|x")[1]  # una's softmax ran (passed) in t::both
     una_md = (tmp_path / "students" / "una_x.md").read_text()
     assert una_md.startswith("# una|x\n") and hint in una_md and "ann" not in una_md
     assert "exited with code 3 while importing eve.py" in (tmp_path / "students" / "eve.md").read_text()
+
+
+def test_grade_says_not_implemented_only_where_no_test_ran_and_a_function_is_missing(tmp_path):
+    """An implemented function whose other tests were skipped (no course pages) is not "not implemented";
+    an equation with only such skips says it was not run, and why is in results.csv."""
+    runs = [StudentRun("bo", ["bo.py"], seconds=1.0, tests=[
+        _test("t::a", "passed", "attention.scaled_dot_product"),
+        _test("t::b", "skipped", "attention.scaled_dot_product",
+              message="needs the course pages: pass --course PATH"),
+        _test("t::c", "skipped", "attention.causal_mask", message="needs the course pages: pass --course PATH"),
+        _test("t::d", "skipped", "attention.multi_head",
+              message="bo.py: multi_head_attention raises NotImplementedError (todo); implement it")])]
+    write(runs, tmp_path)
+    md = (tmp_path / "students" / "bo.md").read_text()
+    assert "- not implemented (skipped): attention.multi_head\n" in md + "\n"
+    assert "- not run (skipped for another reason; see results.csv): attention.causal_mask" in md
+    assert "scaled_dot_product" not in md.split("- not implemented")[1]
 
 
 def test_grade_a_dead_process_says_where_it_was(tmp_path):
