@@ -542,9 +542,14 @@ def student_markdown(r: StudentRun) -> list[str]:
         md.append(f"- {r.status}: {r.detail}")
     if r.tests:
         md.append(f"- {r.count('passed')} passed, {r.count('failed')} failed, {r.count('skipped')} skipped")
-    failed = sorted({e for t in r.tests if t["outcome"] == "failed" for e in t["equations"]})
+    failing = [t for t in r.tests if t["outcome"] == "failed"]
+    failed = sorted({e for t in failing for e in _tested(t)})
     if failed:
         md.append(f"- equations failed: {', '.join(failed)}")
+    # a failing test of several equations whose functions the student's code was not called for: not blamed
+    unblamed = sorted({e for t in failing for e in t["equations"]} - set(failed))
+    if unblamed:
+        md.append(f"- in a failing test, but their functions were not called: {', '.join(unblamed)}")
     for hint in sorted({t["hint"] for t in r.tests if t.get("hint")}):
         md.append(f"- {hint}")
     for msg in sorted({f"{' '.join(t['equations']) or t['nodeid']}: {t['message']}" for t in r.tests
@@ -564,6 +569,22 @@ def student_markdown(r: StudentRun) -> list[str]:
     if not r.detail and not failed:
         md.append(f"- every test that ran passed ({r.count('passed')}); {r.count('skipped')} skipped")
     return md
+
+
+def _tested(t: dict) -> list[str]:
+    """The equations of a test whose functions the test called in the student's code (all of them when the
+    test's record does not say which functions it called: results of an older run)."""
+    called = t.get("functions")
+    if not called:
+        return list(t["equations"])
+    from lmverify import catalogue
+
+    out = []
+    for e in t["equations"]:
+        entry = catalogue.find(e)
+        if entry is None or catalogue.function_of(entry)[1] in called:
+            out.append(e)
+    return out or list(t["equations"])
 
 
 def _not_written(message: str) -> bool:

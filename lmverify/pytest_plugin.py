@@ -531,6 +531,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     """With --lmverify-results, record each test's outcome, equations and hint (for the grader)."""
     if not item.config.getoption("--lmverify-results"):
         return (yield)
+    from lmverify.students import isolation
+
+    isolation.CALLED.clear()
     reports: list = []
 
     def collect(report):
@@ -564,7 +567,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
                 message = (longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr))[:300]
         equations = [a for m in item.iter_markers("equation") for a in m.args]
         item.config.stash.setdefault(_RESULTS, []).append(
-            {"nodeid": item.nodeid, "equations": equations, "outcome": outcome, "hint": hint, "message": message})
+            {"nodeid": item.nodeid, "equations": equations, "outcome": outcome, "hint": hint, "message": message,
+             "functions": sorted(isolation.CALLED)})
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -218,3 +218,15 @@ def test_grade_refuses_a_per_call_limit_that_is_not_a_positive_finite_number(tmp
         grade(tmp_path, "attention", output=tmp_path / "out", call_timeout=bad)
     with pytest.raises(ValueError, match=r"--impl-array 'jax': expected 'numpy' or 'torch'"):
         grade(tmp_path, "attention", output=tmp_path / "out", array_api="jax")
+
+
+def test_grade_blames_only_the_equations_whose_functions_a_failing_test_called(tmp_path):
+    """A test of two equations that failed while calling only the student's lstm_cell: lstm_forget_gate, never
+    called, is not listed as failed (the issue: equations the student never wrote were)."""
+    t = _test("t::cell", "failed", "recurrent.lstm_cell", "recurrent.lstm_forget_gate", message="differs")
+    t["functions"] = ["lstm_cell"]
+    old = _test("t::old", "failed", "recurrent.gru_cell", message="differs")  # a record without "functions"
+    write([StudentRun("cy", ["cy.py"], seconds=1.0, tests=[t, old])], tmp_path)
+    md = (tmp_path / "students" / "cy.md").read_text()
+    assert "- equations failed: recurrent.gru_cell, recurrent.lstm_cell\n" in md
+    assert "- in a failing test, but their functions were not called: recurrent.lstm_forget_gate" in md

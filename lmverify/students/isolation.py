@@ -154,6 +154,8 @@ _ZYGOTE: _Zygote | None = None
 #: MAX_LIVE is closed when another starts, and :func:`shutdown` closes the rest)
 _LIVE: "dict[int, StudentProcess]" = {}
 _CALLS = [0]  # calls made of any student's function in this process (the plugin counts per test)
+#: the names of the students' functions called in this process since the plugin last cleared it (per test)
+CALLED: set[str] = set()
 
 
 def prepare(protect: bool = False) -> None:
@@ -180,9 +182,11 @@ def shutdown() -> None:
     _ZYGOTE = None
 
 
-def count_call() -> None:
+def count_call(name: str = "") -> None:
     """One call of a student's function made in this process (an in-process, trusted module's; see calls_made)."""
     _CALLS[0] += 1
+    if name:
+        CALLED.add(name)
 
 
 def calls_made() -> int:
@@ -426,6 +430,7 @@ class StudentProcess:
         if name in self._broken:
             self._fail_again(name)
         _CALLS[0] += 1
+        CALLED.add(name)
         limit = float(self.student.call_seconds)
         what = f"{self.spec}: {name}"
         try:
