@@ -28,6 +28,34 @@ def probe(pairs, start, mask, shift, key):
             return row
         s = (s + 1) & mask
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def longest(ctx, w, order, V, pairs, starts, masks, shifts):
+    """(k, r): the longest order k whose k-gram (context row ctx[k-1], then w) is in the tables, and its row
+    (k = 1: the unigram, r = -1)."""
+    k = order
+    r = -1
+    while k > 1:
+        c = ctx[k - 1]
+        if c >= 0:
+            r = probe(pairs, starts[k], masks[k], shifts[k], c * V + w)
+            if r >= 0:
+                break
+        k -= 1
+    return k, r
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def advance(ctx, k, r, w, order, V, pairs, starts, masks, shifts):
+    """The context rows after predicting w, matched at order k (row r): ctx[j] is the j-gram ending at w."""
+    for j in range(order - 1, 1, -1):
+        if j >= k:
+            ctx[j] = r if j == k else -1
+        else:
+            c = ctx[j - 1]
+            ctx[j] = probe(pairs, starts[j], masks[j], shifts[j], c * V + w) if c >= 0 else -1
+    ctx[1] = w
+
+
 @numba.njit(cache=True, nogil=True)
 def walk(ids, bos, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off):
     """Total log10 p of the predicted tokens ``ids`` after ``bos`` (-1: none); the loop of
@@ -52,13 +80,7 @@ def walk(ids, bos, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_of
             total += lp[lp_off[k] + r] + back
         else:
             total += lp[lp_off[1] + w] + back
-        for j in range(order - 1, 1, -1):
-            if j >= k:
-                ctx[j] = r if j == k else -1
-            else:
-                c = ctx[j - 1]
-                ctx[j] = probe(pairs, starts[j], masks[j], shifts[j], c * V + w) if c >= 0 else -1
-        ctx[1] = w
+        advance(ctx, k, r, w, order, V, pairs, starts, masks, shifts)
     return total
 
 @numba.njit(cache=True, nogil=True)
@@ -83,15 +105,7 @@ def rows(h, words, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_of
                     break
                 r = probe(pairs, starts[m + 1], masks[m + 1], shifts[m + 1], r * V + x)
             ctx[j] = r
-        k = order
-        r = -1
-        while k > 1:
-            c = ctx[k - 1]
-            if c >= 0:
-                r = probe(pairs, starts[k], masks[k], shifts[k], c * V + w)
-                if r >= 0:
-                    break
-            k -= 1
+        k, r = longest(ctx, w, order, V, pairs, starts, masks, shifts)
         p = lp[lp_off[k] + r] if k > 1 else lp[lp_off[1] + w]
         for j in range(2, order + 1):  # the context of the j-grams has j-1 words
             c = ctx[j - 1]
@@ -435,15 +449,7 @@ def score_lines(ids, per_line, bos_id, eos_id, order, V, pairs, starts, masks, s
                 t += 1
             else:
                 w = eos_id
-            k = order
-            r = -1
-            while k > 1:
-                c = ctx[k - 1]
-                if c >= 0:
-                    r = probe(pairs, starts[k], masks[k], shifts[k], c * V + w)
-                    if r >= 0:
-                        break
-                k -= 1
+            k, r = longest(ctx, w, order, V, pairs, starts, masks, shifts)
             x = np.float32(lp[lp_off[k] + r] if k > 1 else lp[lp_off[1] + w])
             for j in range(k + 1, order + 1):  # the contexts longer than the match, shortest first
                 c = ctx[j - 1]
@@ -453,13 +459,7 @@ def score_lines(ids, per_line, bos_id, eos_id, order, V, pairs, starts, masks, s
             words[p] = w
             total += x
             p += 1
-            for j in range(order - 1, 1, -1):
-                if j >= k:
-                    ctx[j] = r if j == k else -1
-                else:
-                    c = ctx[j - 1]
-                    ctx[j] = probe(pairs, starts[j], masks[j], shifts[j], c * V + w) if c >= 0 else -1
-            ctx[1] = w
+            advance(ctx, k, r, w, order, V, pairs, starts, masks, shifts)
         totals[li] = total
     return out, length, words, per_sentence, totals
 
