@@ -378,6 +378,17 @@ def _kappa_teacher_forcing(targets, h0, E, W_hh, W_xh, b, W_out, b_out, bos=0):
         + float(np.max(_a(b_out), initial=0))
 
 
+def _kappa_free_running(h0, E, W_hh, W_xh, b, W_out, b_out, steps, bos=0):
+    """Free running is teacher forcing on its own argmax path: the logits' bound is teacher forcing's on the
+    tokens it decodes (the tokens are exact while no two logits tie within the bound)."""
+    from reference.numpy.seq2seq import free_running_decode
+
+    tokens, _ = free_running_decode(h0, E, W_hh, W_xh, b, W_out, b_out, steps, bos)
+    if len(tokens) == 0:
+        return 0.0
+    return _kappa_teacher_forcing(tokens, h0, E, W_hh, W_xh, b, W_out, b_out, bos)
+
+
 # -- known student mistakes (NumPy, same parameters) ------------------------------------------------------
 
 
@@ -608,6 +619,7 @@ EQUATIONS = (
     Equation(
         "seq2seq.teacher_forcing_free_running",
         inputs=_free_running_inputs,
+        kappa=_kappa_free_running,
     ),
     Equation(
         "seq2seq.scheduled_sampling_linear",
