@@ -54,6 +54,7 @@ from lmverify.students.loading import (  # noqa: E402,F401
     DEFAULT_CALL_SECONDS,
     ImplError,
     ImplFailure,
+    NotCovered,
     SkipImpl,
     StudentModule,
     Students,
@@ -68,14 +69,22 @@ class _InProcess:
 
     def __init__(self, spec: str, module: Any) -> None:
         self.spec, self.module = spec, module
+        self.plans: dict = {}
 
-    def call(self, name: str, args: tuple, kwargs: dict) -> Any:
+    def call(self, name: str, args: tuple, kwargs: dict, topic: str | None = None) -> Any:
         __tracebackhide__ = True
-        from lmverify.students import isolation
+        from lmverify.students import conventions, isolation
 
         isolation.count_call(name)
         try:
-            return getattr(self.module, name)(*args, **kwargs)
+            return conventions.run(self.module, topic, name, args, kwargs, self.plans, isolation._invoke_checked)
+        except conventions.InputChanged as exc:
+            raise ImplFailure(f"{self.spec}: {name} changed its input {', '.join(f'`{n}`' for n in exc.names)} "
+                              "in place") from None
+        except conventions.NotSupported as exc:
+            raise NotCovered(f"not covered: {self.spec}: {name} declined this input ({exc})") from None
+        except conventions.ConventionError as exc:
+            raise ImplFailure(f"{self.spec}: {exc}") from None
         except NotImplementedError as exc:
             raise SkipImpl(f"{self.spec}: {name} raises NotImplementedError ({exc}); implement it") from exc
         except SystemExit as exc:
@@ -167,16 +176,22 @@ class Backend:
         if student.isolated:
             proc = student.process
             try:
-                defined, is_callable, type_name, signature = proc.describe(name)
+                defined, is_callable, type_name, signature = proc.describe(name, topic)
             except ImplError as exc:
                 raise ImplFailure(str(exc)) from None
         else:  # a trusted module of the suite's own, imported into this process (see StudentModule.isolated)
+            from lmverify.students import conventions
+
             try:
-                f = getattr(student.module, name, None)
+                module = student.module
             except ImplError as exc:
                 raise ImplFailure(str(exc)) from None
-            proc = _InProcess(student.spec, student.module)
-            defined, is_callable, type_name = f is not None, callable(f), type(f).__name__
+            proc = student.__dict__.setdefault("_in_process", _InProcess(student.spec, module))
+            try:
+                defined, is_callable, type_name, is_declared = conventions.describe(module, topic, name, proc.plans)
+            except conventions.ConventionError as exc:
+                raise ImplFailure(f"{student.spec}: {exc}") from None
+            f = None if is_declared else getattr(module, name, None)
             signature = None
             if callable(f):
                 try:
@@ -199,7 +214,7 @@ class Backend:
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             __tracebackhide__ = True
-            return proc.call(name, args, kwargs)
+            return proc.call(name, args, kwargs, topic)
 
         wrapped.__name__ = name
         self._cache[key] = wrapped

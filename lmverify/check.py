@@ -176,7 +176,7 @@ class Check:
             assert_close(got, expected, tol or self.tol, equation=self.equation, backend=self.label,
                          inputs=self.inputs, what=what, expected_from=expected_from)
         except VerificationError as exc:
-            hint = self.mistake_hint(got, _fn, _index, expected)
+            hint = self.convention_hint(got, _fn, _index, expected) or self.mistake_hint(got, _fn, _index, expected)
             if hint:
                 raise VerificationError(f"{exc}\n{hint}") from None
             raise
@@ -247,6 +247,16 @@ class Check:
                               problem=problem, expected_from=expected_from)
 
     # -- hints ------------------------------------------------------------------
+    def convention_hint(self, got: Any, fn: tuple[str, str] | None = None, index: int | None = None,
+                        expected: Any = None) -> str:
+        """For a student's result that differs only where a row is fully masked: the convention that
+        explains it and the option that declares it (:func:`lmverify.students.conventions.convention_hint`)."""
+        if self.backend.name != "impl" or fn is None or not self.inputs:
+            return ""
+        from lmverify.students.conventions import convention_hint
+
+        return convention_hint(fn[1], self.inputs, got, expected, index)
+
     def mistake_hint(self, got: Any, fn: tuple[str, str] | None = None, index: int | None = None,
                      expected: Any = None) -> str:
         """If ``got`` equals a known mistake's result on the current inputs, a line naming it; for a student's

@@ -26,10 +26,12 @@ Fixtures
 from __future__ import annotations
 
 import dis
+import functools
 import gc
 import inspect
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -298,18 +300,61 @@ def _uses_student(item: pytest.Item) -> bool:
 _STUDENT_CALLS = pytest.StashKey[int]()
 
 
+_NOT_COVERED = pytest.StashKey[dict]()
+
+
+def _count_not_covered(item: pytest.Item) -> tuple[dict, Any, Any] | None:
+    """Under --impl, wrap the hypothesis test's body so that an example the student's code declines
+    (:class:`~lmverify.students.loading.NotCovered`) is counted and ends that example only; the test goes on
+    with the next (hypothesis' documented ``inner_test`` hook). Returns (counts, the hypothesis handle, the
+    original body) to restore, or None for a test without hypothesis."""
+    hyp = getattr(getattr(item, "obj", None), "hypothesis", None)
+    inner = getattr(hyp, "inner_test", None)
+    if inner is None:
+        return None
+    from lmverify.students.loading import NotCovered
+
+    counts: dict = {"ran": 0, "declined": 0, "reasons": []}
+
+    @functools.wraps(inner)
+    def body(*args: Any, **kwargs: Any) -> Any:
+        counts["ran"] += 1
+        try:
+            return inner(*args, **kwargs)
+        except NotCovered as exc:
+            counts["declined"] += 1
+            reason = str(exc)
+            if reason not in counts["reasons"] and len(counts["reasons"]) < 3:
+                counts["reasons"].append(reason)
+            return None
+        except BaseException as exc:
+            if type(exc).__module__.startswith("hypothesis"):  # a draw hypothesis rejected: not an input run
+                counts["ran"] -= 1
+            raise
+
+    hyp.inner_test = body
+    return counts, hyp, inner
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """Under --impl, count the calls of the student's functions that the test made (see makereport)."""
+    """Under --impl, count the calls of the student's functions that the test made (see makereport), and the
+    examples the student's code declined (not covered)."""
     if item.config.stash.get(_STUDENTS, None) is None:
         return (yield)
     from lmverify.students import isolation
 
     before = isolation.calls_made()
+    wrapped = _count_not_covered(item)
     try:
         return (yield)
     finally:
         item.stash[_STUDENT_CALLS] = isolation.calls_made() - before
+        if wrapped is not None:
+            counts, hyp, inner = wrapped
+            hyp.inner_test = inner
+            if counts["declined"]:
+                item.stash[_NOT_COVERED] = counts
 
 
 @pytest.hookimpl(wrapper=True)
@@ -318,7 +363,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     not at the line of pytest's or the harness's code that raised it. Under --impl, a test that passed
     without calling any of the student's functions is a skip that says so, never a pass."""
     rep = yield
-    if rep.passed and rep.when == "call" and item.stash.get(_STUDENT_CALLS, None) == 0:
+    declined = item.stash.get(_NOT_COVERED, None) if rep.when == "call" else None
+    if declined and rep.passed:
+        reasons = "; ".join(declined["reasons"])
+        if declined["declined"] >= declined["ran"]:
+            _, lineno, _ = item.location
+            rep.outcome = "skipped"
+            rep.longrepr = (str(item.path), (lineno or 0) + 1,
+                            f"Skipped: not covered: your code declined every input the test drew "
+                            f"({declined['ran']}): {reasons}")
+        else:
+            rep.user_properties.append(("lmverify_not_covered", f"{item.nodeid}: {declined['declined']} of "
+                                        f"{declined['ran']} inputs not covered ({reasons})"))
+    elif rep.passed and rep.when == "call" and item.stash.get(_STUDENT_CALLS, None) == 0:
         _, lineno, _ = item.location
         rep.outcome = "skipped"
         rep.longrepr = (str(item.path), (lineno or 0) + 1,
@@ -521,6 +578,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     """Notebooks are collected by nbmake (``--nbmake`` in addopts); its advertisement at the end of every
     run, students' runs included, is not printed (nbmake reads the option once more, here, only for it)."""
     config.option.nbmake = False
+    partial = [v for rep in terminalreporter.stats.get("passed", [])
+               for k, v in getattr(rep, "user_properties", ()) if k == "lmverify_not_covered"]
+    if partial:
+        terminalreporter.write_sep("-", "not covered: inputs your code declined (NotSupported)")
+        for line in partial:
+            terminalreporter.write_line(line)
 
 
 _RESULTS = pytest.StashKey[list]()

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from lmverify.backends import Backend, ImplFailure, SkipImpl, StudentModule
+from lmverify.backends import Backend, ImplFailure, NotCovered, SkipImpl, StudentModule
 from lmverify.compare import VerificationError
 
 #: the hint line that :func:`lmverify.check.mistake_hint` appends to a failure message
@@ -95,14 +95,20 @@ def check_equation(student: str | Path | StudentModule | Backend, equation: str,
                 break
             check = Check(entry.id, backend, numpy)
             out.append(_run(entry.id, f"pinned: {pin.label}", lambda: check.agree(**pin.kwargs)))
-            if out[-1].status == "skipped":  # the function is missing: every other input skips too
+            if out[-1].status == "skipped" and not out[-1].message.startswith("not covered"):
+                # the function is missing: every other input skips too (a declined input is that input only)
                 return out
     if drawn and entry.inputs is not None and backend.name not in entry.skip:
-        out.append(_run(entry.id, "drawn", lambda: _drawn(entry, backend, drawn, shrink)))
+        declined: list = []
+        outcome = _run(entry.id, "drawn", lambda: declined.append(_drawn(entry, backend, drawn, shrink)))
+        if outcome.status == "passed" and declined and declined[0][0]:
+            outcome = Outcome(entry.id, "drawn", "passed", f"{declined[0][0]} of {declined[0][1]} drawn inputs "
+                              "not covered (declined by the student's code)")
+        out.append(outcome)
     return out
 
 
-def _drawn(entry: Any, backend: Backend, n: int, shrink: bool = True) -> None:
+def _drawn(entry: Any, backend: Backend, n: int, shrink: bool = True) -> tuple[int, int]:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
 
@@ -114,9 +120,19 @@ def _drawn(entry: Any, backend: Backend, n: int, shrink: bool = True) -> None:
     @given(data=st.data())
     def run(data: Any) -> None:
         check = Check(entry.id, backend)
-        check.agree(**data.draw(entry.inputs(exact=False), label="inputs"))
+        inputs = data.draw(entry.inputs(exact=False), label="inputs")
+        counts[0] += 1  # an input drawn (a draw that hypothesis rejects is not one)
+        try:
+            check.agree(**inputs)
+        except NotCovered as exc:  # the student declined this input: counted, the next one is drawn
+            counts[1] += 1
+            reasons.add(str(exc))
 
+    counts, reasons = [0, 0], set()
     run()
+    if counts[1] and counts[1] >= counts[0]:
+        raise NotCovered(f"not covered: every drawn input ({counts[0]}) declined: {'; '.join(sorted(reasons))}")
+    return counts[1], counts[0]
 
 
 def check_module(student: str | Path | StudentModule, equations: Iterable[str] | None = None, *,

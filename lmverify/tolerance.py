@@ -297,3 +297,18 @@ def received_bound(dtype: str, bound: Callable[..., Any], inputs: Mapping[str, A
             margin = margin + tol.atol + tol.rtol * size
     margin = np.broadcast_to(np.asarray(margin, dtype=np.float64), np.broadcast_shapes(np.shape(margin), value.shape))
     return Bound(value, np.array(margin), d, int(roundings), what, tol)
+
+
+def mean_of_rows_bound(V: Any, dtype: Any) -> np.ndarray:
+    """How far a uniform attention row's output may lie from the mean of V's m rows (per column).
+
+    The student's output is fl(sum_j w V_j) with w = fl(1/m) (its weights were checked to be one value,
+    within 2 eps of 1/m), in ``dtype``; the mean is computed here in float64. With u = eps(dtype) / 2, a
+    sum of m products errs by at most gamma_m sum_j |w V_j| <= (m u / (1 - m u)) mean|V_j| (Higham, 3.1),
+    w by 2 eps relative, and NumPy's float64 mean by gamma_m in float64. So
+    (m + 1) eps(dtype) mean_j |V_j| bounds all three for m u < 1/2, with the smallest normal number as the
+    absolute floor for a column of zeros."""
+    V = np.abs(np.asarray(V, dtype=np.float64))
+    m = V.shape[-2]
+    eps = float(np.finfo(dtype).eps) if np.issubdtype(np.dtype(dtype), np.floating) else float(np.finfo(np.float64).eps)
+    return (m + 1) * eps * V.mean(axis=-2) + np.finfo(np.float64).tiny

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from lmverify.students import wire
-from lmverify.students.loading import ImplError, ImplFailure, SkipImpl, WrongReturn, signature_from_data
+from lmverify.students.loading import ImplError, ImplFailure, NotCovered, SkipImpl, WrongReturn, signature_from_data
 
 #: student processes alive at once (per suite process); the least recently used one is ended past this. At
 #: least one per topic: a test's setup touches every --impl module (one per topic: six), and with fewer places
@@ -396,17 +396,20 @@ class StudentProcess:
         return self._receive(h, deadline)
 
     # -- the module's functions --------------------------------------------------------------------------
-    def describe(self, name: str) -> tuple[bool, bool, str, Any]:
-        """(defined, callable, type name, inspect.Signature or None) of the module's attribute ``name``."""
+    def describe(self, name: str, topic: str | None = None) -> tuple[bool, bool, str, Any]:
+        """(defined, callable, type name, inspect.Signature or None) of the module's attribute ``name`` (or of
+        the function its declared conventions name for it, :mod:`lmverify.students.conventions`)."""
         if name in self._described:
             return self._described[name]
         try:
-            reply = self._request(("describe", name), max(float(self.student.call_seconds), 5.0))
+            reply = self._request(("describe", name, topic), max(float(self.student.call_seconds), 5.0))
         except (wire.PeerStalled, wire.PeerClosed, wire.WireError) as exc:
             how = self.handle.how_it_ended(1.0) if isinstance(exc, wire.PeerClosed) and self.handle else ""
             self._forget()
             raise ImplFailure(f"{self.spec}: the student's process did not describe {name} ("
                               f"{_how(how) if how else exc})") from None
+        if reply and reply[0] == "badconvention" and len(reply) >= 2:
+            raise ImplFailure(f"{self.spec}: {_text(reply[1])}")
         if len(reply) < 5 or reply[0] != "described" or type(reply[1]) is not bool or type(reply[2]) is not bool \
                 or type(reply[3]) is not str:
             self._forget()
@@ -424,7 +427,7 @@ class StudentProcess:
         __tracebackhide__ = True
         raise ImplFailure(self._broken[name])
 
-    def call(self, name: str, args: tuple, kwargs: dict) -> Any:
+    def call(self, name: str, args: tuple, kwargs: dict, topic: str | None = None) -> Any:
         """``name(*args, **kwargs)`` in the student's process; the result decoded here (see the module docstring)."""
         __tracebackhide__ = True
         if name in self._broken:
@@ -434,9 +437,9 @@ class StudentProcess:
         limit = float(self.student.call_seconds)
         what = f"{self.spec}: {name}"
         try:
-            message = ("call", name, wire.encode(tuple(args)), wire.encode(dict(kwargs)))
+            message = ("call", name, wire.encode(tuple(args)), wire.encode(dict(kwargs)), topic)
         except wire.Unencodable:
-            message = ("call_pickled", name, pickle.dumps((tuple(args), dict(kwargs))))
+            message = ("call_pickled", name, pickle.dumps((tuple(args), dict(kwargs))), None, topic)
         reply: tuple = ()
         try:
             reply = self._request(message, limit)
@@ -464,6 +467,10 @@ class StudentProcess:
                 raise ImplFailure(f"{what}: {exc}") from None
         if kind == "notimpl":
             raise SkipImpl(f"{self.spec}: {name} raises NotImplementedError ({reply[1]}); implement it")
+        if kind == "notsupported" and len(reply) == 3:
+            raise NotCovered(f"not covered: {self.spec}: {name} declined this input ({_text(reply[1])})")
+        if kind == "badconvention" and len(reply) == 3:
+            raise ImplFailure(f"{self.spec}: {_text(reply[1])}")
         if kind == "sysexit":
             raise ImplFailure(f"{self.spec}: {name} called sys.exit({reply[1]}) instead of returning")
         if kind == "mutated" and len(reply) == 3 and isinstance(reply[1], list):
@@ -745,6 +752,7 @@ def _student_main(job: dict, data_fd: int, contained: str) -> None:
     if mod_file:
         student_files.append(str(Path(mod_file).resolve().parent))
     _send(sock, ("loaded", reader.take()))
+    plans: dict = {}  # the declared conventions of each suite function, checked once (students.conventions)
     while True:
         try:
             frame = wire.recv_frame(sock)
@@ -752,36 +760,69 @@ def _student_main(job: dict, data_fd: int, contained: str) -> None:
             os._exit(0)
         request = pickle.loads(frame)
         if request[0] == "describe":
-            f = getattr(module, request[1], None)
-            reply = ("described", f is not None, callable(f), type(f).__name__,
-                     signature_data(f) if callable(f) else None)
+            reply = _describe(module, request, plans)
         else:
-            reply = _call(module, request, student_files)
+            reply = _call(module, request, student_files, plans)
         try:
             _send(sock, reply + (reader.take(),))
         except wire.Unencodable as exc:  # pragma: no cover - _call encodes already
             _send(sock, ("wrongreturn", str(exc), reader.take()))
 
 
-def _call(module: Any, request: tuple, student_files: list[str]) -> tuple:
+def _describe(module: Any, request: tuple, plans: dict) -> tuple:
+    """Whether the module implements the suite function (itself, or through a declaration), and its signature
+    where it is the function of that name called as it is (a declared one is checked by its declaration)."""
+    from lmverify.students import conventions
+
+    name = request[1]
+    topic = request[2] if len(request) > 2 and isinstance(request[2], str) else None
+    try:
+        defined, is_callable, type_name, is_declared = conventions.describe(module, topic, name, plans)
+    except conventions.ConventionError as exc:
+        return ("badconvention", _text(exc))
+    except Exception as exc:  # noqa: BLE001 - a declaration whose objects misbehave (a property that raises)
+        return ("badconvention", f"{conventions.DECLARATION}[{name!r}]: {type(exc).__name__}: {_text(exc)}")
+    f = getattr(module, name, None)
+    return ("described", defined, is_callable, type_name,
+            signature_data(f) if callable(f) and not is_declared else None)
+
+
+def _invoke_checked(fn: Any, args: tuple, kwargs: dict) -> Any:
+    """The student's function called on what it is given; an argument changed in place is named."""
+    from lmverify.students.conventions import InputChanged
+
+    before = _snapshot(fn, args, kwargs)
+    result = fn(*args, **kwargs)
+    changed = _changed(before)
+    if changed:
+        raise InputChanged(changed)
+    return result
+
+
+def _call(module: Any, request: tuple, student_files: list[str], plans: dict | None = None) -> tuple:
+    from lmverify.students import conventions
+
     name = request[1]
     if request[0] == "call_pickled":
         args, kwargs = pickle.loads(request[2])
     else:
         args, kwargs = wire.decode(request[2]), wire.decode(request[3])
-    fn = getattr(module, name)
-    before = _snapshot(fn, args, kwargs)
+    topic = request[4] if len(request) > 4 and isinstance(request[4], str) else None
     try:
-        result = fn(*args, **kwargs)
+        result = conventions.run(module, topic, name, args, kwargs, {} if plans is None else plans,
+                                 _invoke_checked)
+    except conventions.InputChanged as exc:
+        return ("mutated", [_text(n) for n in exc.names])
+    except conventions.NotSupported as exc:
+        return ("notsupported", _text(exc))
+    except conventions.ConventionError as exc:
+        return ("badconvention", _text(exc))
     except NotImplementedError as exc:
         return ("notimpl", _text(exc))
     except SystemExit as exc:
         return ("sysexit", _text(repr(exc.code)))
     except BaseException as exc:  # noqa: BLE001 - everything the student's code raises goes back as data
         return ("raised", _exception_info(exc, student_files))
-    changed = _changed(before)
-    if changed:
-        return ("mutated", changed)
     try:
         return ("ok", wire.encode(result))
     except wire.Unencodable as exc:

@@ -64,6 +64,13 @@ class SkipImpl(unittest.SkipTest):
     """
 
 
+class NotCovered(SkipImpl):
+    """The student's code declined this input (``raise lmverify.students.NotSupported(...)``, a returned
+    ``NotImplemented``, or an input its declared conventions cannot express). Under hypothesis the example is
+    counted as "not covered" and the test goes on (see the pytest plugin); a test with one input reports it
+    as a skip that says "not covered"."""
+
+
 def check_limits(call_seconds: float, memory_mib: float | None = None) -> None:
     """The per-call time limit must be a positive, finite number of seconds (and the memory a positive MiB)."""
     if not isinstance(call_seconds, (int, float)) or not math.isfinite(call_seconds) or call_seconds <= 0:

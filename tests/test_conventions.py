@@ -1,0 +1,202 @@
+"""Declared conventions (lmverify.students.conventions): student code shaped as real assignments shape it plugs
+in with a few declared lines, every conversion is exact (a wrong declaration or a real bug still fails), and an
+input the student's code declines is "not covered", never a failure nor a skip of the whole test.
+
+The modules under tests/data/students/conventions/ are the suite's own, written in the shapes met in public
+course solutions: (N, D) and (N, T, D) batches only, weights as (in, out), LSTM gates fused in the order
+i, f, o, g or PyTorch's i, f, g, o, steps that return caches, classes (nn.Module with dropout, a plain class with
+a `step` method), bits, losses, NaN in a fully masked row, a causal-only multi-head attention.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lmverify import registry
+from lmverify.catalogue import function_of, load as load_catalogue
+from lmverify.students import conventions
+from lmverify.students_check import check_module
+
+DATA = Path(__file__).parent / "data" / "students" / "conventions"
+ROOT = Path(__file__).resolve().parents[1]
+
+#: each module and the suite functions it declares
+MODULES = {  # (lstm_forward of the first is declared too: it assumes c0 = 0, see the test of dropped parameters)
+    "fixed_batch_fused_gates": ("rnn_cell", "rnn_forward", "lstm_cell"),
+    "torch_modules": ("lstm_cell", "gru_cell", "lstm_forward"),
+    "information_bits": ("entropy", "cross_entropy", "kl_divergence", "sequence_log_likelihood"),
+    "attention_torch_nan": ("scaled_dot_product_attention", "softmax", "multi_head_attention"),
+    "numpy_class_rnn": ("rnn_cell", "skipgram_softmax"),
+}
+
+
+def _equations(functions: tuple[str, ...]) -> list[str]:
+    return [eq["id"] for eq in load_catalogue() if function_of(eq)[1] in functions and registry.get(eq["id"])]
+
+
+def _outcomes(path: Path, functions: tuple[str, ...], drawn: int = 20):
+    return check_module(path, _equations(functions), drawn=drawn)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_declared_module_passes_without_a_hint(module):
+    outcomes = _outcomes(DATA / f"{module}.py", MODULES[module])
+    failed = [o for o in outcomes if o.status == "failed"]
+    assert not failed, "\n\n".join(f"{o.equation} {o.check}: {o.message}" for o in failed)
+    assert not [o for o in outcomes if "Hint:" in o.message or "Convention:" in o.message]
+    passed = {o.equation for o in outcomes if o.status == "passed"}
+    for fn in MODULES[module]:  # every declared function was really compared on some input
+        assert passed & set(_equations((fn,))), f"{module}: no check of {fn} ran"
+
+
+def _variant(tmp_path: Path, module: str, old: str, new: str) -> Path:
+    text = (DATA / f"{module}.py").read_text()
+    assert old in text, f"{old!r} not in {module}.py"
+    out = tmp_path / f"{module}_variant.py"
+    out.write_text(text.replace(old, new, 1))
+    return out
+
+
+def _failures(path: Path, functions: tuple[str, ...]) -> list:
+    return [o for o in _outcomes(path, functions, drawn=15) if o.status == "failed"]
+
+
+@pytest.mark.parametrize("module, function, old, new", [
+    # a declaration that does not say what the code does is not papered over: each is a failure
+    ("fixed_batch_fused_gates", "lstm_cell", 'gates="ifog", params=["x", "h_prev"',
+     'gates="ifgo", params=["x", "h_prev"'),
+    ("fixed_batch_fused_gates", "rnn_cell", 'weights="transposed", batch="one", returns=0),\n    "rnn_forward"',
+     'batch="one", returns=0),\n    "rnn_forward"'),
+    ("information_bits", "entropy", '"entropy": dict(units="bits")', '"entropy": dict()'),
+    ("information_bits", "sequence_log_likelihood", 'sign="negated", ', ""),
+    ("torch_modules", "lstm_cell", '"forget.weight": "W_f"', '"forget.weight": "W_i"'),
+    ("numpy_class_rnn", "rnn_cell", 'set={"Wxh": "W_xh", "Whh": "W_hh"', 'set={"Wxh": "W_hh", "Whh": "W_xh"'),
+])
+def test_a_wrong_declaration_fails(tmp_path, module, function, old, new):
+    assert _failures(_variant(tmp_path, module, old, new), (function,))
+
+
+@pytest.mark.parametrize("module, function, old, new", [
+    # the student's own arithmetic is what is compared: a real bug behind the conventions is caught
+    ("fixed_batch_fused_gates", "lstm_cell", "next_c = f * prev_c + i * g", "next_c = prev_c + i * g"),
+    ("fixed_batch_fused_gates", "rnn_forward", "for t in range(T):\n        prev, _", "for t in range(T - 1):\n        prev, _"),
+    ("torch_modules", "gru_cell", "return (1 - z) * h + z * h_tilde", "return z * h + (1 - z) * h_tilde"),
+    ("information_bits", "kl_divergence", "np.log2(np.where(p > 0, p, 1.0)) - np.log2(q)",
+     "np.log2(q) - np.log2(np.where(p > 0, p, 1.0))"),
+    ("attention_torch_nan", "scaled_dot_product_attention", "/ math.sqrt(Q.shape[-1])", "/ Q.shape[-1]"),
+])
+def test_a_bug_behind_the_conventions_is_caught(tmp_path, module, function, old, new):
+    failures = _failures(_variant(tmp_path, module, old, new), (function,))
+    assert failures
+    assert all("Convention:" not in o.message for o in failures)
+
+
+def test_a_masked_row_convention_gets_a_convention_hint_naming_the_option(tmp_path):
+    path = _variant(tmp_path, "attention_torch_nan", 'use="attention", array="torch", masked_rows="nan"',
+                    'use="attention", array="torch"')
+    failures = _failures(path, ("scaled_dot_product_attention",))
+    assert failures
+    assert any("masked_rows='nan'" in o.message and "Convention:" in o.message for o in failures)
+    assert not any("Hint:" in o.message for o in failures), "a convention is not told as a mistake"
+
+
+def test_uniform_masked_rows_are_checked_then_compared_as_zeros(tmp_path):
+    path = _variant(tmp_path, "attention_torch_nan", 'scores = scores.masked_fill(~mask, float("-inf"))',
+                    'scores = scores.masked_fill(~mask, -1e9)')
+    plain = _failures(path, ("scaled_dot_product_attention",))
+    assert any("masked_rows='uniform'" in o.message for o in plain)
+    declared = _variant(tmp_path, "attention_torch_nan", 'scores = scores.masked_fill(~mask, float("-inf"))',
+                        'scores = scores.masked_fill(~mask, -1e9)')
+    declared.write_text(declared.read_text().replace('masked_rows="nan"),\n    "softmax"',
+                                                     'masked_rows="uniform"),\n    "softmax"', 1))
+    assert not _failures(declared, ("scaled_dot_product_attention",))
+
+
+def test_an_input_the_code_declines_is_not_covered_not_failed():
+    # the generic inputs draw no mask: the causal-only module declines every one of them
+    outcomes = _outcomes(DATA / "attention_torch_nan.py", ("multi_head_attention",), drawn=10)
+    assert outcomes and all(o.status != "failed" and "not covered" in o.message for o in outcomes)
+    assert all("a causal mask only" in o.message for o in outcomes)
+
+
+def test_a_parameter_the_code_does_not_take_is_dropped_only_at_its_default():
+    outcomes = _outcomes(DATA / "fixed_batch_fused_gates.py", ("lstm_forward",))
+    declined = [o for o in outcomes if "not covered" in o.message]
+    assert declined and all("takes no 'c0'" in o.message for o in declined)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"batch": "two"}, ["'batch'", "'any', 'required', 'one' or 'none'"]),
+    ({"colour": "red"}, ["unknown option 'colour'", "batch"]),
+    ({"gates": "ifo"}, ["'gates'", "rnn_cell has no gates to fuse"]),
+    ({"units": "bits"}, ["'units'", "does not return an information quantity"]),
+    ({"params": {"hidden": "h"}}, ["'hidden' is not a parameter the suite passes", "h_prev"]),
+    ({"use": "no_such_function"}, ["'use'", "no such function"]),
+    ({"returns": 5}, ["['returns'] = 5", "tuple of 2"]),
+])
+def test_a_declaration_the_suite_cannot_use_is_named(tmp_path, options, words):
+    path = tmp_path / "declared.py"
+    path.write_text("import numpy as np\n"
+                    "def rnn_cell(x, h_prev, W_hh, W_xh, b):\n"
+                    "    return np.tanh(h_prev @ W_hh.T + x @ W_xh.T + b), None\n"
+                    f"LMVERIFY = {{'rnn_cell': {options!r}}}\n")
+    outcomes = _outcomes(path, ("rnn_cell",), drawn=3)
+    assert outcomes and all(o.status == "failed" for o in outcomes)
+    for w in words:
+        assert w in outcomes[0].message, outcomes[0].message
+
+
+def test_an_input_changed_in_place_after_conversion_is_named(tmp_path):
+    path = _variant(tmp_path, "fixed_batch_fused_gates", "next_h = np.tanh(x @ Wx + prev_h @ Wh + b)",
+                    "x *= 1.0000001\n    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)")
+    failures = _failures(path, ("rnn_cell",))
+    assert failures and "changed its input `x` in place" in failures[0].message
+
+
+def test_conversions_are_exact_reshapes_and_transposes():
+    """The plan's arguments are the suite's numbers rearranged: fusing the gates and splitting them back gives
+    the very same matrices, bit for bit."""
+    rng = np.random.default_rng(0)
+    d_h, d_x = 3, 2
+    values = {"x": rng.normal(size=d_x), "h_prev": rng.normal(size=d_h), "c_prev": rng.normal(size=d_h)}
+    for g in "fico":
+        values[f"W_{g}"] = rng.normal(size=(d_h, d_h + d_x))
+        values[f"b_{g}"] = rng.normal(size=d_h)
+    fused = conventions._fuse("lstm_cell", "ifgo", values)
+    for k, g in enumerate("ifco"):
+        assert np.array_equal(fused["W"][k * d_h:(k + 1) * d_h], values[f"W_{g}"])
+        assert np.array_equal(fused["W_x"][k * d_h:(k + 1) * d_h], values[f"W_{g}"][:, d_h:])
+        assert np.array_equal(fused["W_h"][k * d_h:(k + 1) * d_h], values[f"W_{g}"][:, :d_h])
+        assert np.array_equal(fused["b"][k * d_h:(k + 1) * d_h], values[f"b_{g}"])
+    assert not np.any(fused["b_h"])
+
+
+def _pytest_impl(cwd: Path, attention: Path) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_equations.py"),
+         str(ROOT / "tests" / "test_attention.py"), "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+         "-k", "multi_head_attention or (lstm_cell and oracle)", "--impl", f"attention={attention}",
+         "--impl", f"recurrent={DATA / 'fixed_batch_fused_gates.py'}"],
+        cwd=cwd, capture_output=True, text=True, timeout=300)
+    return f"exit {proc.returncode}\n{proc.stdout}{proc.stderr}"
+
+
+def test_pytest_impl_runs_declared_conventions_in_the_students_process_and_lists_what_is_not_covered(tmp_path):
+    """The real student loop, isolated process included: a declared module passes, the inputs its code declined
+    are listed apart (never failed, never a skip of the whole test), and the earlier, non-causal version of the
+    causal-only attention fails on the inputs it accepts."""
+    out = _pytest_impl(tmp_path, DATA / "attention_torch_nan.py")
+    assert out.startswith("exit 0"), out[-4000:]
+    assert "not covered: inputs your code declined" in out, out[-4000:]
+    assert "test_multi_head_attention_matches_torch_nn_multihead" in out.split("not covered: inputs")[1]
+    assert " failed" not in out
+    buggy = _variant(tmp_path, "attention_torch_nan", "out, weights = attention(q, k, v, causal)",
+                     "out, weights = attention(q, k, v, None)")
+    out = _pytest_impl(tmp_path, buggy)
+    assert out.startswith("exit 1"), out[-4000:]
+    assert "FAILED" in out and "test_multi_head_attention_matches_torch_nn_multihead" in out
