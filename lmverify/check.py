@@ -176,7 +176,8 @@ class Check:
             assert_close(got, expected, tol or self.tol, equation=self.equation, backend=self.label,
                          inputs=self.inputs, what=what, expected_from=expected_from)
         except VerificationError as exc:
-            hint = self.convention_hint(got, _fn, _index, expected) or self.mistake_hint(got, _fn, _index, expected)
+            hint = "\n".join(h for h in (self.convention_hint(got, _fn, _index, expected),
+                                          self.mistake_hint(got, _fn, _index, expected)) if h)
             if hint:
                 raise VerificationError(f"{exc}\n{hint}") from None
             raise

@@ -30,7 +30,8 @@ MODULES = {  # (lstm_forward of the first is declared too: it assumes c0 = 0, se
     "fixed_batch_fused_gates": ("rnn_cell", "rnn_forward", "lstm_cell"),
     "torch_modules": ("lstm_cell", "gru_cell", "lstm_forward"),
     "information_bits": ("entropy", "cross_entropy", "kl_divergence", "sequence_log_likelihood"),
-    "attention_torch_nan": ("scaled_dot_product_attention", "softmax", "multi_head_attention"),
+    # (its multi_head_attention takes causal masks only, which the generic inputs never draw: see the last test)
+    "attention_torch_nan": ("scaled_dot_product_attention", "softmax"),
     "numpy_class_rnn": ("rnn_cell", "skipgram_softmax"),
 }
 

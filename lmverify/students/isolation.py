@@ -773,6 +773,7 @@ def _describe(module: Any, request: tuple, plans: dict) -> tuple:
     """Whether the module implements the suite function (itself, or through a declaration), and its signature
     where it is the function of that name called as it is (a declared one is checked by its declaration)."""
     from lmverify.students import conventions
+    from lmverify.students.loading import signature_data
 
     name = request[1]
     topic = request[2] if len(request) > 2 and isinstance(request[2], str) else None
