@@ -563,7 +563,11 @@ def student_markdown(r: StudentRun) -> list[str]:
                       for e in t["equations"]} & skipped)
     if missing:
         md.append(f"- not implemented (skipped): {', '.join(missing)}")
-    other = sorted(skipped - set(missing))
+    declined = sorted({e for t in r.tests if t["outcome"] == "skipped" and "not covered" in t.get("message", "")
+                       for e in t["equations"]} & skipped - set(missing))
+    if declined:
+        md.append(f"- not covered (the student's code declined every input of the test): {', '.join(declined)}")
+    other = sorted(skipped - set(missing) - set(declined))
     if other:
         md.append(f"- not run (skipped for another reason; see results.csv): {', '.join(other)}")
     if not r.detail and not failed:
