@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from lmverify.backends import Backend
-from lmverify.compare import Requirement, VerificationError, assert_close, assert_true, format_failure
+from lmverify.compare import Failure, Requirement, VerificationError, assert_close, assert_true, close_elementwise
 from lmverify.tolerance import Bound, Tolerance, conditioned, format_numbers, received_bound, tolerance_for
 
 
@@ -116,9 +116,9 @@ class Check:
             where = getattr(exc, "student_traceback", "")  # file, line and source line in the student's own files
             if where:
                 problem += "\n" + where
-            message = self._message(None, expected, problem=problem, expected_from="numpy reference")
             hint = self._raising_mistake_hint(topic, name, kwargs, exc) if expected is not None else ""
-            raise VerificationError(message + (f"\n{hint}" if hint else "")) from None
+            raise VerificationError(self._failure(None, expected, problem=problem, expected_from="numpy reference",
+                                                  hints=(hint,) if hint else ())) from None
 
     def _raising_mistake_hint(self, topic: str, name: str, kwargs: dict, exc: Exception) -> str:
         """A known mistake that raises the same kind of error on this input (where the reference does not):
@@ -156,7 +156,7 @@ class Check:
         expected_from = f"{oracle.label}{' (exact)' if oracle.exact else ''}"
         if isinstance(expected, tuple):
             if not isinstance(got, tuple) or len(got) != len(expected):
-                raise VerificationError(self._message(
+                raise VerificationError(self._failure(
                     got, expected, problem=f"{name} must return a tuple of {len(expected)} results "
                     f"(got {type(got).__name__}{'' if not isinstance(got, tuple) else f' of {len(got)}'})",
                     expected_from=expected_from))
@@ -176,10 +176,10 @@ class Check:
             assert_close(got, expected, tol or self.tol, equation=self.equation, backend=self.label,
                          inputs=self.inputs, what=what, expected_from=expected_from)
         except VerificationError as exc:
-            hint = "\n".join(h for h in (self.convention_hint(got, _fn, _index, expected),
-                                          self.mistake_hint(got, _fn, _index, expected)) if h)
-            if hint:
-                raise VerificationError(f"{exc}\n{hint}") from None
+            hints = [h for h in (self.convention_hint(got, _fn, _index, expected),
+                                 self.mistake_hint(got, _fn, _index, expected)) if h]
+            if hints:
+                raise exc.with_hints(*hints) from None
             raise
 
     def exactly(self, got: Any, expected: Any, *, what: str = "result", expected_from: str = "reference") -> None:
@@ -243,9 +243,9 @@ class Check:
         assert_true(False, equation=self.equation, backend=self.label, law=law, inputs=self.inputs,
                     got=value if got is None else got, expected=expected)
 
-    def _message(self, got: Any, expected: Any, *, problem: str, expected_from: str) -> str:
-        return format_failure(got, expected, equation=self.equation, backend=self.label, inputs=self.inputs,
-                              problem=problem, expected_from=expected_from)
+    def _failure(self, got: Any, expected: Any, *, problem: str, expected_from: str,
+                 hints: tuple[str, ...] = ()) -> Failure:
+        return Failure(problem, self.equation, self.label, self.inputs, expected, got, expected_from, hints=hints)
 
     # -- hints ------------------------------------------------------------------
     def convention_hint(self, got: Any, fn: tuple[str, str] | None = None, index: int | None = None,
@@ -348,13 +348,11 @@ def _explains(got: Any, wrong: Any, expected: Any, nan_is_evidence: bool) -> boo
     if g.shape != w.shape or w.shape != e.shape:
         return None
     tol = tolerance_for("float32")
-    with np.errstate(all="ignore"):
-        def close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-            fa, fb = np.isfinite(a), np.isfinite(b)
-            same_kind = (np.isnan(a) & np.isnan(b)) | ((a == b) & ~fa & ~fb)
-            near = fa & fb & (np.abs(a - b) <= tol.atol + tol.rtol * np.abs(b))
-            return same_kind | near
 
+    def close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return close_elementwise(a, b, tol)
+
+    with np.errstate(all="ignore"):
         if not np.all(close(g, w)):
             return None
         numbers = ~np.isnan(w) & ~np.isnan(e)

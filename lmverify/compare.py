@@ -9,6 +9,7 @@ scipy.special's ``params => got != wanted`` lines.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -17,8 +18,59 @@ from lmverify.convert import to_numpy
 from lmverify.tolerance import Tolerance
 
 
+@dataclass
+class Failure:
+    """What a failed check found, as data: the equation, the backend, the problem, the input, what was expected
+    and from where, what was got, the details of the difference, and the hints. :meth:`render` builds the one
+    text a person reads; the grader, the plugin and the in-process checks read the fields, never the text."""
+
+    problem: str
+    equation: str | None = None
+    backend: str = "?"
+    inputs: Mapping[str, Any] | None = None
+    expected: Any = None
+    got: Any = None
+    expected_from: str = "reference"
+    detail: str = ""
+    hints: tuple[str, ...] = ()
+    #: a line above the failure (e.g. which pinned input), and what the input is
+    heading: str = ""
+    input_label: str = "minimal: hypothesis shrinks failing inputs"
+
+    def render(self) -> str:
+        lines = [self.heading] if self.heading else []
+        lines += [f"Equation {describe_equation(self.equation)}", f"Backend: {self.backend}",
+                  f"Problem: {self.problem}"]
+        if self.inputs:
+            lines.append(f"Input ({self.input_label}):")
+            for k, v in self.inputs.items():
+                lines.append(f"  {k} =\n{_indent(_printable(v))}")
+        lines.append(f"Expected ({self.expected_from}):\n{_indent(_printable(self.expected))}")
+        lines.append(f"Got:\n{_indent(_printable(self.got))}")
+        if self.detail:
+            lines.append(self.detail)
+        lines.extend(h for h in self.hints if h)
+        return "\n".join(lines)
+
+
 class VerificationError(AssertionError):
-    """An implementation disagrees with the reference on some input."""
+    """An implementation disagrees with the reference on some input: ``failure`` holds the fields (None for
+    an error raised with a text alone), ``str()`` is the rendered text."""
+
+    def __init__(self, message: "str | Failure") -> None:
+        self.failure = message if isinstance(message, Failure) else None
+        super().__init__(message.render() if isinstance(message, Failure) else message)
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        return self.failure.hints if self.failure is not None else ()
+
+    def with_hints(self, *hints: str) -> "VerificationError":
+        """The same failure with more hint lines (``Hint: ...``, ``Convention: ...``)."""
+        extra = tuple(h for h in hints if h)
+        if self.failure is not None:
+            return VerificationError(replace(self.failure, hints=self.failure.hints + extra))
+        return VerificationError("\n".join((str(self),) + extra))
 
 
 def _fmt(x: Any) -> str:
@@ -88,16 +140,22 @@ def format_failure(
     detail: str = "",
     expected_from: str = "reference",
 ) -> str:
-    lines = [f"Equation {describe_equation(equation)}", f"Backend: {backend}", f"Problem: {problem}"]
-    if inputs:
-        lines.append("Input (minimal: hypothesis shrinks failing inputs):")
-        for k, v in inputs.items():
-            lines.append(f"  {k} =\n{_indent(_printable(v))}")
-    lines.append(f"Expected ({expected_from}):\n{_indent(_printable(expected))}")
-    lines.append(f"Got:\n{_indent(_printable(got))}")
-    if detail:
-        lines.append(detail)
-    return "\n".join(lines)
+    """The rendered text of a :class:`Failure` with these fields."""
+    return Failure(problem, equation, backend, inputs, expected, got, expected_from, detail).render()
+
+
+def close_elementwise(got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> np.ndarray:
+    """The suite's one rule for "equal within tolerance", element by element (same shapes): NaN equals NaN,
+    an infinity equals the same infinity, and finite numbers are within ``tol.atol + tol.rtol * |expected|``.
+    :func:`assert_close`, the hints' evidence (:func:`lmverify.check.explains`) and the tests of the mistake
+    table all use it."""
+    g = np.asarray(got, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        fg, fe = np.isfinite(g), np.isfinite(e)
+        same_kind = (np.isnan(g) & np.isnan(e)) | ((g == e) & ~fg & ~fe)
+        near = fg & fe & (np.abs(g - e) <= tol.atol + tol.rtol * np.abs(e))
+    return same_kind | near
 
 
 def assert_close(
@@ -121,20 +179,17 @@ def assert_close(
     e = np.asarray(to_numpy(expected), dtype=np.float64)
     g = _as_float_array(got, what)
     if isinstance(g, str):
-        raise VerificationError(format_failure(got, e, problem=f"{g}; expected an array of shape {e.shape}", **common))
+        raise VerificationError(Failure(f"{g}; expected an array of shape {e.shape}", got=got, expected=e, **common))
     if g.shape != e.shape:
-        raise VerificationError(
-            format_failure(g, e, problem=f"{what} has shape {g.shape}, expected shape {e.shape}", **common)
-        )
+        raise VerificationError(Failure(f"{what} has shape {g.shape}, expected shape {e.shape}", got=g, expected=e,
+                                        **common))
     nan_g, nan_e = np.isnan(g), np.isnan(e)
-    inf_mismatch = (np.isinf(g) | np.isinf(e)) & ~(g == e)
     finite = ~(nan_g | nan_e | np.isinf(g) | np.isinf(e))
-    absdiff = np.zeros_like(e)
-    absdiff[finite] = np.abs(g[finite] - e[finite])
-    allowed = tol.atol + tol.rtol * np.abs(np.where(finite, e, 0.0))
-    bad = (nan_g != nan_e) | inf_mismatch | (finite & (absdiff > allowed))
+    bad = ~close_elementwise(g, e, tol)
     if not bad.any():
         return
+    absdiff = np.zeros_like(e)
+    absdiff[finite] = np.abs(g[finite] - e[finite])
     with np.errstate(divide="ignore", invalid="ignore"):
         reldiff = np.where(finite & (e != 0), absdiff / np.abs(e), np.where(finite & (absdiff > 0), np.inf, 0.0))
     n_bad, n = int(bad.sum()), bad.size
@@ -153,9 +208,8 @@ def assert_close(
         detail.append(f"  at {t}: got {g[t]!r} != expected {e[t]!r}")
     if (nan_g & ~nan_e).any():
         detail.append("NaN where a number was expected (e.g. softmax over a row of -inf, 0*log 0, or inf - inf)")
-    raise VerificationError(
-        format_failure(g, e, problem=f"{what} differs beyond tolerance", detail="\n".join(detail), **common)
-    )
+    raise VerificationError(Failure(f"{what} differs beyond tolerance", got=g, expected=e, detail="\n".join(detail),
+                                    **common))
 
 
 def where_false(condition: Any, law: str) -> Requirement:
@@ -191,43 +245,5 @@ def assert_true(
         return
     if expected is None:
         expected = where_false(condition, law)
-    raise VerificationError(
-        format_failure(
-            got, expected, equation=equation, backend=backend, inputs=inputs, problem=f"law violated: {law}",
-            expected_from="what the law requires",
-        )
-    )
-
-
-def agree(
-    backend: Any,
-    oracle: Any,
-    topic: str,
-    name: str,
-    *args: Any,
-    equation: str | None = None,
-    inputs: Mapping[str, Any] | None = None,
-    **kwargs: Any,
-) -> Any:
-    """Call ``name`` on ``backend`` and on its ``oracle``; assert every output agrees.
-
-    Returns the backend's result (as NumPy) for further checks. Tuples of outputs
-    (e.g. attention's (output, weights)) are compared element by element.
-    """
-    __tracebackhide__ = True
-    got = backend.call(topic, name, *args, **kwargs)
-    expected = oracle.call(topic, name, *args, **kwargs)
-    if inputs is None:
-        inputs = {f"arg{i}": a for i, a in enumerate(args)} | {k: v for k, v in kwargs.items()}
-    tol = backend.tolerance(equation)
-    pairs = list(zip(got, expected)) if isinstance(expected, tuple) else [(got, expected)]
-    if isinstance(expected, tuple) and (not isinstance(got, tuple) or len(got) != len(expected)):
-        raise VerificationError(
-            format_failure(got, expected, equation=equation, backend=backend.label, inputs=inputs,
-                           problem=f"{name} must return a tuple of {len(expected)} results")
-        )
-    for i, (g, e) in enumerate(pairs):
-        what = f"{name} result" + (f" [{i}] (of the {len(pairs)} it returns)" if len(pairs) > 1 else "")
-        assert_close(g, e, tol, equation=equation, backend=backend.label, inputs=inputs, what=what,
-                     expected_from=f"{oracle.label}{' (exact)' if oracle.exact else ''}")
-    return got
+    raise VerificationError(Failure(f"law violated: {law}", equation, backend, inputs, expected, got,
+                                    expected_from="what the law requires"))

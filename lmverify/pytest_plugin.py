@@ -303,6 +303,19 @@ _STUDENT_CALLS = pytest.StashKey[int]()
 _NOT_COVERED = pytest.StashKey[dict]()
 
 
+def _verification_failure(exc: BaseException | None):
+    """The :class:`~lmverify.compare.Failure` of a test's exception (the first one of an exception group, as
+    hypothesis raises for several distinct failures), or None."""
+    seen = 0
+    while exc is not None and seen < 8:
+        seen += 1
+        if isinstance(exc, VerificationError):
+            return exc.failure
+        inner = getattr(exc, "exceptions", None)
+        exc = inner[0] if inner else (exc.__cause__ or exc.__context__)
+    return None
+
+
 def _count_not_covered(item: pytest.Item) -> tuple[dict, Any, Any] | None:
     """Under --impl, wrap the hypothesis test's body so that an example the student's code declines
     (:class:`~lmverify.students.loading.NotCovered`) is counted and ends that example only; the test goes on
@@ -382,6 +395,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                         "Skipped: this test called none of the student's functions under --impl (it checked "
                         "nothing of yours)")
     if rep.failed and rep.when == "call":
+        failure = _verification_failure(call.excinfo.value if call.excinfo is not None else None)
+        if failure is not None:  # the fields, for the grader: nothing reads the rendered text back
+            rep.user_properties.append(("lmverify_problem", failure.problem))
+            rep.user_properties.extend(("lmverify_hint", h) for h in failure.hints)
         if (item.config.getoption("--impl") and call.excinfo is not None
                 and call.excinfo.errisinstance(VerificationError)):
             # a student sees the suite's message (equation, input, expected, got, hint), not the test's code
@@ -613,17 +630,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
         for rep in reports:
             if rep.failed:
                 outcome = "failed"
-                text = str(rep.longrepr)
-                import re
-
-                problems = re.findall(r"Problem: (.*)", text)
+                props = [(k, v) for k, v in getattr(rep, "user_properties", ())]
+                problems = [v for k, v in props if k == "lmverify_problem"]
+                hints = [v for k, v in props if k == "lmverify_hint"]
                 crash = getattr(rep.longrepr, "reprcrash", None)
-                first = (crash.message if crash is not None else text.strip()).splitlines()[:1] or [""]
+                first = (crash.message if crash is not None else str(rep.longrepr).strip()).splitlines()[:1] or [""]
                 message = (problems[0] if problems else first[0])[:300]
-                for line in text.splitlines():
-                    if "Hint: " in line:
-                        hint = line[line.index("Hint: "):].strip()
-                        break
+                if hints:
+                    hint = hints[0].splitlines()[0].strip()
             elif rep.skipped and outcome == "passed":
                 outcome = "skipped"
                 longrepr = rep.longrepr

@@ -42,17 +42,18 @@ class Outcome:
     check: str  # "pinned: <label>" or "drawn"
     status: str  # "passed", "failed" or "skipped"
     message: str = ""
+    #: the failure's hint lines as the check made them (``Hint: ...``, ``Convention: ...``), not read back
+    hints: tuple[str, ...] = ()
 
     @property
     def hint(self) -> str:
-        """The ``Hint: ...`` line of the failure message ('' if none)."""
-        m = HINT.search(self.message)
-        return m.group(0) if m else ""
+        """The first line of the failure's ``Hint: ...`` ('' if none)."""
+        return next((h.splitlines()[0] for h in self.hints if h.startswith("Hint: ")), "")
 
     @property
     def mistake(self) -> str:
-        """The name of the mistake the hint names ('' if none)."""
-        m = HINT.search(self.message)
+        """The name of the mistake the hint names ('' if none): the last parenthesis of the hint's line."""
+        m = HINT.match(self.hint)
         return m.group("name") if m else ""
 
 
@@ -68,7 +69,9 @@ def _run(equation: str, label: str, fn: Any) -> Outcome:
         fn()
     except SkipImpl as exc:
         return Outcome(equation, label, "skipped", str(exc))
-    except (VerificationError, ImplFailure, AssertionError) as exc:
+    except VerificationError as exc:
+        return Outcome(equation, label, "failed", str(exc), exc.hints)
+    except (ImplFailure, AssertionError) as exc:
         return Outcome(equation, label, "failed", str(exc))
     return Outcome(equation, label, "passed")
 

@@ -245,6 +245,18 @@ def _greedy_inputs(draw, exact: bool = False, batch: int | None = None):
     return {"step": step, "steps": L, "eos": draw(st.none() | st.integers(0, V - 1))}
 
 
+def _length_normalisation_table() -> PrefixTable:
+    """Two tokens (0 = <eos>), three steps: <eos> first has probability 0.4; the other token then <eos> has
+    0.6 * 0.5 = 0.3. Unnormalised, the one-token hypothesis wins (log 0.4 > log 0.3); divided by the length
+    (alpha = 1), the two-token one does (log 0.3 / 2 > log 0.4). A beam search that ignores alpha is caught
+    here on every run, not only when a drawn table happens to separate the two rankings."""
+    V, L = 2, 3
+    table = np.zeros((L, V ** (L - 1), V))
+    table[0, 0] = np.log([0.4, 0.6])
+    table[1:] = np.log([0.5, 0.5])
+    return PrefixTable(table)
+
+
 @st.composite
 def _beam_inputs(draw, exact: bool = False, batch: int | None = None):
     step, L = draw(prefix_tables())
@@ -654,6 +666,9 @@ EQUATIONS = (
     Equation(
         "seq2seq.beam_search",
         inputs=_beam_inputs,
+        pinned=(Pinned("length normalisation decides: <eos> at once (0.4) against a longer hypothesis (0.6 * 0.5)",
+                       {"step": _length_normalisation_table(), "steps": 3, "beam_width": 2, "eos": 0, "alpha": 1.0},
+                       exact=False),),
         errors=(ErrorInput("beam width 0", {"step": PrefixTable(np.zeros((1, 1, 2))), "steps": 1, "beam_width": 0},
                            ValueError, "beam_width must be >= 1"),),
     ),
