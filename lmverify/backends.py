@@ -225,8 +225,9 @@ class Backend:
         """Convert a NumPy input to what this backend's functions take."""
         if self.name == "sympy":
             return convert.to_sympy(x)
-        if self.is_torch:
-            return convert.to_torch(x, "float32" if self.name == "torch32" else "float64")
+        if self.is_torch:  # a student's torch code gets integer ids as integer tensors (the references, floats)
+            return convert.to_torch(x, "float32" if self.name == "torch32" else "float64",
+                                    keep_integers=self.name == "impl")
         return convert.to_numpy_input(x)
 
     def scalar(self, x: Any) -> Any:

@@ -112,8 +112,10 @@ def to_numpy(x: Any) -> Any:
     raise TypeError(f"to_numpy: cannot convert {type(x).__name__} to a NumPy array")
 
 
-def to_torch(x: Any, dtype: str = "float64") -> Any:
-    """A tensor of ``dtype`` ('float64' or 'float32'); booleans stay boolean."""
+def to_torch(x: Any, dtype: str = "float64", keep_integers: bool = False) -> Any:
+    """A tensor of ``dtype`` ('float64' or 'float32'); booleans stay boolean. With ``keep_integers`` an integer
+    array (token ids, targets, counts) stays an integer tensor (int64), as a NumPy student receives it and as
+    ``F.cross_entropy`` and ``nn.Embedding`` need it (what a student's torch code receives)."""
     if dtype not in TORCH_DTYPES:
         raise ValueError(f"to_torch: dtype must be one of {sorted(TORCH_DTYPES)}, got {dtype!r}")
     if isinstance(x, torch.Tensor):
@@ -123,6 +125,8 @@ def to_torch(x: Any, dtype: str = "float64") -> Any:
         return torch.from_numpy(arr.copy())
     if arr.dtype.kind in "iu" and arr.ndim == 0:
         return int(arr)
+    if keep_integers and arr.dtype.kind in "iu":
+        return torch.from_numpy(arr.astype(np.int64))
     return torch.tensor(arr, dtype=getattr(torch, dtype))
 
 

@@ -303,6 +303,29 @@ _STUDENT_CALLS = pytest.StashKey[int]()
 _NOT_COVERED = pytest.StashKey[dict]()
 
 
+def _student_facing(exc: BaseException) -> str:
+    """Under --impl, the text a student reads for what hypothesis wraps around the suite's own failure: several
+    distinct failures (an exception group: the first is shown, the others counted) or a flaky one (the student's
+    code answered the same input differently on the replay: state kept between calls). '' for anything else."""
+    try:
+        from hypothesis.errors import Flaky
+    except ImportError:  # pragma: no cover
+        Flaky = ()  # type: ignore[assignment]
+    inner = list(getattr(exc, "exceptions", ()) or ())
+    mine = [e for e in inner if isinstance(e, (VerificationError, AssertionError))]
+    if Flaky and isinstance(exc, Flaky):
+        first = next((str(e) for e in mine), "")
+        return ("Your code gave different results for the same input when hypothesis ran it again: it keeps state "
+                "between calls (a global or class attribute, a cache, a counter, random numbers without a fixed "
+                "seed), so its failure cannot be replayed. Make each call depend on its arguments only."
+                + (f"\nThe failure on the first run:\n{first}" if first else ""))
+    if mine and isinstance(exc, BaseExceptionGroup):
+        more = len(inner) - 1
+        return str(mine[0]) + (f"\n({more} more distinct failure{'s' if more > 1 else ''} of this test on other "
+                               "inputs: fix this one and run again)" if more else "")
+    return ""
+
+
 def _verification_failure(exc: BaseException | None):
     """The :class:`~lmverify.compare.Failure` of a test's exception (the first one of an exception group, as
     hypothesis raises for several distinct failures), or None."""
@@ -403,6 +426,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 and call.excinfo.errisinstance(VerificationError)):
             # a student sees the suite's message (equation, input, expected, got, hint), not the test's code
             rep.longrepr = f"{item.nodeid}\n{call.excinfo.value}"
+        elif item.config.getoption("--impl") and call.excinfo is not None:
+            text = _student_facing(call.excinfo.value)
+            if text:
+                rep.longrepr = f"{item.nodeid}\n{text}"
         rep.sections.append(("To rerun this exact case", _rerun_command(item)))
     if rep.skipped and isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
         path, _, msg = rep.longrepr

@@ -814,8 +814,7 @@ def test_beam_search_length_normalisation_prefers_longer_hypotheses(check):
 def test_greedy_decoding_of_the_decoder_equals_free_running(numeric_backend, data):
     """Greedy decoding over the decoder's step function = free running (feeding back the argmax)."""
     from lmverify.check import Check
-    from lmverify.registry.seq2seq import _margins_ok
-    from reference.numpy.recurrent import rnn_forward
+    from lmverify.registry.seq2seq import DecoderStep, _margins_ok
 
     check = Check("seq2seq.greedy_decoding", numeric_backend)
     m, V, T_ = data.draw(toy_decoders(max_len=3), label="model")
@@ -823,11 +822,7 @@ def test_greedy_decoding_of_the_decoder_equals_free_running(numeric_backend, dat
 
     assume(_margins_ok(m, T_, 0))
 
-    def step(prefix):
-        ys = m["E"][np.array((0,) + tuple(prefix))]
-        h = rnn_forward(ys, m["h0"], m["W_hh"], m["W_xh"], m["b"])[-1]
-        return log_softmax_rows(h @ m["W_out"].T + m["b_out"])
-
+    step = DecoderStep(m)  # picklable: it travels to a student's process under --impl
     tok, score = check.call(step=step, steps=T_)
     fr, logits = check.call("free_running_decode", steps=T_, bos=0, **_model_args(m))
     check.exactly(tok, fr, what="greedy tokens", expected_from="free running")

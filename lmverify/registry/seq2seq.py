@@ -46,6 +46,27 @@ class PrefixTable:
         return f"PrefixTable({self.table.tolist()!r})"
 
 
+class DecoderStep:
+    """step(prefix) -> log-probabilities of the next token from a toy RNN decoder (embedding table ``E``, ``h0``,
+    ``W_hh``, ``W_xh``, ``b``, ``W_out``, ``b_out``), reading <bos> = 0 then the prefix. A module-level class, so
+    that it travels to a student's process (a function defined inside a test cannot be pickled)."""
+
+    def __init__(self, model: dict) -> None:
+        self.model = {k: np.asarray(model[k], dtype=np.float64) for k in ("E", "h0", "W_hh", "W_xh", "b", "W_out",
+                                                                           "b_out")}
+
+    def __call__(self, prefix):
+        from reference.numpy.recurrent import rnn_forward
+
+        m = self.model
+        ys = m["E"][np.array((0,) + tuple(int(y) for y in prefix))]
+        h = rnn_forward(ys, m["h0"], m["W_hh"], m["W_xh"], m["b"])[-1]
+        return log_softmax_rows(h @ m["W_out"].T + m["b_out"])
+
+    def __repr__(self) -> str:
+        return f"DecoderStep(V={self.model['W_out'].shape[0]}, d_h={self.model['h0'].shape[-1]})"
+
+
 def log_softmax_rows(z: np.ndarray) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
     m = z.max(axis=-1, keepdims=True)
