@@ -158,7 +158,7 @@ def topic_equations(topic: str) -> tuple[Equation, ...]:
 HELPERS: dict[str, tuple[str, ...]] = {
     "ngram": ("sequence_conditionals",),
     "recurrent": ("lstm_gates", "gru_gates"),
-    "information": ("kl_divergence_gradient", "mutual_information_from_entropies"),
+    "information": ("kl_divergence_gradient", "mutual_information_from_entropies", "conditional_entropy"),
 }
 
 
