@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lmverify.catalogue import FORMS
 from lmverify.grade import grade  # noqa: E402
 
 STUDENTS = ROOT / "tests" / "data" / "students"
@@ -73,7 +74,7 @@ def _said(run, words: str) -> bool:
 
 def make_class(folder: Path, n: int, topic: str) -> dict[str, str]:
     """Write n students into folder; return {student: kind} (kind: a hostile name, 'correct:…' or 'wrong:…')."""
-    correct = {"reference": f"from reference.numpy.{topic} import *  # noqa: F401,F403\n"}
+    correct = {"reference": f"from {FORMS['numpy'].format(topic=topic)} import *  # noqa: F401,F403\n"}
     mistakes = STUDENTS / "mistakes" / topic
     if (mistakes / "_correct.py").is_file():
         correct["page"] = (mistakes / "_correct.py").read_text()

@@ -33,17 +33,13 @@ import numpy as np
 from lmverify import convert
 from lmverify.tolerance import Tolerance, tolerance_for
 
-from lmverify.catalogue import topics
+from lmverify.catalogue import FORMS, topics
 
 #: the topics, one per catalogue file (``lmverify/catalogue/<topic>.yaml``)
 TOPICS = topics()
 
-MODULE_OF = {
-    "sympy": "specs.{topic}",
-    "numpy": "reference.numpy.{topic}",
-    "torch64": "reference.torch.{topic}",
-    "torch32": "reference.torch.{topic}",
-}
+#: each backend's module pattern, from the catalogue's one table of where the three forms live
+MODULE_OF = {"sympy": FORMS["symbolic"], "numpy": FORMS["numpy"], "torch64": FORMS["torch"], "torch32": FORMS["torch"]}
 
 BACKEND_NAMES = ("sympy", "numpy", "torch64", "torch32")
 

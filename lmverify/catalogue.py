@@ -38,6 +38,18 @@ REQUIRED = {"id": str, "section": str, "line": int, "latex": str, "function": st
 FORMS = {"symbolic": "specs.{topic}", "numpy": "reference.numpy.{topic}", "torch": "reference.torch.{topic}"}
 
 
+def form_module(form: str, topic: str) -> Any:
+    """The module of one of an equation's three forms (``FORMS``: the one table of where the forms live)."""
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r}; expected one of {', '.join(FORMS)}")
+    return importlib.import_module(FORMS[form].format(topic=topic))
+
+
+def form_function(form: str, topic: str, name: str) -> Any:
+    """``name`` in the module of ``form`` for ``topic`` (e.g. the NumPy reference of an equation's function)."""
+    return getattr(form_module(form, topic), name)
+
+
 class CatalogueError(ValueError):
     pass
 
@@ -150,20 +162,3 @@ def _marker_ids(decorator: ast.expr, where: str) -> list[str]:
     return []
 
 
-@lru_cache(maxsize=None)
-def exercised(tests_dir: Path = TESTS_DIR) -> dict[str, tuple[str, ...]]:
-    """Map equation id -> tests that exercise it: hand-written tests marked with it (read statically
-    from ``tests/test_*.py``) and the generic tests its registry entry generates."""
-    found: dict[str, list[str]] = {}
-    for path in sorted(tests_dir.glob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
-                for dec in node.decorator_list:
-                    for eq_id in _marker_ids(dec, f"{path}:{dec.lineno}"):
-                        found.setdefault(eq_id, []).append(f"{path.name}::{node.name}")
-    from lmverify import registry  # registry entries name catalogue ids; imported late (it imports this module)
-
-    for eq in registry.load():
-        found.setdefault(eq.id, []).extend(registry.generated_tests(eq))
-    return {k: tuple(v) for k, v in found.items()}

@@ -6,9 +6,30 @@ Above the catalogue, the registry and the worked examples (it reads all three); 
 
 from __future__ import annotations
 
+import ast
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from lmverify.catalogue import exercised, forms, load
+from lmverify import registry
+from lmverify.catalogue import TESTS_DIR, _marker_ids, forms, load
+
+
+@lru_cache(maxsize=None)
+def exercised(tests_dir: Path = TESTS_DIR) -> dict[str, tuple[str, ...]]:
+    """Map equation id -> tests that exercise it: hand-written tests marked with it (read statically
+    from ``tests/test_*.py``) and the generic tests its registry entry generates."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(tests_dir.glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+                for dec in node.decorator_list:
+                    for eq_id in _marker_ids(dec, f"{path}:{dec.lineno}"):
+                        found.setdefault(eq_id, []).append(f"{path.name}::{node.name}")
+    for eq in registry.load():
+        found.setdefault(eq.id, []).extend(registry.generated_tests(eq))
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def worked_example_equations(examples=None) -> dict[str, list[str]]:

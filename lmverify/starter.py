@@ -8,7 +8,6 @@ expects on bad input, and a body that raises ``NotImplementedError`` — so the 
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import textwrap
 
@@ -78,7 +77,7 @@ def starter(words: list[str]) -> str:
         "",
     ]
     for (topic, name), entries in by_function.items():
-        ref = getattr(importlib.import_module(f"reference.numpy.{topic}"), name)
+        ref = catalogue.form_function("numpy", topic, name)
         if not entries:
             doc = inspect.getdoc(ref) or ""
             text = (doc + "\n\n" if doc else "") + "A helper the suite's tests call (no equation of its own)."

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from lmverify import catalogue
+from lmverify import catalogue, coverage
 from lmverify.catalogue import CatalogueError, _load_file
 
 EQUATIONS = catalogue.load()
@@ -32,13 +32,13 @@ def test_catalogue_equation_has_symbolic_numpy_and_torch_forms(eq):
 
 @pytest.mark.parametrize("eq", EQUATIONS, ids=IDS)
 def test_catalogue_equation_is_exercised_by_a_test(eq):
-    tests = catalogue.exercised().get(eq["id"], ())
+    tests = coverage.exercised().get(eq["id"], ())
     assert tests, (f"no test is marked @pytest.mark.equation({eq['id']!r}); "
                    f"every catalogued equation needs at least one")
 
 
 def test_catalogue_equation_markers_name_catalogued_equations():
-    unknown = {k: v for k, v in catalogue.exercised().items() if k not in IDS}
+    unknown = {k: v for k, v in coverage.exercised().items() if k not in IDS}
     assert not unknown, f"tests marked with equations the catalogue does not have: {unknown}"
 
 
@@ -126,14 +126,13 @@ def test_catalogue_files_are_plain_safe_yaml():
 def test_catalogue_one_function_name_has_one_signature_across_topics():
     """A student's module for one topic must never collide with another topic: a public reference
     function name means the same parameters wherever it is defined."""
-    import importlib
     import inspect
 
     seen: dict[str, tuple[str, str]] = {}
     clashes = []
     for topic in catalogue.topics():
         try:
-            mod = importlib.import_module(f"reference.numpy.{topic}")
+            mod = catalogue.form_module("numpy", topic)
         except ImportError:
             continue
         for name, fn in inspect.getmembers(mod, inspect.isfunction):
@@ -149,12 +148,12 @@ def test_catalogue_one_function_name_has_one_signature_across_topics():
 def test_catalogue_equation_markers_must_be_string_literals(tmp_path):
     (tmp_path / "test_x.py").write_text(
         "import pytest\nEQ = 'attention.softmax_temperature'\n\n@pytest.mark.equation(EQ)\ndef test_a():\n    pass\n")
-    catalogue.exercised.cache_clear()
+    coverage.exercised.cache_clear()
     try:
         with pytest.raises(CatalogueError, match=r"test_x.py:4: @pytest.mark.equation takes string literals.*'EQ'"):
-            catalogue.exercised(tmp_path)
+            coverage.exercised(tmp_path)
     finally:
-        catalogue.exercised.cache_clear()
+        coverage.exercised.cache_clear()
 
 
 def test_catalogue_every_equation_has_a_registry_entry():

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lmverify import registry
+from lmverify import catalogue, registry
 from lmverify.check import Check, explains, mistake_hint
 from lmverify.compare import VerificationError
 from lmverify.students import diagnosis as D
@@ -160,10 +160,8 @@ def _failure(module: Path, equation: str, inputs: dict) -> str:
 
 def _table_hint_alone(equation: str, module: Path, inputs: dict, index: int | None) -> str:
     """What the table's hint alone (lmverify.check.mistake_hint, one input) says about the module's result."""
-    import importlib
-
     entry = registry.get(equation)
-    ref = getattr(importlib.import_module(f"reference.numpy.{entry.function_topic}"), entry.function_name)
+    ref = catalogue.form_function("numpy", entry.function_topic, entry.function_name)
     got = student_backend(module).call(entry.function_topic, entry.function_name, **inputs)
     pick = (lambda r: r[index]) if index is not None else (lambda r: r)
     return mistake_hint(entry.mistakes, pick(got), inputs, index, pick(ref(**inputs)))

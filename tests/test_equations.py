@@ -17,14 +17,11 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lmverify import convert
+from lmverify import catalogue, convert
 from lmverify.backends import Backend
 from lmverify.check import Check
 from lmverify.compare import VerificationError, close_elementwise
 from lmverify.tolerance import tolerance_for
-
-FORMS = {"sympy": "specs", "numpy": "reference.numpy", "torch": "reference.torch"}
-
 
 def _skip_if_declared(entry, backend: Backend) -> None:
     reason = entry.skip.get(backend.name)
@@ -38,15 +35,13 @@ def _signature(fn) -> list[tuple[str, str, bool]]:
 
 def test_forms_share_one_signature(entry):
     """The SymPy, NumPy and PyTorch forms take the same parameters: names, order, kinds, which have defaults."""
-    import importlib
-
     sigs = {}
-    for form, prefix in FORMS.items():
-        mod = importlib.import_module(f"{prefix}.{entry.function_topic}")
+    for form in catalogue.FORMS:
+        mod = catalogue.form_module(form, entry.function_topic)
         fn = getattr(mod, entry.function_name, None)
-        assert fn is not None, f"{entry.id}: {prefix}.{entry.function_topic} has no function {entry.function_name!r}"
+        assert fn is not None, f"{entry.id}: {mod.__name__} has no function {entry.function_name!r}"
         sigs[form] = _signature(fn)
-    assert sigs["sympy"] == sigs["numpy"] == sigs["torch"], (
+    assert sigs["symbolic"] == sigs["numpy"] == sigs["torch"], (
         f"{entry.id}: the three forms of {entry.function_name} must take the same parameters:\n"
         + "\n".join(f"  {form:5s}: {sig}" for form, sig in sigs.items())
     )
@@ -116,11 +111,9 @@ def _symbolic_args(kwargs: dict, wrt: tuple[str, ...]) -> tuple[dict, dict]:
 
 def test_gradient_matches_sympy(entry):
     """torch autograd (float64) of sum(outputs * cotangent) equals SymPy's exact derivative."""
-    import importlib
-
     kwargs = {k: (np.asarray(v, dtype=np.float64) if isinstance(v, list) else v) for k, v in entry.grad_at.items()}
-    spec = getattr(importlib.import_module(f"specs.{entry.function_topic}"), entry.function_name)
-    ref = getattr(importlib.import_module(f"reference.torch.{entry.function_topic}"), entry.function_name)
+    spec = catalogue.form_function("symbolic", entry.function_topic, entry.function_name)
+    ref = catalogue.form_function("torch", entry.function_topic, entry.function_name)
     sym_kwargs, values = _symbolic_args(kwargs, entry.grad)
     out = spec(**sym_kwargs)
     outs = out if isinstance(out, tuple) else (out,)

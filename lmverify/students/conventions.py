@@ -735,8 +735,6 @@ def _short(v: Any) -> str:
 
 def _fuse(name: str, order: str, values: dict[str, Any]) -> dict[str, Any]:
     """The per-gate matrices and biases stacked on the first axis in the student's order."""
-    import numpy as np
-
     table = _FUSED[name]
     d_h = values[_HIDDEN[name]].shape[-1]
     out = dict(values)
@@ -890,8 +888,8 @@ def _masked_rows_as_zeros(result: Any, rows: Any, conv: Convention, values: dict
                 want = Vrow.mean(axis=0)
                 ok = bool(np.all(np.abs(row - want) <= mean_of_rows_bound(Vrow, arr.dtype)))
             else:
-                raise NotSupported(f"a fully masked row with masked_rows='uniform': only the weights (and "
-                                   f"scaled_dot_product_attention's output) can be checked to be uniform")
+                raise NotSupported("a fully masked row with masked_rows='uniform': only the weights (and "
+                                   "scaled_dot_product_attention's output) can be checked to be uniform")
             if ok:
                 arr[idx] = 0.0
         return arr
@@ -914,9 +912,9 @@ class InputChanged(Exception):
 
 
 def reference_function(topic: str, name: str) -> Callable:
-    import importlib
+    from lmverify.catalogue import form_function
 
-    return getattr(importlib.import_module(f"reference.numpy.{topic}"), name)
+    return form_function("numpy", topic, name)
 
 
 def resolve(module: Any, topic: str | None, name: str, cache: dict) -> Plan | None:

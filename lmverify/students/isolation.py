@@ -738,7 +738,7 @@ def _student_main(job: dict, data_fd: int, contained: str) -> None:
         student_files.append(str(path.parent))
     else:  # a dotted name: importable from where pytest was started, as in the suite's process
         sys.path.insert(0, job["invoked_in"])
-    from lmverify.students.loading import load_student_module, signature_data
+    from lmverify.students.loading import load_student_module
 
     try:
         module = load_student_module(str(path) if path.is_absolute() else spec, label=spec)
