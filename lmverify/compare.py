@@ -207,7 +207,8 @@ def assert_close(
         t = tuple(int(i) for i in idx)
         detail.append(f"  at {t}: got {g[t]!r} != expected {e[t]!r}")
     if (nan_g & ~nan_e).any():
-        detail.append("NaN where a number was expected (e.g. softmax over a row of -inf, 0*log 0, or inf - inf)")
+        detail.append("NaN where a number was expected (e.g. exp of a large number overflowing to inf, then inf / inf "
+                      "or inf - inf; softmax over a row of -inf; 0 * log 0)")
     raise VerificationError(Failure(f"{what} differs beyond tolerance", got=g, expected=e, detail="\n".join(detail),
                                     **common))
 
