@@ -30,6 +30,7 @@ import functools
 import gc
 import inspect
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +184,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Under ``-k``, a test file none of whose tests can match is not imported (lmverify/selection.py)."""
+    """Under ``-k``, a test file none of whose tests can match is not imported (lmverify/selection.py); under
+    ``--impl``, neither is a file none of whose tests can run the student's code (:func:`_cannot_run_student`)."""
+    if config.stash.get(_STUDENTS, None) is not None and _cannot_run_student(collection_path, config):
+        return True
     keyword = _prefilter_keyword(config)
     if not keyword or collection_path.suffix not in (".py", ".yaml") or not collection_path.is_file():
         return None
@@ -205,6 +209,49 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     functions = " ".join(f for eq, f in _equation_functions().items() if eq in text)  # keywords added at collection
     words = f"{collection_path.parent.name} {name} {topic} {extra} {config.rootpath.name} {functions}\n{text}"
     return True if certainly_unselected(keyword, words) else None
+
+
+#: a student fixture named as a parameter (``(check,``, ``, backend)``, ``numeric_backend:``) or as a string
+#: (``usefixtures("check")``); a superset of the files whose items can keep a student fixture in their closure
+_STUDENT_FIXTURE_WORD = re.compile(r"""[(,]\s*(?:backend|numeric_backend|check)\s*[,):=]|["'](?:backend|numeric_backend|check)["']""")
+
+
+def _cannot_run_student(path: Path, config: pytest.Config) -> bool:
+    """Under --impl, only items with a student fixture (backend, numeric_backend, check) in their closure are kept
+    (:func:`pytest_collection_modifyitems`): a worked-example file, a notebook, or a test module whose text never
+    names one of those fixtures cannot give one, and is not collected (its import and items cost a student's run
+    a second). Off with LMVERIFY_K_PREFILTER=0, and wherever a conftest.py names a student fixture (a fixture
+    there could request it for a module that does not name it)."""
+    if os.environ.get("LMVERIFY_K_PREFILTER") == "0" or not path.is_file():
+        return False
+    name = path.name
+    if path.suffix == ".ipynb":
+        return True
+    if path.suffix == ".yaml":
+        return path.parent.parent.name == "worked_examples" and path.parent.name in TOPICS
+    if path.suffix != ".py" or not (name.startswith("test_") or name.endswith("_test.py")):
+        return False
+    if _conftest_names_student_fixture(path.parent, config.rootpath):
+        return False
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return _STUDENT_FIXTURE_WORD.search(text) is None
+
+
+@functools.lru_cache(maxsize=None)
+def _conftest_names_student_fixture(folder: Path, root: Path) -> bool:
+    for d in (folder, *folder.parents):
+        conftest = d / "conftest.py"
+        try:
+            if conftest.is_file() and _STUDENT_FIXTURE_WORD.search(conftest.read_text(encoding="utf-8")):
+                return True
+        except (OSError, UnicodeDecodeError):
+            return True
+        if d == root or d == d.parent:
+            break
+    return False
 
 
 def _prefilter_keyword(config: pytest.Config) -> str | None:

@@ -466,6 +466,33 @@ def test_k_prefilter_selects_exactly_what_pytest_selects(expr):
 
 
 @pytest.mark.slow
+def test_impl_prefilter_leaves_out_only_files_that_cannot_run_the_students_code():
+    """Under --impl, a test module that names no student fixture, a worked example and a notebook are not
+    collected: the tests selected are the same as with every file collected, and fewer are collected."""
+    import re
+
+    def run(env_value: str) -> tuple[list[str], int]:
+        r = _run_pytest("--co", "-k", "lstm or softmax_rows", f"--impl={STUDENTS / 'late_mask.py'}",
+                        env={"LMVERIFY_K_PREFILTER": env_value})
+        deselected = re.search(r"(\d+) deselected", r.stdout)
+        return sorted(re.findall(r"^\S+::\S+$", r.stdout, re.M)), int(deselected.group(1)) if deselected else 0
+
+    (fast, fast_deselected), (full, full_deselected) = run("1"), run("0")
+    assert fast == full and fast
+    assert fast_deselected < full_deselected
+
+
+def test_impl_prefilter_reads_student_fixtures_from_parameters_and_strings():
+    from lmverify.pytest_plugin import _STUDENT_FIXTURE_WORD
+
+    named = ["def test_a(check, data):", "def test_b(\n    numeric_backend,\n):", "def f(x, backend: Backend):",
+             "@pytest.mark.usefixtures('check')", 'request.getfixturevalue("backend")']
+    unnamed = ["def test_a(data):  # check the result", "backend_name = 1", "self.check(x)", "checks = 2"]
+    assert all(_STUDENT_FIXTURE_WORD.search(t) for t in named)
+    assert not any(_STUDENT_FIXTURE_WORD.search(t) for t in unnamed)
+
+
+@pytest.mark.slow
 def test_impl_student_with_only_the_ngram_perplexity_runs_the_ngram_tests_without_signature_failures():
     """Students per topic: only the functions the selected tests call are checked, when they are called."""
     r = _run_pytest("tests/test_equations.py", "tests/test_ngram.py", "-k", "ngram and perplexity",
