@@ -5,4 +5,4 @@ import numpy as np
 def softmax(z, tau=1.0):
     hoard = []
     while True:
-        hoard.append(np.ones(1 << 25))  # 256 MiB at a time, touched
+        hoard.append(np.ones(1 << 21))  # 16 MiB at a time, touched
