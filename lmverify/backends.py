@@ -78,7 +78,8 @@ class _InProcess:
             raise ImplFailure(f"{self.spec}: {name} changed its input {', '.join(f'`{n}`' for n in exc.names)} "
                               "in place") from None
         except conventions.NotSupported as exc:
-            raise NotCovered(f"not covered: {self.spec}: {name} declined this input ({exc})") from None
+            isolation.DECLINED.append(f"{self.spec}: {name} declined an input ({exc})")
+            raise NotCovered(f"not covered: {isolation.DECLINED[-1]}") from None
         except conventions.ConventionError as exc:
             raise ImplFailure(f"{self.spec}: {exc}") from None
         except NotImplementedError as exc:

@@ -93,7 +93,30 @@ class Check:
         __tracebackhide__ = True
         self.inputs = dict(kwargs)
         topic, name = self._split(fn)
-        return self._student_call(topic, name, kwargs)
+        got = self._student_call(topic, name, kwargs)
+        if self.backend.name == "impl":
+            self._check_structure(topic, name, kwargs, got)
+        return got
+
+    def _check_structure(self, topic: str, name: str, kwargs: dict, got: Any) -> None:
+        """A student's result must have the reference's structure (a tuple of as many results, a dict with its
+        keys) before a test unpacks it: fewer values are a named failure, not a ValueError in the test's code."""
+        __tracebackhide__ = True
+        try:
+            expected = Backend("numpy").call(topic, name, **kwargs)
+        except Exception:  # noqa: BLE001 - an input the reference refuses: nothing to say about the structure
+            return
+        problem = ""
+        if isinstance(expected, tuple) and (not isinstance(got, tuple) or len(got) != len(expected)):
+            problem = (f"{name} must return a tuple of {len(expected)} results (got {type(got).__name__}"
+                       f"{f' of {len(got)}' if isinstance(got, tuple) else ''})")
+        elif isinstance(expected, dict) and (not isinstance(got, dict) or set(got) != set(expected)):
+            missing = sorted(set(expected) - set(got)) if isinstance(got, dict) else sorted(expected)
+            problem = f"{name} must return a dict with the keys {', '.join(sorted(expected))}" + (
+                f" (missing: {', '.join(missing)})" if isinstance(got, dict) and missing else
+                f" (got {type(got).__name__})")
+        if problem:
+            raise VerificationError(self._failure(got, expected, problem=problem, expected_from="numpy reference"))
 
     def _student_call(self, topic: str, name: str, kwargs: dict) -> Any:
         """The backend's result; a student's function that raises is reported like a wrong result (the
@@ -117,7 +140,9 @@ class Check:
             if where:
                 problem += "\n" + where
             hint = self._raising_mistake_hint(topic, name, kwargs, exc) if expected is not None else ""
-            raise VerificationError(self._failure(None, expected, problem=problem, expected_from="numpy reference",
+            nothing = Requirement("nothing comparable (see the problem above)" if isinstance(exc, WrongReturn)
+                                  else "nothing: your code raised the error above")
+            raise VerificationError(self._failure(nothing, expected, problem=problem, expected_from="numpy reference",
                                                   hints=(hint,) if hint else ())) from None
 
     def _raising_mistake_hint(self, topic: str, name: str, kwargs: dict, exc: Exception) -> str:

@@ -406,7 +406,7 @@ def _count_not_covered(item: pytest.Item) -> tuple[dict, Any, Any] | None:
             return inner(*args, **kwargs)
         except NotCovered as exc:
             counts["declined"] += 1
-            reason = str(exc)
+            reason = str(exc).removeprefix("not covered: ")
             if reason not in counts["reasons"] and len(counts["reasons"]) < 3:
                 counts["reasons"].append(reason)
             return None
@@ -428,6 +428,7 @@ def pytest_runtest_call(item: pytest.Item):
     from lmverify.students import isolation
 
     before = isolation.calls_made()
+    declined_before = len(isolation.DECLINED)
     wrapped = _count_not_covered(item)
     try:
         return (yield)
@@ -438,6 +439,10 @@ def pytest_runtest_call(item: pytest.Item):
             hyp.inner_test = inner
             if counts["declined"]:
                 item.stash[_NOT_COVERED] = counts
+        elif len(isolation.DECLINED) > declined_before:  # a test without hypothesis (pinned inputs, one input)
+            reasons = list(dict.fromkeys(isolation.DECLINED[declined_before:]))
+            item.stash[_NOT_COVERED] = {"declined": len(isolation.DECLINED) - declined_before, "ran": None,
+                                        "reasons": reasons[:3]}
 
 
 @pytest.hookimpl(wrapper=True)
@@ -449,7 +454,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     declined = item.stash.get(_NOT_COVERED, None) if rep.when == "call" else None
     if declined and rep.passed:
         reasons = "; ".join(declined["reasons"])
-        if declined["declined"] >= declined["ran"]:
+        if declined["ran"] is None:  # some of a test's fixed inputs were declined, the others passed
+            rep.user_properties.append(("lmverify_not_covered", f"{item.nodeid}: {declined['declined']} input"
+                                        f"{'s' if declined['declined'] > 1 else ''} not covered ({reasons})"))
+        elif declined["declined"] >= declined["ran"]:
             _, lineno, _ = item.location
             rep.outcome = "skipped"
             rep.longrepr = (str(item.path), (lineno or 0) + 1,

@@ -129,7 +129,7 @@ def _drawn(entry: Any, backend: Backend, n: int, shrink: bool = True) -> tuple[i
             check.agree(**inputs)
         except NotCovered as exc:  # the student declined this input: counted, the next one is drawn
             counts[1] += 1
-            reasons.add(str(exc))
+            reasons.add(str(exc).removeprefix("not covered: "))
 
     counts, reasons = [0, 0], set()
     run()

@@ -201,3 +201,106 @@ def test_pytest_impl_runs_declared_conventions_in_the_students_process_and_lists
     out = _pytest_impl(tmp_path, buggy)
     assert out.startswith("exit 1"), out[-4000:]
     assert "FAILED" in out and "test_multi_head_attention_matches_torch_nn_multihead" in out
+
+
+def _module(tmp_path: Path, name: str, source: str) -> Path:
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    return path
+
+
+def test_time_major_results_of_rank_two_come_back_batch_first(tmp_path):
+    """(T, N) scores of a time-major decoder are transposed back like (T, N, D) states (a real chatbot's Attn)."""
+    path = _module(tmp_path, "time_major", (
+        "import numpy as np\n"
+        "def dot(h_dec, h_enc):\n"
+        "    # h_dec (N, d), h_enc (T, N, d) -> (T, N)\n"
+        "    return np.sum(h_dec[None] * h_enc, axis=-1)\n"
+        "LMVERIFY = {'luong_dot_score': dict(use='dot', batch='one', time_major=True)}\n"))
+    outcomes = _outcomes(path, ("luong_dot_score",))
+    assert outcomes and all(o.status == "passed" for o in outcomes), [o.message for o in outcomes]
+
+
+def test_a_joint_table_is_batched_for_the_information_measures(tmp_path):
+    path = _module(tmp_path, "joint", (
+        "import numpy as np\n"
+        "def mi(pxy):\n"
+        "    assert pxy.ndim == 2\n"
+        "    px, py = pxy.sum(1, keepdims=True), pxy.sum(0, keepdims=True)\n"
+        "    nz = pxy > 0\n"
+        "    return float(np.sum(pxy[nz] * np.log2(pxy[nz] / (px @ py)[nz])))\n"
+        "LMVERIFY = {'mutual_information': dict(use='mi', batch='none', units='bits')}\n"))
+    outcomes = _outcomes(path, ("mutual_information",))
+    assert outcomes and not [o for o in outcomes if o.status == "failed"], [o.message for o in outcomes]
+
+
+def test_a_mask_that_masks_something_is_never_dropped(tmp_path):
+    """Code without a mask parameter covers only inputs whose mask keeps everything (an all-False keep-mask
+    is not 'zeros, the same as none')."""
+    path = _module(tmp_path, "nomask", (
+        "import numpy as np\n"
+        "def weights(e):\n"
+        "    x = np.exp(e - e.max(-1, keepdims=True))\n"
+        "    return x / x.sum(-1, keepdims=True)\n"
+        "LMVERIFY = {'alignment_weights': dict(use='weights')}\n"))
+    from lmverify.students_check import student_backend
+
+    backend = student_backend(path)
+    from lmverify.backends import NotCovered
+
+    e = np.array([1.0, 2.0])
+    with pytest.raises(NotCovered, match="masks something"):
+        backend.call("seq2seq", "alignment_weights", e=e, mask=np.array([False, False]))
+    with pytest.raises(NotCovered, match="masks something"):
+        backend.call("seq2seq", "alignment_weights", e=e, mask=np.array([True, False]))
+    got = backend.call("seq2seq", "alignment_weights", e=e, mask=np.array([True, True]))
+    assert np.allclose(got, np.exp(e) / np.exp(e).sum())
+
+
+def test_const_and_only_options(tmp_path):
+    path = _module(tmp_path, "addone", (
+        "import numpy as np\n"
+        "def add_one(counts, context_counts, V, smoothing):\n"
+        "    assert smoothing == 'laplace'\n"
+        "    return (np.asarray(counts) + 1.0) / (np.asarray(context_counts)[..., None] + V)\n"
+        "LMVERIFY = {'add_k': dict(use='add_one', params={'vocab_size': 'V'}, only={'k': 1.0},\n"
+        "                          const={'smoothing': 'laplace'})}\n"))
+    outcomes = _outcomes(path, ("add_k",))
+    assert not [o for o in outcomes if o.status == "failed"], [o.message for o in outcomes]
+    assert any("handles k = 1.0 only" in o.message for o in outcomes), [o.message for o in outcomes]
+
+
+def test_fewer_results_than_the_reference_are_named_before_a_test_unpacks_them(tmp_path):
+    from lmverify.check import Check
+    from lmverify.compare import VerificationError
+    from lmverify.students_check import student_backend
+
+    path = _module(tmp_path, "onlyh", (
+        "from reference.numpy.recurrent import lstm_forward as ref\n"
+        "def lstm_forward(xs, h0, c0, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):\n"
+        "    return ref(xs, h0, c0, W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o)[0]\n"))
+    check = Check("recurrent.lstm_forward", student_backend(path))
+    rng = np.random.default_rng(0)
+    kw = {"xs": rng.normal(size=(2, 1)), "h0": np.zeros(1), "c0": np.zeros(1)}
+    kw |= {f"W_{g}": rng.normal(size=(1, 2)) for g in "fico"} | {f"b_{g}": np.zeros(1) for g in "fico"}
+    with pytest.raises(VerificationError, match="must return a tuple of 2 results"):
+        hs, cs = check.call(**kw)
+
+
+def test_some_pinned_inputs_declined_the_others_still_run(tmp_path):
+    """The generic pinned-input test goes on past a declined input (an add-one model declines k != 1) and
+    lists the declined ones apart; the page's k = 1 example is still checked."""
+    path = _module(tmp_path, "addone", (
+        "import numpy as np\n"
+        "def add_one(counts, context_counts, V):\n"
+        "    return (np.asarray(counts) + 1.0) / (np.asarray(context_counts)[..., None] + V)\n"
+        "LMVERIFY = {'add_k': dict(use='add_one', params={'vocab_size': 'V'}, only={'k': 1.0})}\n"))
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_equations.py"), "-p", "no:cacheprovider",
+         "-p", "no:randomly", "-q", "-rA", "-k", "pinned and add_k", "--impl", f"ngram={path}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-3000:]
+    assert "PASSED" in text and "test_pinned_inputs_match_exact[ngram.add_k-impl]" in text, text[-3000:]
+    listed = text.split("not covered: inputs your code declined")[1]
+    assert "3 inputs not covered" in listed and "handles k = 1.0 only" in listed, text[-3000:]

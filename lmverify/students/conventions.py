@@ -96,6 +96,8 @@ OPTIONS: dict[str, str] = {
     "init": "a dict {constructor parameter: size over the suite's inputs, e.g. 'x.shape[-1]'}",
     "set": "a dict {attribute path: the suite's parameter}",
     "method": "the method of the class to call (default forward)",
+    "const": "a dict {your parameter: a fixed value} passed on every call (e.g. {'dim': -1})",
+    "only": "a dict {suite parameter: the one value your code handles}; other inputs are not covered",
 }
 
 #: the core rank of each batched parameter (the axes after the leading batch axes), per suite function
@@ -131,6 +133,8 @@ BATCHED: dict[str, dict[str, int]] = {
     "reverse_kl_divergence": {"p": 1, "q": 1}, "jensen_shannon_divergence": {"p": 1, "q": 1},
     "cross_entropy_gradient": {"p": 1, "logits": 1}, "kl_divergence_gradient": {"p": 1, "logits": 1},
     "average_nll": {"q_true": 1},
+    "mutual_information": {"pxy": 2}, "conditional_entropy": {"pxy": 2},
+    "mutual_information_from_entropies": {"pxy": 2},
 }
 
 #: the gates of the fused recurrent cells: suite parameter of each letter's matrix and bias
@@ -198,6 +202,8 @@ class Convention:
     init: dict[str, str] = field(default_factory=dict)
     set: dict[str, str] = field(default_factory=dict)
     method: str | None = None
+    const: dict[str, Any] = field(default_factory=dict)
+    only: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_identity(self) -> bool:
@@ -273,12 +279,16 @@ def parse(name: str, options: Any, where: str = DECLARATION) -> Convention:
         elif key == "array" and value not in ("numpy", "torch"):
             raise _fail(name, key, value, OPTIONS[key])
         elif key in ("init", "set"):
-            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+            if not isinstance(value, dict) or not all(isinstance(k, str) and (isinstance(v, str) or key == "init")
                                                       for k, v in value.items()):
                 raise _fail(name, key, value, OPTIONS[key])
-            if key == "init":
+            if key == "init":  # a string is a size over the inputs; anything else a fixed value
                 for k, v in value.items():
-                    _size_expression(v, f"{where}[{name!r}]['init'][{k!r}]")
+                    if isinstance(v, str):
+                        _size_expression(v, f"{where}[{name!r}]['init'][{k!r}]")
+        elif key in ("const", "only"):
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                raise _fail(name, key, value, OPTIONS[key])
         elif key == "method" and not isinstance(value, str):
             raise _fail(name, key, value, OPTIONS[key])
         setattr(conv, key, value)
@@ -450,6 +460,9 @@ class Plan:
         self.obj = target(module, conv)
         self.signature = inspect.signature(reference)
         if self.obj is None:
+            if conv.use is None:
+                raise ConventionError(f"{DECLARATION}[{conv.name!r}]: the module has no function {conv.name!r} "
+                                      "(name yours with 'use')")
             raise ConventionError(f"{DECLARATION}[{conv.name!r}]['use'] = {conv.use!r}: the module has no such "
                                   "function or class")
         self.is_class = inspect.isclass(self.obj)
@@ -476,7 +489,7 @@ class Plan:
         conv = self.conv
         given = ([n for v in conv.params for n in ((v,) if isinstance(v, str) else v)]
                  if isinstance(conv.params, list) else list((conv.params or {}).keys()))
-        for n in given + list(conv.set.values()) + list(conv.transpose):
+        for n in given + list(conv.set.values()) + list(conv.transpose) + list(conv.only):
             if n not in names:
                 raise ConventionError(f"{DECLARATION}[{conv.name!r}]: {n!r} is not a parameter the suite passes to "
                                       f"{conv.name}; expected one of {', '.join(names)}")
@@ -516,6 +529,7 @@ class Plan:
             return self._after(_stack_results(results, lead), values, special)
         n = int(np.prod(lead)) if lead else 1
         if conv.batch in ("one", "required") and batched and (conv.batch == "one" or not lead):
+            steps = {int(values[k].shape[-2]) for k, c in batched.items() if c == 2}  # the sequences' lengths
             for k, c in batched.items():
                 a = values[k]
                 core = tuple(a.shape[a.ndim - c:])
@@ -528,8 +542,8 @@ class Plan:
             def unflatten(y: Any) -> Any:
                 if not _is_array(y) or y.ndim == 0:
                     return y
-                if conv.time_major and y.ndim >= 3:
-                    y = _swap(y, 0, 1)
+                if conv.time_major and y.ndim >= 2 and y.shape[0] in steps and y.shape[1] == n:
+                    y = _swap(y, 0, 1)  # a time-major result, (T, N, ...) or (T, N): back to (N, T, ...)
                 if y.shape[0] != n:
                     return y
                 return y.reshape(lead + tuple(y.shape[1:]))
@@ -541,6 +555,10 @@ class Plan:
         """One call of the student's code on the suite's values (batch already shaped)."""
         conv = self.conv
         values = dict(values)
+        for k, wanted in conv.only.items():
+            if not _same_value(values.get(k), wanted):
+                raise NotSupported(f"your {self.describe()} handles {k} = {wanted!r} only (the suite passes "
+                                   f"{_short(values.get(k))})")
         if conv.gates:
             values = _fuse(conv.name, conv.gates, values)
         transposed = set(conv.transpose)
@@ -574,11 +592,22 @@ class Plan:
         return ({p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)},
                 any(p.kind is p.VAR_KEYWORD for p in params))
 
+    def _init_names(self) -> set[str]:
+        """The suite's parameters that the class's sizes (``init``) read, e.g. ``n_heads``."""
+        names: set[str] = set()
+        for key, text in self.conv.init.items():
+            if not isinstance(text, str):
+                continue
+            tree = _size_expression(text, f"{DECLARATION}[{self.conv.name!r}]['init'][{key!r}]")
+            names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        return names
+
     def _student_arguments(self, values: dict[str, Any]) -> tuple[tuple, dict]:
         """The student's positional and keyword arguments: the suite's values renamed (``params``), those the
         student does not take dropped (only where that loses nothing: :meth:`_check_dropped`)."""
         conv = self.conv
-        used = set(conv.set.values()) if self.is_class else set()
+        used = set(conv.set.values()) if self.is_class else set()  # given to the object, not to the call
+        sized = self._init_names() if self.is_class else set()  # read for the constructor's sizes: not lost
         forms = _FUSED_FORMS if conv.gates else set()
         if isinstance(conv.params, list):
             taken = [n for v in conv.params for n in ((v,) if isinstance(v, str) else v)]
@@ -591,12 +620,14 @@ class Plan:
             taken = [k for k in values if k not in used and renames.get(k, k) is not None
                      and (var_kw or renames.get(k, k) in accepted)]
             sargs, skw = (), {renames.get(k, k): values[k] for k in taken}
+        skw = {**skw, **conv.const}
         if conv.gates and not ({"W"} <= set(taken) | used or {"W_xh"} <= set(taken) | used
                                or {"W_h", "W_x"} <= set(taken) | used):
             raise ConventionError(f"{DECLARATION}[{conv.name!r}]: with gates={conv.gates!r} your code must take the "
                                   "fused W (on [h; x]), W_xh (on [x; h]) or both W_h and W_x (rename them with "
                                   "params, or give them to the object with set)")
-        dropped = [k for k in values if k not in taken and k not in used and k not in forms]
+        dropped = [k for k in values if k not in taken and k not in used and k not in forms and k not in sized
+                   and k not in conv.only]  # a value the declaration fixes (only) is the student's own, not lost
         params = self.signature.parameters
         lost = [k for k in dropped if k.startswith("W") and (k not in params or params[k].default is params[k].empty)]
         if lost:  # a weight matrix is never implicitly zero: the declaration forgot it
@@ -625,17 +656,25 @@ class Plan:
                         continue
                 except Exception:  # noqa: BLE001
                     pass
-            if _is_array(v):  # an all-zero array (a bias, an initial state) is what code without it assumes
+            if _is_array(v):
                 arr = v.detach().cpu().numpy() if _is_torch(v) else np.asarray(v)
-                if arr.size and not np.any(arr):
+                if arr.dtype == bool:  # a keep-mask: only one that keeps everything is the same as none
+                    if arr.size and np.all(arr):
+                        continue
+                    raise NotSupported(f"your {self.describe()} takes no {k!r} and the suite passes a mask that "
+                                       "masks something")
+                if arr.size and not np.any(arr):  # zeros: the bias or initial state code without it assumes
                     continue
-            raise NotSupported(f"your {self.describe()} takes no {k!r} and the suite passes one "
-                               f"({_short(v)}) that is not its default")
+                raise NotSupported(f"your {self.describe()} takes no {k!r} (it assumes zeros) and the suite passes "
+                                   f"{_short(v)} that is not all zero")
+            raise NotSupported(f"your {self.describe()} takes no {k!r} and the suite passes {_short(v)}, not its "
+                               f"default")
 
     def _call_class(self, values: dict[str, Any], sargs: tuple, skw: dict) -> Any:
         conv = self.conv
         sizes = {k: v for k, v in values.items()}
-        init = {k: _size(v, sizes, f"{DECLARATION}[{conv.name!r}]['init'][{k!r}]") for k, v in conv.init.items()}
+        init = {k: _size(v, sizes, f"{DECLARATION}[{conv.name!r}]['init'][{k!r}]") if isinstance(v, str) else v
+                for k, v in conv.init.items()}
         obj = invoke_current(self.obj, (), init)
         torch = sys.modules.get("torch")
         is_module = torch is not None and isinstance(obj, torch.nn.Module)
@@ -724,6 +763,18 @@ def call(plan: Plan, args: tuple, kwargs: dict, invoke: Callable[[Callable, tupl
         return plan.call(args, kwargs, _INVOKE[0])
     finally:
         _INVOKE[0] = previous
+
+
+def _same_value(v: Any, wanted: Any) -> bool:
+    import numpy as np
+
+    try:
+        if _is_array(v) or isinstance(wanted, (list, tuple)) or _is_array(wanted):
+            a = v.detach().cpu().numpy() if _is_torch(v) else np.asarray(v)
+            return a.shape == np.shape(wanted) and bool(np.all(a == np.asarray(wanted)))
+        return v == wanted or (v is None and wanted is None)
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _short(v: Any) -> str:

@@ -156,6 +156,9 @@ _LIVE: "dict[int, StudentProcess]" = {}
 _CALLS = [0]  # calls made of any student's function in this process (the plugin counts per test)
 #: the names of the students' functions called in this process since the plugin last cleared it (per test)
 CALLED: set[str] = set()
+#: the inputs the students' code declined in this process (the reasons, in order; the plugin reads its growth
+#: per test to list a test's declined inputs apart)
+DECLINED: list[str] = []
 
 
 def prepare(protect: bool = False) -> None:
@@ -468,7 +471,8 @@ class StudentProcess:
         if kind == "notimpl":
             raise SkipImpl(f"{self.spec}: {name} raises NotImplementedError ({reply[1]}); implement it")
         if kind == "notsupported" and len(reply) == 3:
-            raise NotCovered(f"not covered: {self.spec}: {name} declined this input ({_text(reply[1])})")
+            DECLINED.append(f"{self.spec}: {name} declined an input ({_text(reply[1])})")
+            raise NotCovered(f"not covered: {DECLINED[-1]}")
         if kind == "badconvention" and len(reply) == 3:
             raise ImplFailure(f"{self.spec}: {_text(reply[1])}")
         if kind == "sysexit":
