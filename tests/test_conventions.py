@@ -304,3 +304,20 @@ def test_some_pinned_inputs_declined_the_others_still_run(tmp_path):
     assert "PASSED" in text and "test_pinned_inputs_match_exact[ngram.add_k-impl]" in text, text[-3000:]
     listed = text.split("not covered: inputs your code declined")[1]
     assert "3 inputs not covered" in listed and "handles k = 1.0 only" in listed, text[-3000:]
+
+
+def test_zeros_are_dropped_only_for_biases_and_initial_states(tmp_path):
+    """X_kv of zeros is data, not 'no X_kv': self-attention-only code declines it."""
+    from lmverify.backends import NotCovered
+    from lmverify.students_check import student_backend
+
+    path = _module(tmp_path, "selfonly", (
+        "from reference.numpy.attention import multi_head_attention as ref\n"
+        "def mha(X, W_q, W_k, W_v, W_o, n_heads, mask=None):\n"
+        "    return ref(X, X, W_q, W_k, W_v, W_o, n_heads, mask)\n"
+        "LMVERIFY = {'multi_head_attention': dict(use='mha', params={'X_q': 'X'})}\n"))
+    backend = student_backend(path)
+    W = np.eye(2)
+    with pytest.raises(NotCovered, match="takes no 'X_kv'"):
+        backend.call("attention", "multi_head_attention", X_q=np.ones((2, 2)), X_kv=np.zeros((2, 2)), W_q=W, W_k=W,
+                     W_v=W, W_o=W, n_heads=1)

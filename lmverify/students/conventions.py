@@ -663,10 +663,13 @@ class Plan:
                         continue
                     raise NotSupported(f"your {self.describe()} takes no {k!r} and the suite passes a mask that "
                                        "masks something")
-                if arr.size and not np.any(arr):  # zeros: the bias or initial state code without it assumes
+                if arr.size and not np.any(arr) and _assumed_zero(k):  # a bias or initial state left out is 0
                     continue
-                raise NotSupported(f"your {self.describe()} takes no {k!r} (it assumes zeros) and the suite passes "
-                                   f"{_short(v)} that is not all zero")
+                if _assumed_zero(k):
+                    raise NotSupported(f"your {self.describe()} takes no {k!r} (it assumes zeros) and the suite "
+                                       f"passes {_short(v)} that is not all zero")
+                raise NotSupported(f"your {self.describe()} takes no {k!r} and the suite passes one "
+                                   f"({_short(v)})")
             raise NotSupported(f"your {self.describe()} takes no {k!r} and the suite passes {_short(v)}, not its "
                                f"default")
 
@@ -763,6 +766,16 @@ def call(plan: Plan, args: tuple, kwargs: dict, invoke: Callable[[Callable, tupl
         return plan.call(args, kwargs, _INVOKE[0])
     finally:
         _INVOKE[0] = previous
+
+
+#: initial states whose absence means zeros (with every bias: a parameter named b or b_...)
+_INITIAL_STATES = frozenset({"h0", "c0", "h_prev", "c_prev", "s_prev"})
+
+
+def _assumed_zero(name: str) -> bool:
+    """Whether code that does not take ``name`` computes as if it were zeros: a bias or an initial state (never
+    an input such as X_kv, whose zeros are data)."""
+    return name == "b" or name.startswith("b_") or name in _INITIAL_STATES
 
 
 def _same_value(v: Any, wanted: Any) -> bool:
