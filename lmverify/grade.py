@@ -555,7 +555,9 @@ def student_markdown(r: StudentRun) -> list[str]:
     for msg in sorted({f"{' '.join(t['equations']) or t['nodeid']}: {t['message']}" for t in r.tests
                        if t["outcome"] == "failed" and t.get("message")})[:12]:
         md.append(f"- {msg}")
-    ran = {e for t in r.tests if t["outcome"] in ("passed", "failed") for e in t["equations"]}
+    # an equation ran where a test that passed or failed called its function (a test of two equations that called
+    # one function ran only that one)
+    ran = {e for t in r.tests if t["outcome"] in ("passed", "failed") for e in _tested(t)}
     skipped = {e for t in r.tests if t["outcome"] == "skipped" for e in t["equations"]} - ran
     # "not implemented" only where no test of the equation ran and a skip says a function is missing or raises
     # NotImplementedError; an equation skipped for another reason (no course pages, not covered) says so apart
@@ -567,6 +569,11 @@ def student_markdown(r: StudentRun) -> list[str]:
                        for e in t["equations"]} & skipped - set(missing))
     if declined:
         md.append(f"- not covered (the student's code declined every input of the test): {', '.join(declined)}")
+    partly = sorted({e for t in r.tests if t["outcome"] == "passed" and "not covered" in t.get("message", "")
+                     for e in _tested(t)})
+    if partly:
+        md.append(f"- passed on the inputs the student's code accepted, some declined (not covered; see "
+                  f"results.csv): {', '.join(partly)}")
     other = sorted(skipped - set(missing) - set(declined))
     if other:
         md.append(f"- not run (skipped for another reason; see results.csv): {', '.join(other)}")

@@ -724,6 +724,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
                 outcome = "skipped"
                 longrepr = rep.longrepr
                 message = (longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr))[:300]
+            elif rep.passed and rep.when == "call" and outcome == "passed":
+                partly = [v for k, v in getattr(rep, "user_properties", ()) if k == "lmverify_not_covered"]
+                if partly:  # a pass on the inputs the student's code accepted; the others were declined
+                    message = partly[0].split(": ", 1)[-1][:300]
         equations = [a for m in item.iter_markers("equation") for a in m.args]
         item.config.stash.setdefault(_RESULTS, []).append(
             {"nodeid": item.nodeid, "equations": equations, "outcome": outcome, "hint": hint, "message": message,
