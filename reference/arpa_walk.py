@@ -56,7 +56,7 @@ def tables(model, index_of):
     model read from a binary file has them already, as views of the mapped file."""
     flat = model.__dict__.get("_flat_tables")
     if flat is not None:
-        return flat
+        return _read_only(flat)
     N = model.order
     pairs, starts, masks, shifts = [], np.zeros(N + 1, np.int64), np.zeros(N + 1, np.int64), np.zeros(N + 1, np.int64)
     at = 0
@@ -71,4 +71,16 @@ def tables(model, index_of):
     bo_off = np.concatenate([[0, 0], np.cumsum([len(x) for x in model.backoff])])[: N + 1].astype(np.int64)
     lp = np.concatenate(model.logprob).astype(np.float64)
     bo = np.concatenate(model.backoff).astype(np.float64)
-    return pairs, starts, masks, shifts, lp, lp_off, bo, bo_off
+    return _read_only((pairs, starts, masks, shifts, lp, lp_off, bo, bo_off))
+
+
+def _read_only(arrays: tuple) -> tuple:
+    """Read-only views: the tables of a mapped binary file are read-only and Numba compiles a function once per
+    combination of argument types, writability included; with every table read-only, a model read from ARPA text
+    and one mapped from a binary file share one machine code (a clean checkout compiles the walk once)."""
+    out = []
+    for a in arrays:
+        v = a.view()
+        v.setflags(write=False)
+        out.append(v)
+    return tuple(out)
