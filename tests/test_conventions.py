@@ -321,3 +321,30 @@ def test_zeros_are_dropped_only_for_biases_and_initial_states(tmp_path):
     with pytest.raises(NotCovered, match="takes no 'X_kv'"):
         backend.call("attention", "multi_head_attention", X_q=np.ones((2, 2)), X_kv=np.zeros((2, 2)), W_q=W, W_k=W,
                      W_v=W, W_o=W, n_heads=1)
+
+
+def test_a_const_that_names_no_parameter_or_replaces_an_input_is_a_declaration_error(tmp_path):
+    source = ("import numpy as np\n"
+              "def sm(x, dim):\n"
+              "    e = np.exp(x - x.max(dim, keepdims=True))\n"
+              "    return e / e.sum(dim, keepdims=True)\n"
+              "LMVERIFY = {'softmax': dict(use='sm', params={'z': 'x'}, only={'tau': 1.0}, masked_rows='nan',\n"
+              "                            const=%s)}\n")
+    ok = _outcomes(_module(tmp_path, "ok", source % "{'dim': -1}"), ("softmax",))
+    assert ok and not [o for o in ok if o.status == "failed"], [o.message for o in ok]
+    typo = _outcomes(_module(tmp_path, "typo", source % "{'dimm': -1}"), ("softmax",))
+    assert typo and all("['const']['dimm']" in o.message and "no parameter 'dimm'" in o.message
+                        for o in typo if o.status == "failed") and any(o.status == "failed" for o in typo)
+    clash = _outcomes(_module(tmp_path, "clash", source % "{'x': 0, 'dim': -1}"), ("softmax",))
+    assert any("already receives the suite's value" in o.message for o in clash), [o.message for o in clash]
+
+
+def test_time_major_results_that_are_batch_first_are_named_not_silently_transposed(tmp_path):
+    source = ("import numpy as np\n"
+              "def dot(h_dec, h_enc):\n"
+              "    return np.sum(h_dec[None] * h_enc, axis=-1).T  # (N, T): batch first\n"
+              "LMVERIFY = {'luong_dot_score': dict(use='dot', batch='one', time_major=%s)}\n")
+    wrong = _outcomes(_module(tmp_path, "both", source % "True"), ("luong_dot_score",))
+    assert any("declare time_major='inputs'" in o.message for o in wrong), [o.message for o in wrong]
+    right = _outcomes(_module(tmp_path, "inputs", source % "'inputs'"), ("luong_dot_score",))
+    assert right and all(o.status == "passed" for o in right), [o.message for o in right]

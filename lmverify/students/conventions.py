@@ -25,12 +25,19 @@ The options (``OPTIONS`` lists them with their values; an unknown key or value i
 
 ``use``      the student's function or class (its name in the module, or the object); default: the suite's name.
 ``params``   a dict renaming the suite's parameters to the student's (``{"h_prev": "prev_h"}``; ``None`` drops
-             one), or a list giving the student's positional order in the suite's names. A dropped parameter
-             is allowed only where the suite passes its default (or ``None``); other inputs are not covered.
+             one), or a list giving the student's positional order in the suite's names (a tuple of names is
+             passed as one tuple). A parameter the student's code does not take is left out only where the suite
+             passes its default, ``None``, zeros for a bias or an initial state, or a keep-mask that keeps
+             everything; other inputs are not covered. A weight matrix left out is a declaration error.
+``const``    a dict of fixed values for the student's own parameters (``{"dim": -1}``), checked against its
+             signature.
+``only``     a dict {suite parameter: the one value the student's code handles}; other values not covered.
 ``batch``    ``"any"`` (default: any number of leading axes, none included), ``"required"`` (at least one:
              an unbatched input gets an axis of 1), ``"one"`` (exactly one: leading axes flattened into N),
              ``"none"`` (unbatched only: the suite loops over the batch and stacks the results).
-``time_major`` sequences as ``(T, N, D)`` instead of ``(N, T, D)`` (with ``batch="one"``).
+``time_major`` sequences as ``(T, N, D)`` instead of ``(N, T, D)`` (with ``batch="one"``); ``True``: results
+             whose first axes are (T, N) come back batch first (a batch-first result is then a named error);
+             ``"inputs"``: only the inputs are time-major.
 ``weights``  ``"left"`` (default: the suite's layout, printed in ``lmverify starter``) or ``"transposed"``
              (every weight matrix, a parameter whose name starts with ``W``, is given transposed).
 ``transpose`` a list of parameter names given transposed (instead of all of them).
@@ -51,7 +58,8 @@ The options (``OPTIONS`` lists them with their values; an unknown key or value i
              exactly what was declared.
 ``array``    ``"numpy"`` or ``"torch"``: what the function takes (instead of ``--impl-array`` for the module).
 ``init``, ``set``, ``method``  for a class: ``init`` maps the constructor's parameters to sizes written over the
-             suite's inputs (``{"input_size": "x.shape[-1]", "hidden_size": "h_prev.shape[-1]"}``), ``set`` maps
+             suite's inputs (``{"input_size": "x.shape[-1]", "hidden_size": "h_prev.shape[-1]"}``) or to fixed
+             values (anything but a string; a suite parameter read there is not lost), ``set`` maps
              attributes (dotted: ``"cell.weight_ih"``) to the suite's (converted) parameters, ``method`` is the
              method to call (default ``forward``, else ``__call__``). A ``torch.nn.Module`` is put in eval mode
              (dropout off), in the inputs' dtype, and called without gradients.
@@ -84,7 +92,7 @@ OPTIONS: dict[str, str] = {
     "params": "a dict {suite name: student name or None} or a list (the student's positional order, suite names; "
               "a tuple of names is passed as one tuple, as nn.LSTMCell's (h, c))",
     "batch": "'any', 'required', 'one' or 'none'",
-    "time_major": "True or False",
+    "time_major": "True (inputs and results (T, N, ...)), 'inputs' (results batch first) or False",
     "weights": "'left' or 'transposed'",
     "transpose": "a list of the suite's parameter names",
     "gates": "a gate order such as 'ifog' or 'ifgo' (LSTM: i f g o; GRU: z r n)",
@@ -190,7 +198,7 @@ class Convention:
     use: Any = None
     params: dict[str, str | None] | list[str] | None = None
     batch: str = "any"
-    time_major: bool = False
+    time_major: bool | str = False
     weights: str = "left"
     transpose: tuple[str, ...] = ()
     gates: str | None = None
@@ -241,7 +249,7 @@ def parse(name: str, options: Any, where: str = DECLARATION) -> Convention:
                 raise _fail(name, key, value, OPTIONS[key])
         elif key == "batch" and value not in ("any", "required", "one", "none"):
             raise _fail(name, key, value, OPTIONS[key])
-        elif key == "time_major" and not isinstance(value, bool):
+        elif key == "time_major" and not (isinstance(value, bool) or value == "inputs"):
             raise _fail(name, key, value, OPTIONS[key])
         elif key == "weights" and value not in ("left", "transposed"):
             raise _fail(name, key, value, OPTIONS[key])
@@ -542,8 +550,14 @@ class Plan:
             def unflatten(y: Any) -> Any:
                 if not _is_array(y) or y.ndim == 0:
                     return y
-                if conv.time_major and y.ndim >= 2 and y.shape[0] in steps and y.shape[1] == n:
+                if conv.time_major is True and y.ndim >= 2 and y.shape[0] in steps and y.shape[1] == n:
                     y = _swap(y, 0, 1)  # a time-major result, (T, N, ...) or (T, N): back to (N, T, ...)
+                elif (conv.time_major is True and y.ndim >= 2 and y.shape[0] == n and y.shape[1] in steps
+                      and y.shape[1] != n):
+                    raise ConventionError(
+                        f"{DECLARATION}[{conv.name!r}]['time_major'] = True: your result has shape "
+                        f"{tuple(y.shape)}, batch first (N = {n}); declare time_major='inputs' if only the "
+                        "inputs are time-major")
                 if y.shape[0] != n:
                     return y
                 return y.reshape(lead + tuple(y.shape[1:]))
@@ -620,6 +634,15 @@ class Plan:
             taken = [k for k in values if k not in used and renames.get(k, k) is not None
                      and (var_kw or renames.get(k, k) in accepted)]
             sargs, skw = (), {renames.get(k, k): values[k] for k in taken}
+        if conv.const:
+            accepted, var_kw = self._accepted()
+            for k in conv.const:
+                if k in skw:
+                    raise ConventionError(f"{DECLARATION}[{conv.name!r}]['const'][{k!r}]: {k!r} already receives the "
+                                          "suite's value (params); a fixed value would replace the input")
+                if not var_kw and k not in accepted:
+                    raise ConventionError(f"{DECLARATION}[{conv.name!r}]['const'][{k!r}]: your {self.describe()} has "
+                                          f"no parameter {k!r} (it takes {', '.join(sorted(accepted)) or 'none'})")
         skw = {**skw, **conv.const}
         if conv.gates and not ({"W"} <= set(taken) | used or {"W_xh"} <= set(taken) | used
                                or {"W_h", "W_x"} <= set(taken) | used):
