@@ -14,7 +14,7 @@ One YAML file per topic in ``lmverify/catalogue/<topic>.yaml``::
         properties: [ ... ]                   # what the tests establish, in words
 
 Tests declare which equation they exercise with ``@pytest.mark.equation(id)``;
-:func:`exercised` finds those markers statically (by reading the test files),
+:func:`lmverify.coverage.exercised` finds those markers statically (by reading the test files),
 so the coverage matrix needs no test run.
 """
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lmverify.backends import reference_backend
-from lmverify.compare import agree, assert_close
+from lmverify.compare import VerificationError, assert_close
 from lmverify.printed import parse_printed
 from lmverify.tolerance import tolerance_for
 from lmverify.worked import EXAMPLES_DIR, compute, judge, load_example, recorded_correct_matches
@@ -58,8 +58,17 @@ def ref(topic: str, name: str, *args: Any, **kwargs: Any) -> Any:
     """``reference.numpy.<topic>.<name>(...)``, asserted equal to ``reference.torch.<topic>.<name>(...)``
     in float64 (the suite's tolerance) before it is returned (as NumPy)."""
     __tracebackhide__ = True
-    agree(TORCH64, NUMPY, topic, name, *args, equation=f"{topic}.{name}", **kwargs)
-    return NUMPY.call(topic, name, *args, **kwargs)
+    expected = NUMPY.call(topic, name, *args, **kwargs)
+    got = TORCH64.call(topic, name, *args, **kwargs)
+    inputs = {f"arg{i}": a for i, a in enumerate(args)} | dict(kwargs)
+    if isinstance(expected, tuple) and (not isinstance(got, tuple) or len(got) != len(expected)):
+        raise VerificationError(f"{topic}.{name}: PyTorch returns {type(got).__name__}, NumPy a tuple of "
+                                f"{len(expected)}")
+    pairs = list(zip(got, expected)) if isinstance(expected, tuple) else [(got, expected)]
+    for i, (g, e) in enumerate(pairs):
+        assert_close(g, e, TORCH64.tolerance(), equation=None, backend=TORCH64.label, inputs=inputs,
+                     what=f"{name} result" + (f" [{i}]" if len(pairs) > 1 else ""), expected_from=NUMPY.label)
+    return expected
 
 
 def ref_dict(topic: str, name: str, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
