@@ -357,8 +357,8 @@ def _honest_run():
 def test_a_hostile_module_passes_nothing_that_the_honest_wrong_module_fails(module, named):
     honest = _honest_run()
     assert honest.returncode == 1 and " passed" not in _summary(honest.stdout), honest.stdout[-2000:]
-    # the hoarder meets a lower limit (its 16 MiB blocks reach 64 MiB in a few calls' worth of page faults, where
-    # 512 MiB took each call a quarter of a second); the others keep room for the trick they try
+    # the hoarder meets a lower limit, below its first block (at 512 MiB each call wrote 256 MiB before it was
+    # refused); the others keep room for the trick they try
     memory = 64 if module == "huge_allocation" else 512
     r = _run_pytest(*SELECTION, f"--impl={HOSTILE / module}.py", "--impl-timeout=1", f"--impl-memory={memory}")
     assert r.returncode == 1, r.stdout[-3000:]
