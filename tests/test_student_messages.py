@@ -60,3 +60,16 @@ def test_a_torch_sequence_loss_with_cross_entropy_passes(tmp_path):
     backend = student_backend(StudentModule(str(path), array_api="torch", isolated=False))
     outcomes = check_equation(backend, "recurrent.sequence_loss", drawn=10)
     assert outcomes and all(o.status == "passed" for o in outcomes), [o.message for o in outcomes]
+
+
+def test_a_students_exception_class_is_rebuilt_once_so_hypothesis_sees_one_failure():
+    """The same exception type from the student's process is one class here, every time (hypothesis tells
+    failures apart by type: a new class per call made each failing example a distinct failure)."""
+    from lmverify.students.isolation import _rebuild
+
+    info = {"type": "_ArrayMemoryError", "module": "numpy._core._exceptions", "bases": ["MemoryError"],
+            "message": "Unable to allocate", "traceback": ""}
+    first, second = _rebuild(dict(info)), _rebuild(dict(info))
+    assert type(first) is type(second) and isinstance(first, MemoryError)
+    other = _rebuild(dict(info, type="ShapeError", module="my_lstm", bases=["ValueError"]))
+    assert type(other) is not type(first) and isinstance(other, ValueError)

@@ -505,6 +505,9 @@ class StudentException(Exception):
     """An exception of the student's whose constructor does not take a message alone."""
 
 
+_REBUILT: dict[tuple[str, str, type], type] = {}
+
+
 def _rebuild(info: dict) -> BaseException:
     """The student's exception, rebuilt here from plain data: builtin types (and a few others) as themselves."""
     name = str(info.get("type", "Exception"))[:200]
@@ -526,8 +529,13 @@ def _rebuild(info: dict) -> BaseException:
         base = next((b for b in bases if isinstance(b, type) and issubclass(b, Exception)
                      and b not in (StopIteration, StopAsyncIteration)), Exception)
         short = name.rsplit(".", 1)[-1]  # a class defined in a function: 'f.<locals>.ShapeError'
-        cls = type(short if short.isidentifier() else "StudentException", (base,), {"student_type": True})
-        cls.__module__ = module or "student"
+        key = (module or "student", short if short.isidentifier() else "StudentException", base)
+        cls = _REBUILT.get(key)
+        if cls is None:  # one class per (module, name, base): hypothesis tells failures apart by their type,
+            # so a new class per call made every failing example a "distinct failure" it could not shrink
+            cls = type(key[1], (base,), {"student_type": True})
+            cls.__module__ = key[0]
+            _REBUILT[key] = cls
     try:
         exc = cls(message)
     except Exception:  # noqa: BLE001 - a constructor with other arguments: the message alone, as our own type
