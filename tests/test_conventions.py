@@ -349,3 +349,25 @@ def test_time_major_results_that_are_batch_first_are_named_not_silently_transpos
     assert any("declare time_major='inputs'" in o.message for o in wrong), [o.message for o in wrong]
     right = _outcomes(_module(tmp_path, "inputs", source % "'inputs'"), ("luong_dot_score",))
     assert right and all(o.status == "passed" for o in right), [o.message for o in right]
+
+
+def test_shared_options_are_said_once_and_apply_only_where_they_can(tmp_path):
+    """LMVERIFY['*']: the shape of a whole module's code said once (here (N, D) batches and (in, out) weights for
+    four functions, gates only where there are gates)."""
+    text = (DATA / "fixed_batch_fused_gates.py").read_text()
+    start = text.index("LMVERIFY = {")
+    end = text.index("\n}\n", start) + 3
+    shared = ('LMVERIFY = {"*": dict(weights="transposed", batch="one", gates="ifog"),\n'
+              '    "rnn_cell": dict(use="rnn_step_forward", params={"h_prev": "prev_h", "W_xh": "Wx", "W_hh": "Wh"}, '
+              'returns=0),\n'
+              '    "rnn_forward": dict(use="rnn_forward_pass", params=["xs", "h0", "W_xh", "W_hh", "b"], returns=0),\n'
+              '    "lstm_cell": dict(use="lstm_step_forward", params=["x", "h_prev", "c_prev", "W_x", "W_h", "b"], '
+              'returns=(0, 1))}\n')
+    path = tmp_path / "shared.py"
+    path.write_text(text[:start] + shared + text[end:])
+    outcomes = _outcomes(path, ("rnn_cell", "rnn_forward", "lstm_cell"))
+    assert outcomes and not [o for o in outcomes if o.status == "failed"], [o.message for o in outcomes]
+    bad = tmp_path / "bad.py"
+    bad.write_text(text[:start] + shared.replace('"*": dict(', '"*": dict(use="x", ') + text[end:])
+    failed = [o for o in _outcomes(bad, ("rnn_cell",)) if o.status == "failed"]
+    assert failed and "'use' cannot be shared" in failed[0].message

@@ -13,6 +13,8 @@ module (or a small file next to it that imports it) declares what its functions 
     }
 
 or, on a function in the student's own file, ``@lmverify.students.declare("rnn_cell", batch="one", ...)``.
+``LMVERIFY["*"]`` gives options shared by every function the dictionary declares (``DEFAULT_OPTIONS``; each applies
+only where it can: batch to functions with batch axes, gates to the LSTM and GRU, ...).
 
 Every conversion is exact: a reshape of leading batch axes, a transpose, a stack of the per-gate matrices in a
 named order, a choice among the returned values, a change of units (a product by ln 2) or of sign, a dtype or
@@ -318,6 +320,30 @@ def _valid_returns(value: Any, depth: int = 0) -> bool:
     return False
 
 
+#: the key of ``LMVERIFY`` whose options apply to every function the dictionary declares
+DEFAULTS = "*"
+#: the options ``LMVERIFY["*"]`` may give (the shape of a whole module's code; names and values stay per function)
+DEFAULT_OPTIONS = ("batch", "time_major", "weights", "gates", "returns", "units", "sign", "masked_rows", "array")
+
+
+def _defaults_for(name: str, defaults: Any) -> dict[str, Any]:
+    """The shared options of ``LMVERIFY["*"]`` that apply to ``name`` (batch only to functions with batch axes,
+    gates only to the LSTM and GRU, units only to information quantities, masked_rows only where rows can be
+    masked): a module of (N, D) code with weights as (in, out) says so once."""
+    if defaults is None:
+        return {}
+    if not isinstance(defaults, dict):
+        raise ConventionError(f"{DECLARATION}[{DEFAULTS!r}]: expected a dict of shared options "
+                              f"({', '.join(DEFAULT_OPTIONS)}), got {type(defaults).__name__}")
+    wrong = [k for k in defaults if k not in DEFAULT_OPTIONS]
+    if wrong:
+        raise ConventionError(f"{DECLARATION}[{DEFAULTS!r}]: {wrong[0]!r} cannot be shared; shared options are "
+                              f"{', '.join(DEFAULT_OPTIONS)} (give it in {DECLARATION}[{name!r}])")
+    applies = {"batch": name in BATCHED, "time_major": name in BATCHED, "gates": name in _FUSED,
+               "units": name in INFORMATION_QUANTITIES, "masked_rows": name in MASKED}
+    return {k: v for k, v in defaults.items() if applies.get(k, True)}
+
+
 def declared(module: Any, name: str) -> Convention | None:
     """The module's declaration for the suite function ``name`` (its ``LMVERIFY`` dictionary, or a function
     marked with :func:`declare`), checked; None where the module declares nothing for it."""
@@ -327,7 +353,10 @@ def declared(module: Any, name: str) -> Convention | None:
             raise ConventionError(f"{DECLARATION} must be a dict {{suite function name: options}}, got "
                                   f"{type(table).__name__}")
         if name in table:
-            return parse(name, table[name])
+            own = table[name]
+            if not isinstance(own, dict):
+                return parse(name, own)  # the named error of a declaration that is not a dict
+            return parse(name, {**_defaults_for(name, table.get(DEFAULTS)), **own})
     for attr, obj in list(vars(module).items()):
         marks = getattr(obj, "__lmverify__", None) if callable(obj) else None
         if isinstance(marks, dict) and name in marks:
