@@ -565,11 +565,11 @@ def student_markdown(r: StudentRun) -> list[str]:
                       for e in t["equations"]} & skipped)
     if missing:
         md.append(f"- not implemented (skipped): {', '.join(missing)}")
-    declined = sorted({e for t in r.tests if t["outcome"] == "skipped" and "not covered" in t.get("message", "")
+    declined = sorted({e for t in r.tests if t["outcome"] == "skipped" and t.get("declined") == "all"
                        for e in t["equations"]} & skipped - set(missing))
     if declined:
         md.append(f"- not covered (the student's code declined every input of the test): {', '.join(declined)}")
-    partly = sorted({e for t in r.tests if t["outcome"] == "passed" and "not covered" in t.get("message", "")
+    partly = sorted({e for t in r.tests if t["outcome"] == "passed" and t.get("declined") == "some"
                      for e in _tested(t)})
     if partly:
         md.append(f"- passed on the inputs the student's code accepted, some declined (not covered; see "

@@ -373,6 +373,12 @@ def _student_facing(exc: BaseException) -> str:
     return ""
 
 
+def _not_covered_type() -> type:
+    from lmverify.students.loading import NotCovered
+
+    return NotCovered
+
+
 def _verification_failure(exc: BaseException | None):
     """The :class:`~lmverify.compare.Failure` of a test's exception (the first one of an exception group, as
     hypothesis raises for several distinct failures), or None."""
@@ -451,6 +457,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     not at the line of pytest's or the harness's code that raised it. Under --impl, a test that passed
     without calling any of the student's functions is a skip that says so, never a pass."""
     rep = yield
+    if rep.skipped and call.excinfo is not None and call.excinfo.errisinstance(_not_covered_type()):
+        rep.user_properties.append(("lmverify_declined", "all"))  # a test with one input, or every pin declined
     declined = item.stash.get(_NOT_COVERED, None) if rep.when == "call" else None
     if declined and rep.passed:
         reasons = "; ".join(declined["reasons"])
@@ -460,6 +468,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         elif declined["declined"] >= declined["ran"]:
             _, lineno, _ = item.location
             rep.outcome = "skipped"
+            rep.user_properties.append(("lmverify_declined", "all"))
             rep.longrepr = (str(item.path), (lineno or 0) + 1,
                             f"Skipped: not covered: your code declined every input the test drew "
                             f"({declined['ran']}): {reasons}")
@@ -708,8 +717,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     finally:
         item.config.pluginmanager.unregister(name=f"lmverify-rec-{id(item)}")
         outcome = "passed"
-        hint = message = ""
+        hint = message = declined = ""
         for rep in reports:
+            kinds = [v for k, v in getattr(rep, "user_properties", ()) if k == "lmverify_declined"]
+            if kinds:
+                declined = kinds[0]
             if rep.failed:
                 outcome = "failed"
                 props = [(k, v) for k, v in getattr(rep, "user_properties", ())]
@@ -728,10 +740,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
                 partly = [v for k, v in getattr(rep, "user_properties", ()) if k == "lmverify_not_covered"]
                 if partly:  # a pass on the inputs the student's code accepted; the others were declined
                     message = partly[0].split(": ", 1)[-1][:300]
+                    declined = "some"
         equations = [a for m in item.iter_markers("equation") for a in m.args]
         item.config.stash.setdefault(_RESULTS, []).append(
             {"nodeid": item.nodeid, "equations": equations, "outcome": outcome, "hint": hint, "message": message,
-             "functions": sorted(isolation.CALLED)})
+             "functions": sorted(isolation.CALLED), "declined": declined})
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

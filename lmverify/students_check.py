@@ -44,6 +44,8 @@ class Outcome:
     message: str = ""
     #: the failure's hint lines as the check made them (``Hint: ...``, ``Convention: ...``), not read back
     hints: tuple[str, ...] = ()
+    #: inputs the student's code declined (NotCovered): every one (a skip) or some (a pass on the others)
+    declined: bool = False
 
     @property
     def hint(self) -> str:
@@ -68,7 +70,7 @@ def _run(equation: str, label: str, fn: Any) -> Outcome:
     try:
         fn()
     except SkipImpl as exc:
-        return Outcome(equation, label, "skipped", str(exc))
+        return Outcome(equation, label, "skipped", str(exc), declined=isinstance(exc, NotCovered))
     except VerificationError as exc:
         return Outcome(equation, label, "failed", str(exc), exc.hints)
     except (ImplFailure, AssertionError) as exc:
@@ -98,7 +100,7 @@ def check_equation(student: str | Path | StudentModule | Backend, equation: str,
                 break
             check = Check(entry.id, backend, numpy)
             out.append(_run(entry.id, f"pinned: {pin.label}", lambda: check.agree(**pin.kwargs)))
-            if out[-1].status == "skipped" and not out[-1].message.startswith("not covered"):
+            if out[-1].status == "skipped" and not out[-1].declined:
                 # the function is missing: every other input skips too (a declined input is that input only)
                 return out
     if drawn and entry.inputs is not None and backend.name not in entry.skip:
@@ -106,7 +108,7 @@ def check_equation(student: str | Path | StudentModule | Backend, equation: str,
         outcome = _run(entry.id, "drawn", lambda: declined.append(_drawn(entry, backend, drawn, shrink)))
         if outcome.status == "passed" and declined and declined[0][0]:
             outcome = Outcome(entry.id, "drawn", "passed", f"{declined[0][0]} of {declined[0][1]} drawn inputs "
-                              "not covered (declined by the student's code)")
+                              "not covered (declined by the student's code)", declined=True)
         out.append(outcome)
     return out
 

@@ -1101,7 +1101,11 @@ def convention_hint(name: str, inputs: dict[str, Any], got: Any, expected: Any, 
     if mask is None or not np.any(mask):
         return ""
     other = ~mask
-    same = (np.isclose(g[other], e[other], rtol=1e-5, atol=1e-6) | (np.isnan(g[other]) & np.isnan(e[other])))
+    from lmverify.compare import close_elementwise
+    from lmverify.tolerance import tolerance_for
+
+    tol = tolerance_for("float32")  # the loosest tolerance a student's result is held to: the hint's evidence rule
+    same = close_elementwise(g[other], e[other], tol)
     if not np.all(same):
         return ""  # a difference outside the masked rows: not (only) a convention
     masked_got = g[mask]
@@ -1109,7 +1113,7 @@ def convention_hint(name: str, inputs: dict[str, Any], got: Any, expected: Any, 
     if np.all(np.isnan(masked_got)) and not np.all(np.isnan(e[mask])):
         option, what = "nan", "NaN (as PyTorch's softmax and F.scaled_dot_product_attention give)"
     elif (index in (None, 1) and masked_got.shape[-1] > 0 and np.all(np.isfinite(masked_got))
-          and np.allclose(masked_got, 1.0 / masked_got.shape[-1], rtol=1e-6, atol=0)):
+          and np.all(close_elementwise(masked_got, np.full(masked_got.shape, 1.0 / masked_got.shape[-1]), tol))):
         option, what = "uniform", "uniform weights (as a finite fill such as -1e9 gives)"
     elif index == 0 and name == "scaled_dot_product_attention" and V is not None and np.all(np.isfinite(masked_got)):
         from lmverify.tolerance import mean_of_rows_bound
