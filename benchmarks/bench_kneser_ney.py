@@ -91,15 +91,49 @@ def _best(f, repeat: int = 20) -> float:
     return best
 
 
-def _numba_version() -> str:
-    """The Numba that compiles our scoring (the fast extra), or why none does."""
-    from reference import arpa_walk
+def _kernels_note() -> str:
+    """Which compiled kernels the commands use (built here first where the cache has none, so that no timed run
+    compiles), or why none."""
+    from reference import _arpa_aot, arpa_walk
 
     if arpa_walk.compiled() is None:
-        return "not used (not installed, or LMVERIFY_NO_NUMBA=1)"
+        return "none (Numba not installed, or LMVERIFY_NO_NUMBA=1): the NumPy paths"
     import numba
 
-    return f"numba {numba.__version__}"
+    k = arpa_walk._jit()
+    if isinstance(k, _arpa_aot.Kernels):
+        return f"compiled ahead of time by numba {numba.__version__} (numba.pycc), loaded from {k.path}"
+    return f"numba {numba.__version__}, just in time (the ahead-of-time build is not available)"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _mem_gib() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return float("nan")
+
+
+def _commit() -> str:
+    """The commit benchmarked (with '+changes' where the work tree differs from it)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" +changes" if dirty else "")
 
 
 def _median(xs):
@@ -163,7 +197,7 @@ def scoring_rows(tmp: str, lmplz: str, query: str, build_binary: str | None, n_t
     subprocess.run([sys.executable, "-m", "lmverify.ngram_cmd", "build", arpa, ours_bin], check=True, cwd=ROOT,
                    stderr=subprocess.DEVNULL)
     build_s = time.perf_counter() - t
-    # the first score compiles (Numba) where its cache is cold: a run of each format before the timed ones
+    # a run of each format before the timed ones (a cold page cache, a kernel cache to fill: not timed)
     for model in (ours_bin, arpa):
         subprocess.run([sys.executable, "-m", "lmverify.ngram_cmd", "score", model, text], check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -232,8 +266,10 @@ def main(argv=None) -> int:
         if not path or not os.access(path, os.X_OK):
             ap.error(f"--{name}: KenLM's {name} is needed (not found on PATH; give its path)")
     sys.path.insert(0, str(ROOT))
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs; python {platform.python_version()}, "
-          f"numpy {np.__version__}; fast extra (Numba): {_numba_version()}; lmplz: {args.lmplz}", flush=True)
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {_commit()}", flush=True)
+    print(f"machine: {platform.node()} {platform.machine()} ({_cpu_model()}), {os.cpu_count()} CPUs, "
+          f"{_mem_gib():.0f} GiB; python {platform.python_version()}, numpy {np.__version__}; kernels: "
+          f"{_kernels_note()}; lmplz: {args.lmplz}", flush=True)
     print(f"load average before (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     from benchmarks.corpora import write_corpus
 

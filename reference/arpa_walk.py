@@ -5,7 +5,9 @@ stores their machine code in ``__pycache__``: compiled once, then loaded): the s
 ``BackoffModel.score_sentence`` and the row scorer of ``score_ngrams`` over the batch scorer's hash tables
 (``_HashIndex``: a ``(key, row)`` pair per slot, linear probing, the multiplicative hash ``key *
 0x9E3779B97F4A7C15 >> (64 - bits)``), and the loops of ``lmverify ngram estimate`` (reading, counting,
-writing) and ``lmverify ngram score`` (tokens to ids, the walk, the output lines).
+writing) and ``lmverify ngram score`` (tokens to ids, the walk, the output lines). They run compiled ahead of
+time where that works (reference/_arpa_aot.py: the same functions in an extension built once into a cache
+folder; the process then imports no Numba), else as Numba's JIT functions.
 
 Without Numba (or with ``LMVERIFY_NO_NUMBA=1``) :func:`compiled` and :func:`_jit` return None and the NumPy
 and Python paths are used; the tests check that both give the same numbers and the same bytes.
@@ -33,9 +35,18 @@ _WALK = None
 
 
 def _jit():
-    """reference/_arpa_jit.py, or None where Numba is not installed or is switched off."""
+    """The compiled kernels: reference/_arpa_jit.py's functions compiled ahead of time (reference/_arpa_aot.py:
+    no Numba in the process; built once, on first use, into a cache folder), else, where that build fails or
+    ``LMVERIFY_NO_AOT=1``, reference/_arpa_jit.py itself (Numba's JIT); None where Numba is not installed or
+    ``LMVERIFY_NO_NUMBA=1`` (the NumPy paths)."""
     if os.environ.get("LMVERIFY_NO_NUMBA") == "1":
         return None
+    global _AOT
+    if os.environ.get("LMVERIFY_NO_AOT") != "1":
+        if _AOT is None:
+            _AOT = _load_aot() or False
+        if _AOT:
+            return _AOT
     try:
         from reference import _arpa_jit
     except ImportError:
@@ -43,8 +54,24 @@ def _jit():
     return _arpa_jit
 
 
+_AOT = None  # this process's ahead-of-time kernels (False: not available)
+
+
+def _load_aot():
+    """reference/_arpa_aot.py's kernels, or None (Numba not installed: nothing can build them; the build
+    failed: said on stderr by the loader)."""
+    import importlib.util
+
+    if importlib.util.find_spec("numba") is None:
+        return None
+    from reference import _arpa_aot
+
+    return _arpa_aot.load()
+
+
 def dispatchers() -> list:
-    """The compiled functions of reference/_arpa_jit.py (for their compilation statistics); [] without Numba."""
+    """The Numba dispatchers in use (for their compilation statistics); [] without Numba or with the
+    ahead-of-time kernels."""
     jit = _jit()
     if jit is None:
         return []
