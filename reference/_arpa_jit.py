@@ -224,6 +224,9 @@ def shortest_f32(x):
     return False, 0, 0
 
 
+_F32_CACHE_BITS = 14
+
+
 @numba.njit(cache=True, nogil=True)
 def f32_digits(values):
     """:func:`shortest_f32` of each value: (decided, digits, decimal places)."""
@@ -231,26 +234,36 @@ def f32_digits(values):
     ok = np.empty(n, np.bool_)
     dd = np.empty(n, np.int64)
     ss = np.empty(n, np.int64)
+    # the scores of a text repeat (the same n-gram, the same back-off): a direct-mapped cache of the last value
+    # seen in each slot, keyed by the float32's bits, saves recomputing about half of them
+    bits = values.view(np.uint32)
+    size = 1 << _F32_CACHE_BITS
+    ckey = np.full(size, -1, np.int64)
+    cok = np.zeros(size, np.bool_)
+    cd = np.zeros(size, np.int64)
+    cs = np.zeros(size, np.int64)
     for i in range(n):
-        ok[i], dd[i], ss[i] = shortest_f32(values[i])
+        b = np.int64(bits[i])
+        slot = ((b * 0x9E3779B1) & 0xFFFFFFFF) >> (32 - _F32_CACHE_BITS)
+        if ckey[slot] != b:
+            ckey[slot] = b
+            cok[slot], cd[slot], cs[slot] = shortest_f32(values[i])
+        ok[i], dd[i], ss[i] = cok[slot], cd[slot], cs[slot]
     return ok, dd, ss
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def put_digits(out, o, negative, d, s):
-    """Write ``d * 10**-s`` positionally (as ``format_float_positional(..., trim='-')``)."""
+    """Write ``d * 10**-s`` positionally (as ``format_float_positional(..., trim='-')``); the digits are written
+    from the last one back (no scratch array: this runs once per number printed)."""
     while d % 10 == 0 and d > 0:
         d //= 10
         s -= 1
-    digits = np.empty(12, np.uint8)
-    L = 0
+    L = 1
     t = d
-    while True:
-        digits[L] = 48 + t % 10
+    while t >= 10:
         t //= 10
         L += 1
-        if t == 0:
-            break
     if negative:
         out[o] = 45
         o += 1
@@ -262,24 +275,25 @@ def put_digits(out, o, negative, d, s):
         for _ in range(-ip):
             out[o] = 48
             o += 1
-        for j in range(L - 1, -1, -1):
-            out[o] = digits[j]
-            o += 1
+        end = o + L
+        p = end - 1
     elif s <= 0:
-        for j in range(L - 1, -1, -1):
-            out[o] = digits[j]
-            o += 1
-        for _ in range(-s):
-            out[o] = 48
-            o += 1
+        end = o + L - s
+        for q in range(-s):
+            out[end - 1 - q] = 48
+        p = o + L - 1
     else:
-        for j in range(L - 1, -1, -1):
-            if j == s - 1:
-                out[o] = 46
-                o += 1
-            out[o] = digits[j]
-            o += 1
-    return o
+        end = o + L + 1
+        p = end - 1
+    t = d
+    for q in range(L):
+        if q == s and ip > 0 and s > 0:
+            out[p] = 46
+            p -= 1
+        out[p] = 48 + t % 10
+        t //= 10
+        p -= 1
+    return end
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
