@@ -64,6 +64,10 @@ KERNELS: dict[str, tuple[tuple[str, ...], str]] = {
                      "i8[:]r", "u1[:]r", "i8[:]r", "i8[:]r", "f4[:]r", "i8[:]r", "i8[:]r", "i8[:]r", "i8[:]r",
                      "b1", "b1", "i8"), "uint8[::1]"),
     "format_f32_many": (("f4[:]r",), "Tuple((uint8[::1], int64[::1]))"),
+    "arpa_marks": (("u1[:]r",), "int64[::1]"),
+    "arpa_section": (("u1[:]r", "i8", "i8", "i8", "i8[:]w", "i8[:]w", "i8[:]w", "u1[:]w", "i8", "i8", "b1"),
+                     "Tuple((float64[::1], float64[::1], int64[:, ::1], boolean[::1], boolean[::1], int64[::1], "
+                     "int64[::1], int64, int64, int64))"),
 }
 
 _NUMBA_DTYPE = {"i4": "int32", "i8": "int64", "u1": "uint8", "f4": "float32", "f8": "float64", "b1": "boolean"}

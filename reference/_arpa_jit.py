@@ -609,19 +609,15 @@ def _slot(h, mask):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _find_or_add(buf, a, b, table, mask, wstart, wlen, wpool, n_words, pool_used):
-    """(id, whether new) of the word ``buf[a:b]``: probe the table (slot -> id), compare bytes with the pool."""
+def _probe_word(buf, a, b, table, mask, wstart, wlen, wpool):
+    """(slot, id) of the word ``buf[a:b]`` in the table (slot -> id, bytes compared with the pool); id -1: not
+    there, and the slot is the free one where it would go."""
     s = _slot(_fnv(buf, a, b), mask)
     L = b - a
     while True:
         wid = table[s]
         if wid < 0:
-            table[s] = n_words
-            wstart[n_words] = pool_used
-            wlen[n_words] = L
-            for j in range(L):
-                wpool[pool_used + j] = buf[a + j]
-            return n_words, True
+            return s, -1
         if wlen[wid] == L:
             st = wstart[wid]
             same = True
@@ -630,8 +626,23 @@ def _find_or_add(buf, a, b, table, mask, wstart, wlen, wpool, n_words, pool_used
                     same = False
                     break
             if same:
-                return wid, False
+                return s, wid
         s = (s + 1) & mask
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _find_or_add(buf, a, b, table, mask, wstart, wlen, wpool, n_words, pool_used):
+    """(id, whether new) of the word ``buf[a:b]``: probe the table (slot -> id), compare bytes with the pool."""
+    s, wid = _probe_word(buf, a, b, table, mask, wstart, wlen, wpool)
+    if wid >= 0:
+        return wid, False
+    L = b - a
+    table[s] = n_words
+    wstart[n_words] = pool_used
+    wlen[n_words] = L
+    for j in range(L):
+        wpool[pool_used + j] = buf[a + j]
+    return n_words, True
 
 
 @numba.njit(cache=True, nogil=True)
@@ -749,3 +760,172 @@ def sorted_runs(keys):
             count[j] = 0
         count[j] += 1
     return uniq, count
+
+
+# -- reading an ARPA file -------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def arpa_marks(buf):
+    """Byte offsets of the lines whose first byte other than ASCII whitespace is a backslash (``\\data\\``,
+    ``\\k-grams:``, ``\\end\\``)."""
+    n = len(buf)
+    out = np.empty(64, np.int64)
+    m = 0
+    i = 0
+    while i < n:
+        a = i
+        while i < n and buf[i] != 10 and _is_space(buf[i]):
+            i += 1
+        if i < n and buf[i] == 92:
+            if m == len(out):
+                grown = np.empty(2 * m, np.int64)
+                grown[:m] = out
+                out = grown
+            out[m] = a
+            m += 1
+        while i < n and buf[i] != 10:
+            i += 1
+        i += 1
+    return out[:m].copy()
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _parse_decimal(buf, a, b):
+    """(ok, value) of the number ``buf[a:b]`` where it is a plain decimal (sign, digits, a point, an exponent) of
+    at most 15 significant digits and a power of ten of at most 22: the integer of its digits then scales by one
+    exact power of ten in one correctly rounded operation (Clinger's fast path), so the value is Python's
+    ``float()`` of the text. Anything else (inf, more digits, underscores, ...): ok False, left to Python."""
+    i = a
+    neg = False
+    if i < b and (buf[i] == 45 or buf[i] == 43):
+        neg = buf[i] == 45
+        i += 1
+    m = np.int64(0)
+    nd = 0  # significant digits taken into m
+    e10 = 0
+    seen = False
+    point = False
+    while i < b:
+        c = buf[i]
+        if 48 <= c <= 57:
+            seen = True
+            if m > 0 or c != 48:
+                if nd == 15:
+                    return False, 0.0
+                m = m * 10 + (c - 48)
+                nd += 1
+            if point:
+                e10 -= 1
+        elif c == 46 and not point:
+            point = True
+        else:
+            break
+        i += 1
+    if not seen:
+        return False, 0.0
+    if i < b:
+        if buf[i] != 101 and buf[i] != 69:
+            return False, 0.0
+        i += 1
+        eneg = False
+        if i < b and (buf[i] == 45 or buf[i] == 43):
+            eneg = buf[i] == 45
+            i += 1
+        if i == b:
+            return False, 0.0
+        x = 0
+        while i < b:
+            c = buf[i]
+            if not (48 <= c <= 57) or x > 1000:
+                return False, 0.0
+            x = x * 10 + (c - 48)
+            i += 1
+        e10 += -x if eneg else x
+    if m == 0:
+        v = 0.0
+    elif e10 >= 0:
+        if e10 > 22:
+            return False, 0.0
+        v = np.float64(m) * _POW10[e10]
+    else:
+        if e10 < -22:
+            return False, 0.0
+        v = np.float64(m) / _POW10[-e10]
+    return True, -v if neg else v
+
+
+@numba.njit(cache=True, nogil=True)
+def arpa_section(buf, a, b, k, table, wstart, wlen, wpool, n_words, pool_used, add):
+    """The n-gram lines of one ``\\k-grams:`` section, ``buf[a:b]`` (blank lines skipped): log10 p, back-off weight
+    (0 where absent), the word ids (k per line: looked up in the table of the unigrams' bytes, or with ``add``
+    numbered in order as they come: the unigram section), whether each number was left to Python
+    (:func:`_parse_decimal`), each line's byte range, a status (0; 1: a line with a field count other than
+    k + 1 or k + 2, a word not among the unigrams, a unigram twice or more words than the arrays hold: the
+    caller reads the file in Python, which names the line), n_words, pool_used."""
+    cap = 1  # the lines of the section: an upper bound of its n-grams
+    for i in range(a, b):
+        if buf[i] == 10:
+            cap += 1
+    lp = np.empty(cap, np.float64)
+    bo = np.empty(cap, np.float64)
+    ids = np.empty((cap, k), np.int64)
+    lp_py = np.empty(cap, np.bool_)
+    bo_py = np.empty(cap, np.bool_)
+    starts = np.empty(cap, np.int64)
+    ends = np.empty(cap, np.int64)
+    mask = len(table) - 1
+    f_start = np.empty(k + 3, np.int64)
+    f_end = np.empty(k + 3, np.int64)
+    m = 0
+    i = a
+    while i < b:
+        ls = i
+        nf = 0
+        while True:  # the fields of the line
+            while i < b and buf[i] != 10 and _is_space(buf[i]):
+                i += 1
+            if i >= b or buf[i] == 10:
+                break
+            fs = i
+            while i < b and not _is_space(buf[i]):
+                i += 1
+            if nf < k + 3:
+                f_start[nf] = fs
+                f_end[nf] = i
+            nf += 1
+        le = i
+        i += 1
+        if nf == 0:
+            continue
+        if nf != k + 1 and nf != k + 2:
+            return lp[:0], bo[:0], ids[:0], lp_py[:0], bo_py[:0], starts[:0], ends[:0], 1, n_words, pool_used
+        ok, v = _parse_decimal(buf, f_start[0], f_end[0])
+        lp[m] = v
+        lp_py[m] = not ok
+        if nf == k + 2:
+            ok, v = _parse_decimal(buf, f_start[k + 1], f_end[k + 1])
+            bo[m] = v
+            bo_py[m] = not ok
+        else:
+            bo[m] = 0.0
+            bo_py[m] = False
+        for j in range(k):
+            if add:
+                if n_words >= len(wstart) or n_words >= len(table) // 2:
+                    return lp[:0], bo[:0], ids[:0], lp_py[:0], bo_py[:0], starts[:0], ends[:0], 1, n_words, pool_used
+                wid, new = _find_or_add(buf, f_start[j + 1], f_end[j + 1], table, mask, wstart, wlen, wpool, n_words,
+                                        pool_used)
+                if not new:
+                    return lp[:0], bo[:0], ids[:0], lp_py[:0], bo_py[:0], starts[:0], ends[:0], 1, n_words, pool_used
+                n_words += 1
+                pool_used += f_end[j + 1] - f_start[j + 1]
+            else:
+                wid = _probe_word(buf, f_start[j + 1], f_end[j + 1], table, mask, wstart, wlen, wpool)[1]
+                if wid < 0:
+                    return lp[:0], bo[:0], ids[:0], lp_py[:0], bo_py[:0], starts[:0], ends[:0], 1, n_words, pool_used
+            ids[m, j] = wid
+        starts[m] = ls
+        ends[m] = le
+        m += 1
+    return lp[:m], bo[:m], ids[:m], lp_py[:m], bo_py[:m], starts[:m], ends[:m], 0, n_words, pool_used

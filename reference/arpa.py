@@ -52,6 +52,9 @@ def read_model(path, verify: bool = False) -> "BackoffModel":
 #: a model of this many n-grams is written by the compiled writer (loading it, about 0.1 s, then pays)
 _COMPILED_WRITE_AT = 1 << 16
 
+#: an ARPA file of this many bytes is read by the compiled reader (reference/_arpa_jit.py's arpa_section)
+_COMPILED_READ_AT = 1 << 20
+
 #: a batch of this many n-grams loads the compiled scorer (its ~1 s load is then less than what it saves)
 _COMPILE_AT_ROWS = 2_000_000
 
@@ -854,6 +857,129 @@ _NGRAM_COUNT = re.compile(r"^ngram\s+(\d+)\s*=\s*(\d+)$")
 _SECTION = re.compile(r"^\\(\d+)-grams:$")
 
 
+def _arpa_header(lines: list[str], err) -> tuple[dict[int, int], int]:
+    """The \\data\\ section's declared counts {k: count} and the index of the line after them."""
+    i = 0
+    while i < len(lines) and lines[i].strip() == "":
+        i += 1
+    if i >= len(lines) or lines[i].strip() != "\\data\\":
+        raise err(i + 1, "expected the header line '\\data\\'")
+    i += 1
+    declared: dict[int, int] = {}
+    while i < len(lines) and lines[i].strip() != "":
+        m = _NGRAM_COUNT.match(lines[i].strip())
+        if not m:
+            raise err(i + 1, f"expected 'ngram K=COUNT' in the \\data\\ section, got {lines[i]!r}")
+        declared[int(m.group(1))] = int(m.group(2))
+        i += 1
+    if not declared:
+        raise err(i + 1, "the \\data\\ section declares no n-gram counts")
+    N = max(declared)
+    if sorted(declared) != list(range(1, N + 1)):
+        raise err(i + 1, f"the \\data\\ section must declare orders 1..{N}, got {sorted(declared)}")
+    return declared, i
+
+
+class _NotPlain(Exception):
+    """What the compiled ARPA reader does not take as it is: the Python reader reads the file (and names the
+    problem where there is one)."""
+
+
+def _read_arpa_compiled(b: np.ndarray, jit) -> BackoffModel | None:
+    """:func:`_read_arpa` by compiled loops over the bytes ``b`` (no string per line or field: the unigrams'
+    words alone become strings); None where the file is not plain (see :class:`_NotPlain`)."""
+
+    def fail(*_):
+        raise _NotPlain
+
+    try:
+        marks = jit.arpa_marks(b).tolist()
+        if len(marks) < 2:
+            return None
+
+        def line_at(a: int) -> str:
+            e = int(np.argmax(b[a: a + 4096] == 10)) if (b[a: a + 4096] == 10).any() else min(len(b) - a, 4096)
+            return b[a: a + e].tobytes().decode("utf-8").strip()
+
+        head = b[: marks[1]].tobytes().decode("utf-8").split("\n")
+        declared, i = _arpa_header(head, fail)
+        if any(line.strip() for line in head[i:]):
+            return None
+        N = max(declared)
+        bodies: dict[int, tuple[int, int]] = {}
+        ended = False
+        for a, nxt in zip(marks[1:], marks[2:] + [len(b)]):
+            mark = line_at(a)
+            if mark == "\\end\\":
+                ended = True
+                break
+            m = _SECTION.match(mark)
+            if not m or int(m.group(1)) not in declared or int(m.group(1)) in bodies:
+                return None
+            start = a + len(b[a:nxt].tobytes().split(b"\n", 1)[0]) + 1
+            bodies[int(m.group(1))] = (start, nxt)
+        if not ended or sorted(bodies) != list(range(1, N + 1)):
+            return None
+        n1 = declared[1]
+        size = 1 << max(4, int(2 * (n1 + 3)).bit_length())
+        table = np.full(size, -1, dtype=np.int64)
+        wstart = np.zeros(n1 + 1, dtype=np.int64)
+        wlen = np.zeros(n1 + 1, dtype=np.int64)
+        wpool = np.zeros(bodies[1][1] - bodies[1][0] + 1, dtype=np.uint8)
+        n_words = pool_used = 0
+        parsed = {}
+        for k in range(1, N + 1):
+            a, e = bodies[k]
+            lp, bo, ids, lp_py, bo_py, starts, ends, status, n_words, pool_used = jit.arpa_section(
+                b, a, e, k, table, wstart, wlen, wpool, n_words, pool_used, k == 1)
+            if status != 0 or len(lp) != declared[k]:
+                return None
+            for r in np.flatnonzero(lp_py | bo_py).tolist():  # numbers that are not plain decimals: Python's float
+                fields = b[starts[r]: ends[r]].tobytes().split()
+                lp[r] = float(fields[0])
+                if bo_py[r]:
+                    bo[r] = float(fields[k + 1])
+            if (~(lp <= 0) | ~np.isfinite(bo)).any():
+                return None
+            parsed[k] = (lp, bo, ids)
+        pool = wpool[:pool_used].tobytes()
+        words = [pool[x: x + n].decode("utf-8") for x, n in zip(wstart[:n_words].tolist(), wlen[:n_words].tolist())]
+        index = dict(zip(words, range(len(words))))
+        lp1, bo1, _ = parsed.pop(1)
+        return _assemble_arpa_model(words, index, lp1, bo1, ((k, *parsed[k]) for k in range(2, N + 1)), fail)
+    except (_NotPlain, ValueError):
+        return None
+
+
+def _assemble_arpa_model(words: list[str], index: dict, lp1, bo1, higher, fail) -> BackoffModel:
+    """The model from the unigrams (words in file order, their index, log10 p, back-off) and, for each higher
+    order, ``(k, log10 p, back-off, word ids (m, k))`` in file order; ``fail(k, row, message)`` raises for a
+    context that is not in the file or an n-gram that appears twice."""
+    if UNK not in index:
+        # KenLM adds <unk> when a file lacks it; so do we, with probability 0 (log10 = -inf is not ARPA)
+        words.append(UNK)
+        index[UNK] = len(words) - 1
+        lp1 = np.append(lp1, -100.0)
+        bo1 = np.append(bo1, 0.0)
+    V = len(words)
+    model = BackoffModel(words=words, keys=[np.arange(V, dtype=np.int64)], logprob=[lp1], backoff=[bo1], index=index)
+    for k, lp, bo, ids in higher:
+        prefix = model.lookup(ids[:, :-1]) if len(ids) else np.zeros(0, dtype=np.int64)
+        if (prefix < 0).any():
+            r = int(np.nonzero(prefix < 0)[0][0])
+            raise fail(k, r, "context")
+        key = prefix * V + ids[:, -1]
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        dup = np.nonzero(np.diff(key) == 0)[0]
+        if len(dup):
+            raise fail(k, int(order[dup[0] + 1]), "twice")
+        model.keys.append(key)
+        model.logprob.append(lp[order])
+        model.backoff.append(bo[order])
+    return model
+
+
 def read_arpa(path: str | os.PathLike) -> BackoffModel:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small lists: the cyclic collector only slows the parse down
@@ -864,14 +990,9 @@ def read_arpa(path: str | os.PathLike) -> BackoffModel:
             gc.enable()
 
 
-def _read_arpa(path: str | os.PathLike) -> BackoffModel:
-    """Read an ARPA file into a :class:`BackoffModel`.
-
-    Raises :class:`ArpaError` naming the file and line for anything malformed:
-    a missing header, a count that disagrees with the header, a line with the
-    wrong number of fields, a number that does not parse, an n-gram whose
-    context is not in the file.
-    """
+def _arpa_bytes(path: str) -> tuple[bytes, str]:
+    """The ARPA file's bytes (decompressed where gzip) and their text; ArpaError for a missing file, a gzip body
+    that does not decompress, bytes that are not UTF-8."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ArpaError(f"{path}: no such ARPA file")
@@ -892,29 +1013,41 @@ def _read_arpa(path: str | os.PathLike) -> BackoffModel:
     except UnicodeDecodeError as exc:
         raise ArpaError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); ARPA files from KenLM are UTF-8 - "
                         "convert it (e.g. iconv -f latin1 -t utf-8)") from None
+    return data, text
+
+
+def _read_arpa(path: str | os.PathLike) -> BackoffModel:
+    """Read an ARPA file into a :class:`BackoffModel`.
+
+    Raises :class:`ArpaError` naming the file and line for anything malformed:
+    a missing header, a count that disagrees with the header, a line with the
+    wrong number of fields, a number that does not parse, an n-gram whose
+    context is not in the file.
+
+    With the compiled kernels (reference/arpa_walk.py) a file of 1 MiB or more is parsed by compiled loops
+    (:func:`_read_arpa_compiled`); anything they do not take as it is (a malformed line, a number that is not
+    a plain decimal, whitespace beyond ASCII's) is read by the Python path below, which names the problem.
+    """
+    path = os.fspath(path)
+    data, text = _arpa_bytes(path)
+    if len(data) >= _COMPILED_READ_AT:
+        from reference import arpa_walk
+
+        jit = arpa_walk._jit()
+        b = np.frombuffer(data, dtype=np.uint8)
+        if jit is not None and not _has_other_whitespace(b):
+            del text
+            model = _read_arpa_compiled(b, jit)
+            if model is not None:
+                return model
+            text = data.decode("utf-8")
     lines = text.split("\n")
 
     def err(lineno: int, msg: str) -> ArpaError:
         return ArpaError(f"{path}:{lineno}: {msg}")
 
-    i = 0
-    while i < len(lines) and lines[i].strip() == "":
-        i += 1
-    if i >= len(lines) or lines[i].strip() != "\\data\\":
-        raise err(i + 1, "expected the header line '\\data\\'")
-    i += 1
-    declared: dict[int, int] = {}
-    while i < len(lines) and lines[i].strip() != "":
-        m = _NGRAM_COUNT.match(lines[i].strip())
-        if not m:
-            raise err(i + 1, f"expected 'ngram K=COUNT' in the \\data\\ section, got {lines[i]!r}")
-        declared[int(m.group(1))] = int(m.group(2))
-        i += 1
-    if not declared:
-        raise err(i + 1, "the \\data\\ section declares no n-gram counts")
+    declared, i = _arpa_header(lines, err)
     N = max(declared)
-    if sorted(declared) != list(range(1, N + 1)):
-        raise err(i + 1, f"the \\data\\ section must declare orders 1..{N}, got {sorted(declared)}")
 
     sections: dict[int, list[tuple[int, list[str]]]] = {}
     marks = [j for j in range(i, len(lines)) if lines[j][:1] == "\\" or lines[j].lstrip()[:1] == "\\"]
@@ -978,35 +1111,25 @@ def _read_arpa(path: str | os.PathLike) -> BackoffModel:
         if w in index:
             raise err(sections[1][r][0], f"unigram {w!r} appears twice")
         index[w] = r
-    if UNK not in index:
-        # KenLM adds <unk> when a file lacks it; so do we, with probability 0 (log10 = -inf is not ARPA)
-        words.append(UNK)
-        index[UNK] = len(words) - 1
-        lp1 = np.append(lp1, -100.0)
-        bo1 = np.append(bo1, 0.0)
-    V = len(words)
-    model = BackoffModel(words=words, keys=[np.arange(V, dtype=np.int64)], logprob=[lp1], backoff=[bo1], index=index)
-    for k in range(2, N + 1):
-        lp, bo, toks = parse(k)
+    toks_of: dict[int, list] = {}
+
+    def higher():
         get = index.get
-        flat = [get(w, -1) for t in toks for w in t]
-        ids = np.asarray(flat, dtype=np.int64).reshape(len(toks), k)
-        if (ids < 0).any():
-            r, c = (int(x[0]) for x in np.nonzero(ids < 0))
-            raise err(sections[k][r][0], f"word {toks[r][c]!r} of this {k}-gram is not among the unigrams")
-        prefix = model.lookup(ids[:, :-1]) if len(ids) else np.zeros(0, dtype=np.int64)
-        if (prefix < 0).any():
-            r = int(np.nonzero(prefix < 0)[0][0])
-            raise err(sections[k][r][0], f"the context {' '.join(toks[r][:-1])!r} of this {k}-gram is not a "
-                                         f"{k - 1}-gram of the file")
-        key = prefix * V + ids[:, -1]
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        dup = np.nonzero(np.diff(key) == 0)[0]
-        if len(dup):
-            r = int(order[dup[0] + 1])
-            raise err(sections[k][r][0], f"{k}-gram {' '.join(toks[r])!r} appears twice")
-        model.keys.append(key)
-        model.logprob.append(lp[order])
-        model.backoff.append(bo[order])
-    return model
+        for k in range(2, N + 1):
+            lp, bo, toks = parse(k)
+            toks_of[k] = toks
+            flat = [get(w, -1) for t in toks for w in t]
+            ids = np.asarray(flat, dtype=np.int64).reshape(len(toks), k)
+            if (ids < 0).any():
+                r, c = (int(x[0]) for x in np.nonzero(ids < 0))
+                raise err(sections[k][r][0], f"word {toks[r][c]!r} of this {k}-gram is not among the unigrams")
+            yield k, lp, bo, ids
+
+    def fail(k: int, r: int, what: str) -> ArpaError:
+        toks = toks_of[k]
+        if what == "context":
+            return err(sections[k][r][0], f"the context {' '.join(toks[r][:-1])!r} of this {k}-gram is not a "
+                                          f"{k - 1}-gram of the file")
+        return err(sections[k][r][0], f"{k}-gram {' '.join(toks[r])!r} appears twice")
+
+    return _assemble_arpa_model(words, index, lp1, bo1, higher(), fail)

@@ -118,6 +118,7 @@ def test_aot_kernels_give_the_numba_jit_results_bit_for_bit(kernels, tmp_path, m
     monkeypatch.setattr(ngram, "_COMPILED_READ_AT", 0)
     monkeypatch.setattr(ngram, "_COMPILED_AT_TOKENS", 0)
     monkeypatch.setattr(arpa, "_COMPILED_WRITE_AT", 0)
+    monkeypatch.setattr(arpa, "_COMPILED_READ_AT", 0)
     model_path, bin_path, text = tmp_path / "m.arpa", tmp_path / "m.bin", tmp_path / "held.txt"
     text.write_text(_held_out())
     assert main(["estimate", str(DATA / "corpus.txt"), "-o", "3", "--arpa", str(model_path)]) == EXIT_OK
@@ -211,6 +212,46 @@ def test_aot_command_imports_no_numba_scipy_torch_or_sympy(kernels, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines()[-2:] == ["Kernels", "[]"], proc.stderr
     assert (tmp_path / "out.txt").read_text().count("Total: ") == 6000
+
+
+def _same_model(a, b) -> bool:
+    return (a.words == b.words and a.index == b.index and len(a.keys) == len(b.keys)
+            and all(_same(x, y) for x, y in zip(a.keys + a.logprob + a.backoff, b.keys + b.logprob + b.backoff)))
+
+
+#: numbers the compiled reader parses (plain decimals of up to 15 digits, powers of ten up to 22) and those it
+#: leaves to Python's float() (more digits, inf, underscores, large exponents)
+_NUMBERS = ["-1.2690202", "-0", "0", "-0.000000000001234567890123", "-12345678901234.5", "-1234567890123456",
+            "-1.5e-3", "-15E+2", "+0.0", "-.5", "-5.", "-inf", "-1_0", "-1e-30", "-0.1234567890123456789",
+            "-3.0000000000000004", "-99", "-4e22", "-4e23", "-2.2250738585072014e-308"]
+
+
+def test_compiled_arpa_reader_gives_the_python_readers_model(kernels, tmp_path, monkeypatch):
+    """Every shipped ARPA file, a gzip copy, and a file with numbers of every form: the compiled reader's model
+    (threshold 0) is the Python reader's, bit for bit."""
+    import gzip
+
+    import reference.arpa as arpa
+
+    monkeypatch.delenv("LMVERIFY_NO_NUMBA", raising=False)
+    monkeypatch.setattr(arpa_walk, "_AOT", kernels)
+    lines = ["", "\\data\\", f"ngram 1={len(_NUMBERS) + 1}", "ngram 2=2", "", "\\1-grams:", "-1\t<s>\t-0.5"]
+    lines += [f"{x}\tw{i}\t{_NUMBERS[-1 - i] if _NUMBERS[-1 - i] != '-inf' else '-99'}" for i, x in enumerate(_NUMBERS)]
+    lines += ["", "  \\2-grams:", "-0.25\tw0 w1", "\t-1e-2 \t w1\t\tw2  ", "", "\\end\\", "trailing text"]
+    odd = tmp_path / "numbers.arpa"
+    odd.write_text("\n".join(lines))
+    (tmp_path / "corpus.o3.arpa.gz").write_bytes(gzip.compress((DATA / "corpus.o3.arpa").read_bytes()))
+    paths = sorted(DATA.glob("*.arpa")) + [odd, tmp_path / "corpus.o3.arpa.gz"]
+    for path in paths:
+        monkeypatch.setattr(arpa, "_COMPILED_READ_AT", 1 << 62)
+        python = arpa.read_arpa(path)
+        monkeypatch.setattr(arpa, "_COMPILED_READ_AT", 0)
+        b = np.frombuffer(arpa._arpa_bytes(str(path))[0], dtype=np.uint8)
+        compiled = arpa._read_arpa_compiled(b, kernels)
+        assert compiled is not None, f"{path.name}: the compiled reader left it to Python"
+        assert _same_model(compiled, python), path.name
+        assert _same_model(arpa.read_arpa(path), python), path.name
+    assert python.order == 3
 
 
 # ---------------------------------------------------------------- the cache

@@ -349,11 +349,22 @@ BAD_ARPA = [
     ("\\data\\\nngram 1=2\nngram 2=1\nngram 3=1\n\n\\1-grams:\n-1\t<unk>\n-1\ta\t0\n\n\\2-grams:\n-1\ta a\t0\n\n"
      "\\3-grams:\n-1\t<unk> a a\n\\end\\\n", r":14: the context '<unk> a' of this 3-gram is not a 2-gram"),
     ("\\data\\\nngram 1=1\n\n\\1-grams:\n0.5\t<unk>\n\\end\\\n", "expected log10 p <= 0"),
+    ("\\data\\\nngram 1=3\n\n\\1-grams:\n-1\t<unk>\n-1\ta\n-1\ta\n\\end\\\n", r":7: unigram 'a' appears twice"),
+    ("\\data\\\nngram 1=2\nngram 2=2\n\n\\1-grams:\n-1\t<unk>\n-1\ta\t0\n\n\\2-grams:\n-1\ta a\n-2\ta a\n\\end\\\n",
+     r":11: 2-gram 'a a' appears twice"),
 ]
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
 @pytest.mark.parametrize("text,message", BAD_ARPA, ids=[m for _, m in BAD_ARPA])
-def test_arpa_reader_names_file_line_and_problem(tmp_path, text, message):
+def test_arpa_reader_names_file_line_and_problem(tmp_path, text, message, compiled, monkeypatch):
+    """Also with the compiled reader on (its size threshold set to 0): it leaves every such file to the Python
+    reader, which names the problem."""
+    if compiled:
+        import reference.arpa as arpa
+
+        _numba_or_skip(True, monkeypatch)
+        monkeypatch.setattr(arpa, "_COMPILED_READ_AT", 0)
     path = tmp_path / "bad.arpa"
     path.write_text(text)
     with pytest.raises(ArpaError, match=re.escape(str(path)) + ".*" + message if ":" not in message[:2]
