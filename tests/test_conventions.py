@@ -10,8 +10,6 @@ a `step` method), bits, losses, NaN in a fully masked row, a causal-only multi-h
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -177,28 +175,50 @@ def test_conversions_are_exact_reshapes_and_transposes():
     assert not np.any(fused["b_h"])
 
 
-def _pytest_impl(cwd: Path, attention: Path) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_equations.py"),
-         str(ROOT / "tests" / "test_attention.py"), "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
-         "-k", "multi_head_attention or (lstm_cell and oracle)", "--impl", f"attention={attention}",
-         "--impl", f"recurrent={DATA / 'fixed_batch_fused_gates.py'}"],
-        cwd=cwd, capture_output=True, text=True, timeout=300)
+def _pytest_impl(attention: Path, also: str = "", ngram: Path | None = None) -> str:
+    """``pytest --impl`` as a student runs it, in a process of its own (forked from the suite's preloaded
+    forkserver: lmverify.grade.run_pytest), the student's functions in a process of their own again; ``also``
+    adds a -k alternative (for ``ngram``, a module of the n-gram topic)."""
+    from lmverify.grade import run_pytest
+
+    keyword = "multi_head_attention or (lstm_cell and oracle)" + (f" or ({also})" if also else "")
+    impls = ["--impl", f"attention={attention}", "--impl", f"recurrent={DATA / 'fixed_batch_fused_gates.py'}"]
+    if ngram is not None:
+        impls += ["--impl", f"ngram={ngram}"]
+    proc = run_pytest(str(ROOT / "tests" / "test_equations.py"), str(ROOT / "tests" / "test_attention.py"), "-rA",
+                      "-k", keyword, *impls)
     return f"exit {proc.returncode}\n{proc.stdout}{proc.stderr}"
 
 
-def test_pytest_impl_runs_declared_conventions_in_the_students_process_and_lists_what_is_not_covered(tmp_path):
+#: the add-one model of test_some_pinned_inputs_declined_the_others_still_run: it declines k != 1
+ADD_ONE = ("import numpy as np\n"
+           "def add_one(counts, context_counts, V):\n"
+           "    return (np.asarray(counts) + 1.0) / (np.asarray(context_counts)[..., None] + V)\n"
+           "LMVERIFY = {'add_k': dict(use='add_one', params={'vocab_size': 'V'}, only={'k': 1.0})}\n")
+
+
+@pytest.fixture(scope="module")
+def declared_run(tmp_path_factory) -> str:
+    """One pytest run of the declared modules (attention, recurrent, and the add-one n-gram model under
+    ``-k "pinned and add_k"``), read by the two tests below: one process start instead of two."""
+    addone = tmp_path_factory.mktemp("addone") / "addone.py"
+    addone.write_text(ADD_ONE)
+    return _pytest_impl(DATA / "attention_torch_nan.py", also="pinned and add_k", ngram=addone)
+
+
+def test_pytest_impl_runs_declared_conventions_in_the_students_process_and_lists_what_is_not_covered(
+        tmp_path, declared_run):
     """The real student loop, isolated process included: a declared module passes, the inputs its code declined
     are listed apart (never failed, never a skip of the whole test), and the earlier, non-causal version of the
     causal-only attention fails on the inputs it accepts."""
-    out = _pytest_impl(tmp_path, DATA / "attention_torch_nan.py")
+    out = declared_run
     assert out.startswith("exit 0"), out[-4000:]
     assert "not covered: inputs your code declined" in out, out[-4000:]
     assert "test_multi_head_attention_matches_torch_nn_multihead" in out.split("not covered: inputs")[1]
     assert " failed" not in out
     buggy = _variant(tmp_path, "attention_torch_nan", "out, weights = attention(q, k, v, causal)",
                      "out, weights = attention(q, k, v, None)")
-    out = _pytest_impl(tmp_path, buggy)
+    out = _pytest_impl(buggy)
     assert out.startswith("exit 1"), out[-4000:]
     assert "FAILED" in out and "test_multi_head_attention_matches_torch_nn_multihead" in out
 
@@ -287,23 +307,18 @@ def test_fewer_results_than_the_reference_are_named_before_a_test_unpacks_them(t
         hs, cs = check.call(**kw)
 
 
-def test_some_pinned_inputs_declined_the_others_still_run(tmp_path):
+def test_some_pinned_inputs_declined_the_others_still_run(declared_run):
     """The generic pinned-input test goes on past a declined input (an add-one model declines k != 1) and
-    lists the declined ones apart; the page's k = 1 example is still checked."""
-    path = _module(tmp_path, "addone", (
-        "import numpy as np\n"
-        "def add_one(counts, context_counts, V):\n"
-        "    return (np.asarray(counts) + 1.0) / (np.asarray(context_counts)[..., None] + V)\n"
-        "LMVERIFY = {'add_k': dict(use='add_one', params={'vocab_size': 'V'}, only={'k': 1.0})}\n"))
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_equations.py"), "-p", "no:cacheprovider",
-         "-p", "no:randomly", "-q", "-rA", "-k", "pinned and add_k", "--impl", f"ngram={path}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    text = out.stdout + out.stderr
-    assert out.returncode == 0, text[-3000:]
+    lists the declined ones apart; the page's k = 1 example is still checked (the add-one model's run is
+    part of ``declared_run``)."""
+    text = declared_run
+    assert text.startswith("exit 0"), text[-3000:]
     assert "PASSED" in text and "test_pinned_inputs_match_exact[ngram.add_k-impl]" in text, text[-3000:]
+    assert "PASSED tests/test_equations.py::test_pinned_inputs_match_exact[ngram.add_k-impl]" in text, text[-3000:]
     listed = text.split("not covered: inputs your code declined")[1]
-    assert "3 inputs not covered" in listed and "handles k = 1.0 only" in listed, text[-3000:]
+    line = next((ln for ln in listed.splitlines()
+                 if ln.startswith("tests/test_equations.py::test_pinned_inputs_match_exact[ngram.add_k-impl]:")), "")
+    assert "3 inputs not covered" in line and "handles k = 1.0 only" in line, text[-3000:]
 
 
 def test_zeros_are_dropped_only_for_biases_and_initial_states(tmp_path):

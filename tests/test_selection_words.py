@@ -3,9 +3,9 @@ of the 105 starter function names selected nothing, while the empty-selection me
 
 from __future__ import annotations
 
+import json
 import os
-import subprocess
-import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,40 +17,38 @@ ROOT = Path(__file__).resolve().parents[1]
 
 NAMES = ["greedy_decode", "sequence_log_likelihood", "character_ngrams"]
 
-#: run in a child: collect under `-k "a or b or c"` (the file prefilter on) and say which names each
-#: selected test matches, as pytest's own -k matching sees its keywords
-_SCRIPT = """
-import json, sys
-import pytest
-from _pytest.mark import KeywordMatcher
-from _pytest.mark.expression import Expression
+#: the environment that makes this module a recording plugin in the child below
+_NAMES_VAR, _OUT_VAR = "LMVERIFY_TEST_SELECTION_NAMES", "LMVERIFY_TEST_SELECTION_OUT"
 
-names = sys.argv[1:]
-found = {n: [] for n in names}
 
-class Record:
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items):
-        for item in items:
-            for n in names:
-                if Expression.compile(n).evaluate(KeywordMatcher.from_item(item)):
-                    found[n].append(item.nodeid)
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Only where this module is loaded as a plugin (``-p tests.test_selection_words``, by ``_selected``; a test
+    module's hooks are never called otherwise): after ``-k`` has deselected, which names each selected test
+    matches, as pytest's own -k matching sees its keywords."""
+    from _pytest.mark import KeywordMatcher
+    from _pytest.mark.expression import Expression
 
-pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-k", " or ".join(names)],
-            plugins=[Record()])
-print("RESULT" + json.dumps(found))
-"""
+    names = json.loads(os.environ[_NAMES_VAR])
+    found = {n: [] for n in names}
+    for item in items:
+        for n in names:
+            if Expression.compile(n).evaluate(KeywordMatcher.from_item(item)):
+                found[n].append(item.nodeid)
+    Path(os.environ[_OUT_VAR]).write_text(json.dumps(found), encoding="utf-8")
 
 
 def _selected(names: list[str]) -> dict[str, list[str]]:
-    import json
+    """Collect under `-k "a or b or c"` (the file prefilter on) in a pytest process of its own (forked from the
+    suite's preloaded forkserver: lmverify.grade.run_pytest) and read what the hook above recorded."""
+    from lmverify.grade import run_pytest
 
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    p = subprocess.run([sys.executable, "-c", _SCRIPT, *names], cwd=ROOT, capture_output=True, text=True,
-                       env=env, timeout=300)
-    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("RESULT")), None)
-    assert line is not None, p.stdout[-2000:] + p.stderr[-2000:]
-    return json.loads(line[len("RESULT"):])
+    with tempfile.TemporaryDirectory(prefix="lmverify-selection-") as tmp:
+        out = Path(tmp) / "found.json"
+        r = run_pytest("--collect-only", "-p", "no:xdist", "-p", "tests.test_selection_words", "-k", " or ".join(names),
+                       env={_NAMES_VAR: json.dumps(names), _OUT_VAR: str(out)})
+        assert out.is_file(), f"exit {r.returncode}\n{r.stdout[-2000:]}{r.stderr[-2000:]}"
+        return json.loads(out.read_text(encoding="utf-8"))
 
 
 def test_function_names_select_their_equations_tests():
