@@ -65,6 +65,7 @@ KERNELS: dict[str, tuple[tuple[str, ...], str]] = {
                      "b1", "b1", "i8"), "uint8[::1]"),
     "format_f32_many": (("f4[:]r",), "Tuple((uint8[::1], int64[::1]))"),
     "arpa_marks": (("u1[:]r",), "int64[::1]"),
+    "hash_rows": (("i8[:]r", "i8"), "int64[::1]"),
     "arpa_section": (("u1[:]r", "i8", "i8", "i8", "i8[:]w", "i8[:]w", "i8[:]w", "u1[:]w", "i8", "i8", "b1"),
                      "Tuple((float64[::1], float64[::1], int64[:, ::1], boolean[::1], boolean[::1], int64[::1], "
                      "int64[::1], int64, int64, int64))"),

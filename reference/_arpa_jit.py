@@ -762,6 +762,35 @@ def sorted_runs(keys):
     return uniq, count
 
 
+# -- the scorer's hash tables -----------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def hash_rows(slot, size):
+    """The row held by each of ``size`` slots (-1: empty) when the keys 0 .. n-1, each starting at its home slot
+    ``slot[i]``, are placed as reference/arpa.py's ``_HashIndex`` places them: in rounds, each round taking
+    the pending keys in order, a key taking its slot if it is free and moving to the next slot otherwise (so the
+    same table as those whole-array rounds, without a sort per round)."""
+    n = len(slot)
+    table = np.full(size, -1, np.int64)
+    s = slot.copy()
+    pending = np.arange(n)
+    m = n
+    mask = size - 1
+    while m > 0:
+        kept = 0
+        for t in range(m):
+            i = pending[t]
+            if table[s[i]] < 0:
+                table[s[i]] = i
+            else:
+                s[i] = (s[i] + 1) & mask
+                pending[kept] = i
+                kept += 1
+        m = kept
+    return table
+
+
 # -- reading an ARPA file -------------------------------------------------------------------------------------
 
 

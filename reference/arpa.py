@@ -55,6 +55,9 @@ _COMPILED_WRITE_AT = 1 << 16
 #: an ARPA file of this many bytes is read by the compiled reader (reference/_arpa_jit.py's arpa_section)
 _COMPILED_READ_AT = 1 << 20
 
+#: an order of this many n-grams gets its scoring hash table from the compiled loop (hash_rows)
+_COMPILED_HASH_AT = 1 << 16
+
 #: a batch of this many n-grams loads the compiled scorer (its ~1 s load is then less than what it saves)
 _COMPILE_AT_ROWS = 2_000_000
 
@@ -496,9 +499,18 @@ class _HashIndex:
         self.keys = keys
         self.bits = max(4, int(np.ceil(np.log2(2 * n + 1))))
         self.mask = (1 << self.bits) - 1
-        table = np.full(1 << self.bits, -1, dtype=np.int64)
         slot = self._hash(keys)
-        pending = np.arange(n, dtype=np.int64)
+        jit = None
+        if n >= _COMPILED_HASH_AT:
+            from reference import arpa_walk
+
+            jit = arpa_walk._jit()
+        if jit is not None:  # the same rounds, compiled (reference/_arpa_jit.py's hash_rows)
+            table = jit.hash_rows(slot, 1 << self.bits)
+            pending = slot[:0]
+        else:
+            table = np.full(1 << self.bits, -1, dtype=np.int64)
+            pending = np.arange(n, dtype=np.int64)
         while len(pending):
             s = slot[pending]
             free = table[s] < 0

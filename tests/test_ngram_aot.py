@@ -119,6 +119,7 @@ def test_aot_kernels_give_the_numba_jit_results_bit_for_bit(kernels, tmp_path, m
     monkeypatch.setattr(ngram, "_COMPILED_AT_TOKENS", 0)
     monkeypatch.setattr(arpa, "_COMPILED_WRITE_AT", 0)
     monkeypatch.setattr(arpa, "_COMPILED_READ_AT", 0)
+    monkeypatch.setattr(arpa, "_COMPILED_HASH_AT", 0)
     model_path, bin_path, text = tmp_path / "m.arpa", tmp_path / "m.bin", tmp_path / "held.txt"
     text.write_text(_held_out())
     assert main(["estimate", str(DATA / "corpus.txt"), "-o", "3", "--arpa", str(model_path)]) == EXIT_OK
@@ -252,6 +253,21 @@ def test_compiled_arpa_reader_gives_the_python_readers_model(kernels, tmp_path, 
         assert _same_model(compiled, python), path.name
         assert _same_model(arpa.read_arpa(path), python), path.name
     assert python.order == 3
+
+
+def test_compiled_hash_table_is_the_whole_array_rounds_table(kernels, monkeypatch):
+    """hash_rows places the keys as _HashIndex's whole-array rounds do: the same table, slot for slot (a binary
+    model file holds it), on keys that collide often (a table of 16 slots for 7 keys, runs of equal home slots)."""
+    import reference.arpa as arpa
+
+    monkeypatch.setattr(arpa_walk, "_AOT", kernels)
+    rng = np.random.default_rng(3)
+    for keys in (np.sort(rng.choice(10**12, size=200_000, replace=False)), np.arange(7, dtype=np.int64) * 2**58,
+                 np.zeros(0, dtype=np.int64)):
+        monkeypatch.setattr(arpa, "_COMPILED_HASH_AT", 0)
+        compiled = arpa._HashIndex(keys)
+        monkeypatch.setattr(arpa, "_COMPILED_HASH_AT", 1 << 62)
+        assert compiled.table.tobytes() == arpa._HashIndex(keys).table.tobytes()
 
 
 # ---------------------------------------------------------------- the cache
