@@ -14,6 +14,8 @@ Elements come in two flavours:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -50,13 +52,23 @@ def _elements(exact: bool) -> st.SearchStrategy[float]:
 
 # -- shapes ---------------------------------------------------------------------
 
+@lru_cache(maxsize=None)
 def dims(max_side: int = 5) -> st.SearchStrategy[int]:
     return st.integers(min_value=1, max_value=max_side)
 
 
-def arrays(shape: tuple[int, ...], *, exact: bool = False) -> st.SearchStrategy[np.ndarray]:
-    """A float64 array of the given shape (dyadic elements if ``exact``)."""
+@lru_cache(maxsize=4096)
+def _arrays(shape: tuple[int, ...], exact: bool) -> st.SearchStrategy[np.ndarray]:
     return hnp.arrays(np.float64, shape, elements=_elements(exact))
+
+
+def arrays(shape: tuple[int, ...], *, exact: bool = False) -> st.SearchStrategy[np.ndarray]:
+    """A float64 array of the given shape (dyadic elements if ``exact``).
+
+    One strategy object per (shape, exact), made once: hypothesis validates and unwraps a new strategy object on
+    every draw, which cost more than the draw itself (strategies are immutable, so sharing them changes nothing
+    that is drawn)."""
+    return _arrays(tuple(int(n) for n in shape), bool(exact))
 
 
 # -- logits and probability vectors ------------------------------------------------

@@ -35,6 +35,7 @@ arguments, or ``None``).
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -83,6 +84,29 @@ class Mistake:
     compound: bool = False
 
 
+class _OnceEach:
+    """A strategy factory that builds its strategy once per argument set (``exact``, ``batch``) and hands out the
+    same object after: a test that draws ``entry.inputs(exact=...)`` once per example otherwise made a new
+    composite strategy per example, which hypothesis validates and unwraps anew each time (strategies are
+    immutable; sharing one draws exactly what a new one would)."""
+
+    def __init__(self, factory: Callable[..., Any]) -> None:
+        self.factory = factory
+        self._made: dict = {}
+        functools.update_wrapper(self, factory)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            key = (args, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            return self.factory(*args, **kwargs)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self.factory(*args, **kwargs)
+        return made
+
+
 @dataclass(frozen=True)
 class Equation:
     """One catalogued equation's test declaration (see the module docstring)."""
@@ -103,6 +127,10 @@ class Equation:
     kappa: Callable[..., float] | None = None
     #: backends the generic agreement test leaves out, with the reason (e.g. a SymPy form too slow)
     skip: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.inputs is not None and not isinstance(self.inputs, _OnceEach):
+            object.__setattr__(self, "inputs", _OnceEach(self.inputs))
 
     @property
     def topic(self) -> str:
