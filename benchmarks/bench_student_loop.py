@@ -2,11 +2,14 @@
 
     python benchmarks/bench_student_loop.py [-n 7] [-k lstm] [--impl tests/data/students/recurrent_page_student.py]
 
-Runs, in turn (A B A B ...), after one warm-up of each:
+Runs, in turn (A B C A B C ...), after one warm-up of each:
 
   A  ``python -m pytest -q -p no:cacheprovider -k lstm --impl <student>`` from the project root (a correct LSTM
      student module: every selected test passes or skips for a function it does not define)
   B  ``python -c "import torch, sympy, numpy, hypothesis"`` (what any run of the suite imports)
+  C  A with ``--collect-only``: the same start, plugins and collection, and no test run (the floor of A: what
+     it costs before the first example is drawn; C/B above the goal means no speed-up of the tests alone
+     can reach it)
 
 and prints, for each, the median, minimum and maximum of its wall time and of its CPU time (user + system of the
 process and the children it waited for), the A/B ratio of each pair (median, min, max), A's session time as
@@ -63,13 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     a_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", args.k, "--impl", args.impl]
     b_cmd = [sys.executable, "-c", "import torch, sympy, numpy, hypothesis"]
+    c_cmd = a_cmd + ["--collect-only"]
     print(f"A = pytest -q -p no:cacheprovider -k {args.k} --impl {args.impl}")
     print("B = python -c 'import torch, sympy, numpy, hypothesis'")
+    print("C = A --collect-only")
     print(f"before: {_load()}")
-    runs: dict[str, list[tuple[float, float]]] = {"A": [], "B": []}
+    runs: dict[str, list[tuple[float, float]]] = {"A": [], "B": [], "C": []}
     sessions: list[float] = []
     summary = ""
-    for i in range(args.n + 1):  # the first pair warms the caches (bytecode, rewritten tests, hypothesis' files)
+    for i in range(args.n + 1):  # the first round warms the caches (bytecode, rewritten tests, hypothesis' files)
         wall_a, cpu_a, out, code = _timed(a_cmd, env)
         if code not in (0,):
             print(f"A exited {code}; its output ends:\n{out[-2000:]}", file=sys.stderr)
@@ -78,25 +83,32 @@ def main(argv: list[str] | None = None) -> int:
         if code_b != 0:
             print(f"B exited {code_b}", file=sys.stderr)
             return 1
+        wall_c, cpu_c, out_c, code_c = _timed(c_cmd, env)
+        if code_c != 0:
+            print(f"C exited {code_c}; its output ends:\n{out_c[-2000:]}", file=sys.stderr)
+            return 1
         if i == 0:
             continue
         runs["A"].append((wall_a, cpu_a))
         runs["B"].append((wall_b, cpu_b))
+        runs["C"].append((wall_c, cpu_c))
         m = re.search(r"(\d+ passed.*) in ([0-9.]+)s", out)
         if m:
             summary = m.group(1)
             sessions.append(float(m.group(2)))
     print(f"after:  {_load()}")
     print(f"A's tests: {summary}")
-    print(f"runs counted: {args.n} of each, in turn, after one warm-up pair")
+    print(f"runs counted: {args.n} of each, in turn, after one warm-up round")
     print(f"  {'seconds':24s} {'median':>8s} {'min':>8s} {'max':>8s}")
-    for key in ("A", "B"):
+    for key in ("A", "B", "C"):
         print(_row(f"{key} wall", [w for w, _ in runs[key]]))
         print(_row(f"{key} cpu", [c for _, c in runs[key]]))
     if sessions:
         print(_row("A pytest session", sessions))
     print(_row("A/B wall (pair by pair)", [a[0] / b[0] for a, b in zip(runs["A"], runs["B"])]))
     print(_row("A/B cpu (pair by pair)", [a[1] / b[1] for a, b in zip(runs["A"], runs["B"])]))
+    print(_row("C/B wall (the floor)", [c[0] / b[0] for c, b in zip(runs["C"], runs["B"])]))
+    print(_row("C/B cpu (the floor)", [c[1] / b[1] for c, b in zip(runs["C"], runs["B"])]))
     return 0
 
 
