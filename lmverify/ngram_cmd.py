@@ -234,13 +234,12 @@ def _compile_note(started: float) -> None:
 
 
 def _score_compiled(model, b, n_lines: int, bos: bool, eos: bool, levels: set):
-    """What ``score`` prints (a list of byte buffers), from one pass of compiled loops over the text (reference/_arpa_jit.py:
-    tokens and their ids, the walk of each sentence, the lines); None without Numba, or for text with
+    """What ``score`` prints (an iterator of byte buffers), from compiled loops over the text (reference/_arpa_jit.py:
+    tokens and their ids, the walk of each sentence, the lines), 1 MiB of lines at a time (so the arrays per token
+    are those of one block, not of the whole text); None without the compiled kernels, or for text with
     whitespace other than ASCII's or NUL bytes (the array path handles those)."""
-    import numpy as np
-
     from reference import arpa_walk
-    from reference.arpa import BOS, EOS, UNK, _has_other_whitespace
+    from reference.arpa import _has_other_whitespace
 
     jit = arpa_walk._jit()
     if jit is None or _has_other_whitespace(b):
@@ -248,56 +247,84 @@ def _score_compiled(model, b, n_lines: int, bos: bool, eos: bool, levels: set):
     walk = model._compiled_walk()
     if walk is None:
         return None
-    _, (pairs, starts, masks, shifts, lp, lp_off, bo, bo_off) = walk
-    vindex, vword_ids = model._packed_vocabulary()
-    unk = model.index[UNK]
-    ids, tok_start, tok_end, per_line = jit.text_ids(b, n_lines, vindex.table.view(np.int64).reshape(-1, 2),
-                                                     vindex.mask, 64 - vindex.bits, vword_ids, unk)
-    long_ = np.flatnonzero(ids == -2)
-    if len(long_):  # tokens longer than 8 bytes: the dictionary
-        get, raw = model.index.get, b.tobytes()
-        ids[long_] = [get(raw[x:y].decode("utf-8"), unk) for x, y in zip(tok_start[long_].tolist(),
-                                                                         tok_end[long_].tolist())]
-    scores, length, w, per_sentence, totals = jit.score_lines(
-        ids, per_line, model.index[BOS] if bos else -1, model.index[EOS] if eos else -1, model.order,
-        model.vocab_size, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off)
-    oov = w == unk
-    out = []
-    want_words, want_sentences = "word" in levels, "sentence" in levels
-    if want_words or want_sentences:
-        oov_per = np.zeros(len(per_sentence), dtype=np.int64)
-        nonempty = per_sentence > 0
-        if len(w):
-            starts_ = np.cumsum(per_sentence) - per_sentence
-            oov_per[nonempty] = np.add.reduceat(oov.astype(np.int64), starts_[nonempty])
-        ok_s, sd, ss = jit.f32_digits(scores if want_words else scores[:0])
-        ok_t, td, ts = jit.f32_digits(totals if want_sentences else totals[:0])
-        und_s, und_t = ~ok_s, ~ok_t
-        texts, idx = _f32_strings(np.concatenate([scores[und_s], totals[und_t]]))
-        pool, pool_off = _pool(texts)
-        score_idx = np.full(len(scores) if want_words else 0, -1, np.int64)
-        score_idx[und_s] = idx[: int(und_s.sum())]
-        total_idx = np.full(len(totals) if want_sentences else 0, -1, np.int64)
-        total_idx[und_t] = idx[int(und_s.sum()):]
-        width = 16 + (int(np.diff(pool_off).max()) if len(texts) else 0)  # positional float32: <= 15 bytes
-        size = (int((tok_end - tok_start).sum()) + len(w) * (4 + 2 * 21 + 3 + width) * want_words
-                + len(per_sentence) * (14 + 21 + width) * want_sentences)
-        out.append(jit.query_lines(b, tok_start, tok_end, per_sentence, eos, np.where(oov, 0, w), length, scores,
-                                   sd, ss, pool, pool_off, score_idx, totals, td, ts, total_idx, oov_per, want_words,
-                                   want_sentences, size))  # written as it is: no copy
-    if "summary" in levels:
-        out.append(_summary(scores, oov, totals).encode())
-    return out
+    return _score_blocks(model, jit, walk[1], b, bos, eos, levels)
 
 
-def _summary(scores, oov, totals) -> str:
-    """query's last four lines: perplexity including and excluding OOVs, OOVs, tokens."""
+#: bytes of text scored at a time by the compiled path (ends moved to the next newline)
+_SCORE_BLOCK = 1 << 20
+
+
+def _score_blocks(model, jit, tables, b, bos: bool, eos: bool, levels: set):
     import numpy as np
 
-    n_tok = len(scores)
-    n_oov = int(oov.sum())
+    from reference.arpa import BOS, EOS, UNK
+
+    pairs, starts, masks, shifts, lp, lp_off, bo, bo_off = tables
+    vindex, vword_ids = model._packed_vocabulary()
+    unk = model.index[UNK]
+    want_words, want_sentences = "word" in levels, "sentence" in levels
+    n_tok, oov_scores, all_totals = 0, [], []
+    at = 0
+    while at < len(b):
+        end = min(len(b), at + _SCORE_BLOCK)
+        if end < len(b):  # the block ends after its last newline (or, for a line longer than a block, the next)
+            nl = np.flatnonzero(b[at:end] == 10)
+            if len(nl):
+                end = at + int(nl[-1]) + 1
+            else:
+                nl = np.flatnonzero(b[end:] == 10)[:1]
+                end = end + int(nl[0]) + 1 if len(nl) else len(b)
+        block = b[at:end]
+        at = end
+        n_lines = int(np.count_nonzero(block == 10)) + (1 if block[-1] != 10 else 0)
+        ids, tok_start, tok_end, per_line = jit.text_ids(block, n_lines, vindex.table.view(np.int64).reshape(-1, 2),
+                                                         vindex.mask, 64 - vindex.bits, vword_ids, unk)
+        long_ = np.flatnonzero(ids == -2)
+        if len(long_):  # tokens longer than 8 bytes: the dictionary
+            get, raw = model.index.get, block.tobytes()
+            ids[long_] = [get(raw[x:y].decode("utf-8"), unk) for x, y in zip(tok_start[long_].tolist(),
+                                                                             tok_end[long_].tolist())]
+        scores, length, w, per_sentence, totals = jit.score_lines(
+            ids, per_line, model.index[BOS] if bos else -1, model.index[EOS] if eos else -1, model.order,
+            model.vocab_size, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off)
+        oov = w == unk
+        n_tok += len(scores)
+        oov_scores.append(scores[oov])
+        all_totals.append(totals)
+        if want_words or want_sentences:
+            oov_per = np.zeros(len(per_sentence), dtype=np.int64)
+            nonempty = per_sentence > 0
+            if len(w):
+                starts_ = np.cumsum(per_sentence) - per_sentence
+                oov_per[nonempty] = np.add.reduceat(oov.astype(np.int64), starts_[nonempty])
+            ok_s, sd, ss = jit.f32_digits(scores if want_words else scores[:0])
+            ok_t, td, ts = jit.f32_digits(totals if want_sentences else totals[:0])
+            und_s, und_t = ~ok_s, ~ok_t
+            texts, idx = _f32_strings(np.concatenate([scores[und_s], totals[und_t]]))
+            pool, pool_off = _pool(texts)
+            score_idx = np.full(len(scores) if want_words else 0, -1, np.int64)
+            score_idx[und_s] = idx[: int(und_s.sum())]
+            total_idx = np.full(len(totals) if want_sentences else 0, -1, np.int64)
+            total_idx[und_t] = idx[int(und_s.sum()):]
+            width = 16 + (int(np.diff(pool_off).max()) if len(texts) else 0)  # positional float32: <= 15 bytes
+            size = (int((tok_end - tok_start).sum()) + len(w) * (4 + 2 * 21 + 3 + width) * want_words
+                    + len(per_sentence) * (14 + 21 + width) * want_sentences)
+            yield jit.query_lines(block, tok_start, tok_end, per_sentence, eos, np.where(oov, 0, w), length, scores,
+                                  sd, ss, pool, pool_off, score_idx, totals, td, ts, total_idx, oov_per, want_words,
+                                  want_sentences, size)  # written as it is: no copy
+    if "summary" in levels:
+        yield _summary(n_tok, np.concatenate(oov_scores) if oov_scores else np.zeros(0, np.float32),
+                       np.concatenate(all_totals) if all_totals else np.zeros(0, np.float32)).encode()
+
+
+def _summary(n_tok: int, oov_scores, totals) -> str:
+    """query's last four lines: perplexity including and excluding OOVs, OOVs, tokens (``n_tok`` predictions,
+    the float32 scores of the OOV ones, the float32 sentence totals)."""
+    import numpy as np
+
+    n_oov = len(oov_scores)
     total = float(totals.astype(np.float64).sum())  # query: a double sum of the float32 sentence totals
-    total_oov = float(scores[oov].astype(np.float64).sum())
+    total_oov = float(oov_scores.astype(np.float64).sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         ppl = 10.0 ** (-total / n_tok) if n_tok else float("nan")
         ppl_ex = 10.0 ** (-(total - total_oov) / (n_tok - n_oov)) if n_tok > n_oov else float("nan")
@@ -389,7 +416,7 @@ def _score(args) -> int:
             if want_sentences:
                 out.append(f"Total: {total_txt[total_idx[i]]} OOV: {int(oov_per[i])}\n".encode())
     if "summary" in levels:
-        out.append(_summary(scores, oov, totals).encode())
+        out.append(_summary(len(scores), scores[oov], totals).encode())
     sys.stdout.flush()
     sys.stdout.buffer.write(b"".join(out))
     sys.stdout.buffer.flush()

@@ -185,6 +185,30 @@ def test_aot_estimate_and_score_equal_the_numpy_paths(order, kernels, tmp_path, 
     assert out["aot"][1] == out["numpy"][1] == out["aot"][2] == out["numpy"][2]
 
 
+@pytest.mark.parametrize("options", [[], ["-n"], ["-v", "sentence"], ["-v", "summary"]], ids=["all", "-n", "sentence",
+                                                                                           "summary"])
+def test_compiled_score_in_blocks_prints_what_the_array_path_prints(options, kernels, tmp_path, monkeypatch,
+                                                                    capsysbinary):
+    """score's compiled path takes the text a block of lines at a time: with blocks of 777 bytes (lines cut
+    nowhere, a line longer than a block, a last line without a newline) the output is the array path's."""
+    import lmverify.ngram_cmd as cmd
+
+    text = tmp_path / "held.txt"
+    long_line = " ".join(["the house"] * 150 + ["zzz-a-token-longer-than-eight"] * 10)
+    text.write_text(_held_out() + long_line + "\n" + _held_out()[:5000] + "last line without newline")
+    out = {}
+    for mode in ("blocks", "numpy"):
+        if mode == "numpy":
+            monkeypatch.setenv("LMVERIFY_NO_NUMBA", "1")
+        else:
+            monkeypatch.delenv("LMVERIFY_NO_NUMBA", raising=False)
+            monkeypatch.setattr(arpa_walk, "_AOT", kernels)
+            monkeypatch.setattr(cmd, "_SCORE_BLOCK", 777)
+        assert cmd.main(["score", str(DATA / "corpus.o3.arpa"), str(text), *options]) == cmd.EXIT_OK
+        out[mode] = capsysbinary.readouterr().out
+    assert out["blocks"] == out["numpy"] and len(out["blocks"]) > 100
+
+
 def test_aot_command_imports_no_numba_scipy_torch_or_sympy(kernels, tmp_path):
     """estimate (compiled reading from a pipe, counting, writing), build and score (compiled, 64 KiB of text) in
     a fresh process: none of Numba, llvmlite, SciPy, PyTorch, SymPy is imported."""
