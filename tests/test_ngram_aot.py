@@ -151,6 +151,17 @@ def _defined_part(out: tuple) -> tuple:
     return ids, per_line, table, wstart[:n_words], wlen[:n_words], wpool[:pool_used], n_words, pool_used
 
 
+def _select(mode: str, kernels, monkeypatch) -> None:
+    """The NumPy paths (``numpy``) or the ahead-of-time kernels (any other mode)."""
+    if mode == "numpy":
+        monkeypatch.setenv("LMVERIFY_NO_NUMBA", "1")
+        assert arpa_walk._jit() is None
+    else:
+        monkeypatch.delenv("LMVERIFY_NO_NUMBA", raising=False)
+        monkeypatch.setattr(arpa_walk, "_AOT", kernels)
+        assert arpa_walk._jit() is kernels
+
+
 @pytest.mark.parametrize("order", [3, 5])
 def test_aot_estimate_and_score_equal_the_numpy_paths(order, kernels, tmp_path, monkeypatch, capsysbinary):
     """The command's bytes (the ARPA file; score's output on ARPA and binary models) with the ahead-of-time kernels
@@ -166,12 +177,7 @@ def test_aot_estimate_and_score_equal_the_numpy_paths(order, kernels, tmp_path, 
     text.write_text(_held_out())
     out = {}
     for mode in ("aot", "numpy"):
-        if mode == "numpy":
-            monkeypatch.setenv("LMVERIFY_NO_NUMBA", "1")
-        else:
-            monkeypatch.delenv("LMVERIFY_NO_NUMBA", raising=False)
-            monkeypatch.setattr(arpa_walk, "_AOT", kernels)
-            assert arpa_walk._jit() is kernels
+        _select(mode, kernels, monkeypatch)
         m = tmp_path / f"{mode}.arpa"
         assert main(["estimate", str(DATA / "corpus.txt"), "-o", str(order), "--arpa", str(m)]) == EXIT_OK
         assert main(["build", str(m), str(tmp_path / f"{mode}.bin")]) == EXIT_OK
@@ -197,13 +203,9 @@ def test_compiled_score_in_blocks_prints_what_the_array_path_prints(options, ker
     long_line = " ".join(["the house"] * 150 + ["zzz-a-token-longer-than-eight"] * 10)
     text.write_text(_held_out() + long_line + "\n" + _held_out()[:5000] + "last line without newline")
     out = {}
+    monkeypatch.setattr(cmd, "_SCORE_BLOCK", 777)
     for mode in ("blocks", "numpy"):
-        if mode == "numpy":
-            monkeypatch.setenv("LMVERIFY_NO_NUMBA", "1")
-        else:
-            monkeypatch.delenv("LMVERIFY_NO_NUMBA", raising=False)
-            monkeypatch.setattr(arpa_walk, "_AOT", kernels)
-            monkeypatch.setattr(cmd, "_SCORE_BLOCK", 777)
+        _select(mode, kernels, monkeypatch)
         assert cmd.main(["score", str(DATA / "corpus.o3.arpa"), str(text), *options]) == cmd.EXIT_OK
         out[mode] = capsysbinary.readouterr().out
     assert out["blocks"] == out["numpy"] and len(out["blocks"]) > 100
