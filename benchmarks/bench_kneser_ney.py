@@ -125,12 +125,13 @@ def _mem_gib() -> float:
 
 
 def _commit() -> str:
-    """The commit benchmarked (with '+changes' where the work tree differs from it)."""
+    """The commit benchmarked (with '+changes' where the benchmarked code differs from it in the work tree)."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "reference",
+                                "lmverify/ngram_cmd.py", "benchmarks"], cwd=ROOT, capture_output=True,
+                               text=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return head + (" +changes" if dirty else "")
