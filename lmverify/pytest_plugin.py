@@ -102,6 +102,11 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     /tmp makes /tmp the rootdir, with no configuration. Here, once the options are known, the choice
     is made again from the real test paths, and the configuration's ``addopts`` applied.
     """
+    _reapply_configuration(early_config, parser, args)
+    _notebooks_plugin(early_config, args)
+
+
+def _reapply_configuration(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     import copy
 
     from _pytest.config.findpaths import determine_setup
@@ -122,6 +127,29 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     args[:] = early_config._validate_args(early_config.getini("addopts"), "via addopts config") + args
     early_config.known_args_namespace = parser.parse_known_args(args, namespace=copy.copy(early_config.option))
     early_config.known_args_namespace.confcutdir = str(inipath.parent)
+
+
+def _notebooks_plugin(early_config: pytest.Config, args: list[str]) -> None:
+    """nbmake, which runs the notebooks (``--nbmake`` in addopts), is registered here, and not under ``--impl``.
+
+    Its entry point is blocked in addopts (``-p no:nbmake``): importing it imports Jupyter's client and
+    nbformat (about 0.15 s), which a student's run never uses (under ``--impl`` no notebook is collected). So
+    this plugin registers it for every other run, before the command line is parsed (so ``--nbmake`` and its
+    options are known), and under ``--impl`` takes ``--nbmake`` out of the arguments instead. A ``-p no:nbmake``
+    of the caller's own is obeyed."""
+    pm = early_config.pluginmanager
+    if pm.has_plugin("nbmake") or pm.has_plugin("nbmake.pytest_plugin"):
+        return  # registered by its entry point (a configuration without our addopts)
+    own = [str(a) for a in early_config.invocation_params.args]
+    refused = any(a == "no:nbmake" or a == "-pno:nbmake" for a in own)
+    students = any(a == "--impl" or a.startswith("--impl=") for a in args)
+    if refused or students:
+        args[:] = [a for a in args if a != "--nbmake"]
+        return
+    try:
+        pm.import_plugin("nbmake.pytest_plugin")
+    except ImportError:  # not installed (the test extra has it): the notebooks are not collected
+        args[:] = [a for a in args if a != "--nbmake"]
 
 
 @pytest.hookimpl(tryfirst=True)  # before hypothesis' own pytest_configure loads the profile
