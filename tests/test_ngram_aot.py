@@ -123,6 +123,8 @@ def test_aot_kernels_give_the_numba_jit_results_bit_for_bit(kernels, tmp_path, m
     model_path, bin_path, text = tmp_path / "m.arpa", tmp_path / "m.bin", tmp_path / "held.txt"
     text.write_text(_held_out())
     assert main(["estimate", str(DATA / "corpus.txt"), "-o", "3", "--arpa", str(model_path)]) == EXIT_OK
+    assert main(["estimate", str(DATA / "corpus.txt"), "-o", "7", "--discount_fallback",  # V^7 >= 2^63: ranks
+                 "--arpa", str(tmp_path / "m7.arpa")]) == EXIT_OK
     assert main(["build", str(model_path), str(bin_path)]) == EXIT_OK
     for path in (model_path, bin_path):
         assert main(["score", str(path), str(text)]) == EXIT_OK
@@ -162,10 +164,11 @@ def _select(mode: str, kernels, monkeypatch) -> None:
         assert arpa_walk._jit() is kernels
 
 
-@pytest.mark.parametrize("order", [3, 5])
+@pytest.mark.parametrize("order", [3, 5, 7])
 def test_aot_estimate_and_score_equal_the_numpy_paths(order, kernels, tmp_path, monkeypatch, capsysbinary):
     """The command's bytes (the ARPA file; score's output on ARPA and binary models) with the ahead-of-time kernels
-    and with the NumPy paths (``LMVERIFY_NO_NUMBA=1``) are the same."""
+    and with the NumPy paths (``LMVERIFY_NO_NUMBA=1``) are the same; at order 7 V^7 >= 2^63, so the counting
+    ranks positions order by order (the radix sort; fixed discounts where the counts of counts allow none)."""
     import reference.arpa as arpa
     import reference.numpy.ngram as ngram
     from lmverify.ngram_cmd import EXIT_OK, main
@@ -179,7 +182,8 @@ def test_aot_estimate_and_score_equal_the_numpy_paths(order, kernels, tmp_path, 
     for mode in ("aot", "numpy"):
         _select(mode, kernels, monkeypatch)
         m = tmp_path / f"{mode}.arpa"
-        assert main(["estimate", str(DATA / "corpus.txt"), "-o", str(order), "--arpa", str(m)]) == EXIT_OK
+        assert main(["estimate", str(DATA / "corpus.txt"), "-o", str(order), "--arpa", str(m),
+                     "--discount_fallback"]) == EXIT_OK
         assert main(["build", str(m), str(tmp_path / f"{mode}.bin")]) == EXIT_OK
         capsysbinary.readouterr()
         scored = []

@@ -699,7 +699,10 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
 def _count_ngrams_successive(stream: np.ndarray, V: int, order: int):
     """As :func:`_count_ngrams_mixed_radix`, for any V and order: the k-gram at a position is
     ``rank of its (k-1)-gram prefix * V + last word``, so every position keeps its rank per order."""
+    from reference import arpa_walk
+
     L = len(stream)
+    jit = arpa_walk._jit() if L >= _COMPILED_AT_TOKENS else None
     rank_prev = stream.astype(np.int64)
     valid = np.ones(L, dtype=bool)
     bos_prev = np.arange(V) == 1
@@ -710,8 +713,11 @@ def _count_ngrams_successive(stream: np.ndarray, V: int, order: int):
         valid &= stream[k - 2: k - 2 + n] != 2
         pos = np.flatnonzero(valid)
         keyp = rank_prev[pos] * V + stream[pos + k - 1]
-        perm = np.argsort(keyp)
-        grams = keyp[perm]
+        if jit is not None:  # a radix sort: the sorted keys and their (stable) permutation in a few passes
+            grams, perm = jit.radix_argsort(keyp)
+        else:
+            perm = np.argsort(keyp)
+            grams = keyp[perm]
         del keyp
         starts, raw = _sorted_runs(grams)
         key = grams[starts]
