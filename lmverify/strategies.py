@@ -14,12 +14,34 @@ Elements come in two flavours:
 
 from __future__ import annotations
 
+import functools
 from functools import lru_cache
 
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+# -- composite strategies, made on first use --------------------------------------------
+
+def composite(fn):
+    """``hypothesis.strategies.composite``, applied the first time the strategy is asked for.
+
+    ``st.composite`` reads the function's source (to warn when ``draw`` is never used) as it decorates; the
+    registry's ~90 input strategies cost every pytest process (a student's run included) about 0.1 s at
+    import that way, whether or not their tests are selected. The strategies are the same objects, made later.
+    """
+    made = None
+
+    @functools.wraps(fn)
+    def factory(*args, **kwargs):
+        nonlocal made
+        if made is None:
+            made = st.composite(fn)
+        return made(*args, **kwargs)
+
+    return factory
+
 
 # -- example budgets --------------------------------------------------------------
 
@@ -73,7 +95,7 @@ def arrays(shape: tuple[int, ...], *, exact: bool = False) -> st.SearchStrategy[
 
 # -- logits and probability vectors ------------------------------------------------
 
-@st.composite
+@composite
 def logits(draw, *, max_rows: int = 4, max_len: int = 6, exact: bool = False, extremes: bool = False) -> np.ndarray:
     """A (rows, n) matrix of logits; with ``extremes``, entries mix +-1e4 with ordinary values."""
     rows = draw(st.integers(1, max_rows))
@@ -82,7 +104,7 @@ def logits(draw, *, max_rows: int = 4, max_len: int = 6, exact: bool = False, ex
     return draw(hnp.arrays(np.float64, (rows, n), elements=elements))
 
 
-@st.composite
+@composite
 def probability_vectors(draw, *, min_len: int = 1, max_len: int = 6, allow_zeros: bool = True,
                         exact: bool = False) -> np.ndarray:
     """A 1-D probability vector (non-negative, sums to one up to float64 rounding).
@@ -97,7 +119,7 @@ def probability_vectors(draw, *, min_len: int = 1, max_len: int = 6, allow_zeros
     return w / w.sum()
 
 
-@st.composite
+@composite
 def temperatures(draw, *, exact: bool = False) -> float:
     if exact:
         return draw(st.sampled_from([0.25, 0.5, 1.0, 2.0, 4.0]))
@@ -106,7 +128,7 @@ def temperatures(draw, *, exact: bool = False) -> float:
 
 # -- attention inputs -------------------------------------------------------------
 
-@st.composite
+@composite
 def qkv_triples(draw, *, max_len: int = 5, max_dim: int = 4, batch: bool = False, exact: bool = False,
                 self_attention: bool = False, lead: tuple[int, ...] | None = None) -> dict[str, np.ndarray]:
     """Q (…, n, d_k), K (…, m, d_k), V (…, m, d_v) with small shapes.
@@ -130,7 +152,7 @@ def qkv_triples(draw, *, max_len: int = 5, max_dim: int = 4, batch: bool = False
     }
 
 
-@st.composite
+@composite
 def masks(draw, n: int, m: int, *, allow_fully_masked_rows: bool = False) -> np.ndarray:
     """A boolean (n, m) keep-mask (True = attend). By default every row keeps at least one key."""
     mask = draw(hnp.arrays(np.bool_, (n, m)))
@@ -141,7 +163,7 @@ def masks(draw, n: int, m: int, *, allow_fully_masked_rows: bool = False) -> np.
     return mask
 
 
-@st.composite
+@composite
 def masks_with_a_fully_masked_row(draw, n: int, m: int) -> np.ndarray:
     """A keep-mask in which at least one row keeps nothing (the degenerate case)."""
     mask = draw(masks(n, m))
@@ -149,7 +171,7 @@ def masks_with_a_fully_masked_row(draw, n: int, m: int) -> np.ndarray:
     return mask
 
 
-@st.composite
+@composite
 def multi_head_setups(draw, *, max_len: int = 4, max_heads: int = 3, max_head_dim: int = 3,
                       exact: bool = False) -> dict:
     """X (n, d_model), memory (m, d_model), per-head projections and W_O for multi-head attention."""
@@ -175,7 +197,7 @@ def multi_head_setups(draw, *, max_len: int = 4, max_heads: int = 3, max_head_di
 # Distributions for the information topic (entropy, cross-entropy, KL, MI, JSD). Built from
 # small integer weights, so the SymPy backend stays fast; zeros are drawn on purpose.
 
-@st.composite
+@composite
 def distribution_batches(draw, *, count: int = 1, min_len: int = 1, max_len: int = 6, allow_zeros: bool = True,
                          full_support: bool = False, batch: bool = False) -> tuple[np.ndarray, ...]:
     """``count`` probability arrays of one shape (..., n): rows sum to one along the last axis.
@@ -194,7 +216,7 @@ def distribution_batches(draw, *, count: int = 1, min_len: int = 1, max_len: int
     return tuple(out)
 
 
-@st.composite
+@composite
 def joint_distributions(draw, *, max_x: int = 4, max_y: int = 4, independent: bool = False) -> np.ndarray:
     """A joint p(x, y) as an (n_x, n_y) table summing to one; ``independent`` draws p(x) p(y)."""
     nx, ny = draw(st.integers(1, max_x)), draw(st.integers(1, max_y))
@@ -233,7 +255,7 @@ def has_repeated_word(corpus: list[str]) -> bool:
     return len(set(words)) < len(words)
 
 
-@st.composite
+@composite
 def corpora(draw, *, max_sentences: int = 8, max_len: int = 7, max_vocab: int = 6,
             repeats: bool | None = None) -> list[str]:
     """A list of non-empty sentences over a vocabulary of at most ``max_vocab`` words (``NGRAM_VOCAB``).
@@ -277,7 +299,7 @@ def corpora(draw, *, max_sentences: int = 8, max_len: int = 7, max_vocab: int = 
     return [" ".join(s) for s in corpus]
 
 
-@st.composite
+@composite
 def corpus_count_tables(draw, order: int, *, repeats: bool | None = None, max_sentences: int = 4,
                         max_len: int = 5, max_vocab: int = 4) -> dict:
     """The order-``order`` count table of a drawn corpus (:func:`corpora`), as an n-gram model counts it.
@@ -318,7 +340,7 @@ degenerate_corpora = st.one_of(
 )
 
 
-@st.composite
+@composite
 def count_tables(draw, *, max_contexts: int = 4, max_vocab: int = 5, max_count: int = 6,
                  allow_empty_rows: bool = True) -> np.ndarray:
     """A (contexts, vocabulary) float64 table of non-negative integer counts."""
@@ -330,7 +352,7 @@ def count_tables(draw, *, max_contexts: int = 4, max_vocab: int = 5, max_count: 
     return c
 
 
-@st.composite
+@composite
 def markov_joints(draw, *, max_vocab: int = 3, length: int = 3) -> np.ndarray:
     """A joint over ``length`` words that is first-order Markov: p(w1) prod_t p(w_t | w_{t-1})."""
     v = draw(st.integers(1, max_vocab))
@@ -343,7 +365,7 @@ def markov_joints(draw, *, max_vocab: int = 3, length: int = 3) -> np.ndarray:
     return joint
 
 
-@st.composite
+@composite
 def sequence_joints(draw, *, max_vocab: int = 3, length: int = 3) -> np.ndarray:
     """Any joint distribution over ``length`` words (a (V,)*length table of ratios of small integers)."""
     v = draw(st.integers(1, max_vocab))

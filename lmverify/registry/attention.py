@@ -24,7 +24,7 @@ PAGE_V = np.eye(4)
 def _softmax_inputs(exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
 
-    @st.composite
+    @S.composite
     def draw(d):
         z = d(S.logits(max_rows=3, max_len=4, exact=exact))
         if lead:
@@ -34,7 +34,7 @@ def _softmax_inputs(exact: bool = False, batch: int | None = None):
     return draw()
 
 
-@st.composite
+@S.composite
 def _additive_inputs(draw, exact: bool = False, batch: int | None = None):
     T_enc, d_h, d_s, d_a = (draw(S.dims(3)) for _ in range(4))
     arr = lambda shape: draw(S.arrays(shape, exact=exact))  # noqa: E731
@@ -52,7 +52,7 @@ def _qkv_inputs(exact: bool = False, batch: int | None = None):
     return S.qkv_triples(max_len=3, max_dim=3, exact=exact, lead=lead)
 
 
-@st.composite
+@S.composite
 def _masked_qkv_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     qkv = draw(S.qkv_triples(max_len=3, max_dim=3, exact=exact, lead=lead))
@@ -63,7 +63,7 @@ def _masked_qkv_inputs(draw, exact: bool = False, batch: int | None = None):
 def _scores_inputs(exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
 
-    @st.composite
+    @S.composite
     def draw(d):
         n = d(S.dims(4))
         return {"Z": d(hnp.arrays(np.float64, lead + (n, n), elements=S.dyadic if exact else S.small_floats))}
@@ -75,32 +75,32 @@ def _causal_mask_inputs(exact: bool = False):
     return st.integers(1, 6).map(lambda t: {"T": t})
 
 
-@st.composite
+@S.composite
 def _moment_inputs(draw, exact: bool = False):
     d = draw(S.dims(4))
     arr = lambda: draw(S.arrays((d,), exact=exact))  # noqa: E731
     return {"mean_q": arr(), "var_q": np.abs(arr()), "mean_k": arr(), "var_k": np.abs(arr())}
 
 
-@st.composite
+@S.composite
 def _limit_inputs(draw, exact: bool = False):
     return {"z": draw(S.logits(max_rows=1, max_len=3, exact=True)), "tau_limit": draw(st.sampled_from([0, np.inf]))}
 
 
-@st.composite
+@S.composite
 def _multi_head_inputs(draw, exact: bool = False):
     setup = draw(S.multi_head_setups(max_len=2, max_heads=2, max_head_dim=2, exact=exact) if exact
                  else S.multi_head_setups())
     return {k: setup[k] for k in ("X_q", "X_kv", "W_q", "W_k", "W_v", "W_o", "n_heads")}
 
 
-@st.composite
+@S.composite
 def _flash_inputs(draw, exact: bool = False):
     qkv = draw(S.qkv_triples(self_attention=True, max_len=4, max_dim=3, exact=exact))
     return dict(qkv, block_size=draw(st.integers(1, 5)), causal=draw(st.booleans()))
 
 
-@st.composite
+@S.composite
 def _linear_inputs(draw, exact: bool = False):
     qkv = draw(S.qkv_triples(self_attention=True, max_len=3, max_dim=2, exact=exact))
     return dict(qkv, causal=draw(st.booleans()))

@@ -40,19 +40,19 @@ def nonzero_vectors(d: int, exact: bool = False, lead: tuple[int, ...] = ()):
         lambda a: np.all(np.max(np.abs(a), axis=-1) >= 1e-6))
 
 
-@st.composite
+@S.composite
 def embedding_tables(draw, *, max_vocab: int = 5, max_dim: int = 3, exact: bool = False, min_vocab: int = 1):
     V = draw(st.integers(min_vocab, max_vocab))
     d = draw(S.dims(max_dim))
     return draw(hnp.arrays(np.float64, (V, d), elements=_el(exact)))
 
 
-@st.composite
+@S.composite
 def sentences_of_ids(draw, V: int, *, min_len: int = 1, max_len: int = 6) -> list[int]:
     return draw(st.lists(st.integers(0, V - 1), min_size=min_len, max_size=max_len))
 
 
-@st.composite
+@S.composite
 def cooccurrence_counts(draw, *, max_side: int = 4, max_count: int = 8, full: bool = False) -> np.ndarray:
     """A (words, contexts) count table in which every row and column has a positive count."""
     n, m = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
@@ -70,7 +70,7 @@ word_counts = st.lists(st.integers(1, 50), min_size=1, max_size=7).map(lambda c:
 
 
 def _cosine_inputs(exact: bool = False, batch: int | None = None):
-    @st.composite
+    @S.composite
     def draw(d):
         n = d(S.dims(4))
         lead = () if batch is None else (batch,)
@@ -79,13 +79,13 @@ def _cosine_inputs(exact: bool = False, batch: int | None = None):
     return draw()
 
 
-@st.composite
+@S.composite
 def _one_hot_inputs(draw, exact: bool = False):
     V = draw(st.integers(1, 8))
     return {"index": draw(st.integers(0, V - 1)), "V": V}
 
 
-@st.composite
+@S.composite
 def _analogy_inputs(draw, exact: bool = False):
     # dyadic entries (exact in float32); no near-tie for the winner (float32 may order a near tie differently)
     E = draw(embedding_tables(min_vocab=4, max_vocab=5, max_dim=2, exact=True))
@@ -102,13 +102,13 @@ def _analogy_inputs(draw, exact: bool = False):
     return {"E": E, "a": int(a), "b": int(b), "c": int(c)}
 
 
-@st.composite
+@S.composite
 def _cbow_context_inputs(draw, exact: bool = False):
     E = draw(embedding_tables(exact=exact))
     return {"E": E, "words": draw(sentences_of_ids(E.shape[0], min_len=2, max_len=5)), "c": draw(st.integers(1, 3))}
 
 
-@st.composite
+@S.composite
 def _two_tables_sentence(draw, exact: bool = False, min_len: int = 1):
     V = draw(st.integers(1, 4))
     d = draw(S.dims(2))
@@ -126,7 +126,7 @@ def _skipgram_objective_inputs(exact: bool = False):
 
 
 def _skipgram_softmax_inputs(exact: bool = False, batch: int | None = None):
-    @st.composite
+    @S.composite
     def draw(d):
         V, dim = d(st.integers(1, 4)), d(S.dims(3))
         lead = () if batch is None else (batch,)
@@ -136,13 +136,13 @@ def _skipgram_softmax_inputs(exact: bool = False, batch: int | None = None):
     return draw()
 
 
-@st.composite
+@S.composite
 def _skipgram_gradient_inputs(draw, exact: bool = False):
     kw = draw(_skipgram_softmax_inputs(exact))
     return dict(kw, o=draw(st.integers(0, kw["E_out"].shape[0] - 1)))
 
 
-@st.composite
+@S.composite
 def huffman_setups(draw, exact: bool = False, max_vocab: int = 5):
     """Counts, their Huffman tree (codes, points, by the NumPy reference), inner-node vectors, an input vector."""
     from reference.numpy.embeddings import huffman_tree
@@ -156,14 +156,14 @@ def huffman_setups(draw, exact: bool = False, max_vocab: int = 5):
             "codes": codes, "points": points}
 
 
-@st.composite
+@S.composite
 def _neg_sampled_inputs(draw, exact: bool = False):
     d, k = draw(S.dims(3)), draw(st.integers(1, 3))
     return {"v_I": draw(S.arrays((d,), exact=exact)), "v_O": draw(S.arrays((d,), exact=exact)),
             "V_neg": draw(S.arrays((k, d), exact=exact))}
 
 
-@st.composite
+@S.composite
 def _neg_expected_inputs(draw, exact: bool = False):
     V, d = draw(st.integers(1, 4)), draw(S.dims(2))
     counts = draw(st.lists(st.integers(1, 9), min_size=V, max_size=V))
@@ -172,18 +172,18 @@ def _neg_expected_inputs(draw, exact: bool = False):
             "E_out": draw(S.arrays((V, d), exact=exact)), "noise": noise, "k": draw(st.integers(1, 5))}
 
 
-@st.composite
+@S.composite
 def _noise_inputs(draw, exact: bool = False):
     return {"counts": draw(word_counts), "power": draw(st.sampled_from([0.75, 0.5, 1.0, 0.0]))}
 
 
-@st.composite
+@S.composite
 def _sgns_objective_inputs(draw, exact: bool = False):
     X = draw(cooccurrence_counts(max_side=3))
     return {"S": draw(S.arrays(X.shape, exact=exact)), "X": X, "k": draw(st.integers(1, 5))}
 
 
-@st.composite
+@S.composite
 def _sgns_optimum_inputs(draw, exact: bool = False):
     return {"X": draw(cooccurrence_counts(max_side=3, full=True)), "k": draw(st.integers(1, 5))}
 
@@ -192,7 +192,7 @@ def _pmi_inputs(exact: bool = False):
     return cooccurrence_counts().map(lambda X: {"X": X})
 
 
-@st.composite
+@S.composite
 def _cooccurrence_inputs(draw, exact: bool = False):
     V = draw(st.integers(1, 5))
     sents = draw(st.lists(sentences_of_ids(V, max_len=6), min_size=1, max_size=3))
@@ -200,13 +200,13 @@ def _cooccurrence_inputs(draw, exact: bool = False):
             "weighting": draw(st.sampled_from(["count", "harmonic"]))}
 
 
-@st.composite
+@S.composite
 def _glove_weight_inputs(draw, exact: bool = False):
     x = draw(hnp.arrays(np.float64, (draw(S.dims(5)),), elements=st.integers(0, 300).map(float)))
     return {"x": x, "x_max": draw(st.sampled_from([100.0, 10.0, 1.0])), "alpha": draw(st.sampled_from([0.75, 0.5, 1.0]))}
 
 
-@st.composite
+@S.composite
 def _glove_loss_inputs(draw, exact: bool = False):
     V, d = draw(st.integers(1, 3)), draw(S.dims(2))
     X = draw(cooccurrence_counts(max_side=V, max_count=150))
@@ -220,7 +220,7 @@ def _glove_loss_inputs(draw, exact: bool = False):
 fasttext_words = st.text(alphabet=st.sampled_from(list("abcdeghinrsuwé中ü")), min_size=1, max_size=9)
 
 
-@st.composite
+@S.composite
 def _fasttext_ngram_inputs(draw, exact: bool = False):
     minn = draw(st.integers(1, 4))
     return {"word": draw(fasttext_words), "minn": minn, "maxn": draw(st.integers(minn, 6))}
@@ -230,7 +230,7 @@ def _fasttext_hash_inputs(exact: bool = False):
     return fasttext_words.map(lambda w: {"ngram": w})
 
 
-@st.composite
+@S.composite
 def _fasttext_vector_inputs(draw, exact: bool = False):
     kw = draw(_fasttext_ngram_inputs())
     return dict(kw, Z=draw(S.arrays((draw(st.integers(1, 7)), draw(S.dims(2))), exact=exact)))
@@ -362,7 +362,7 @@ def _glove_weight_uncapped(x, x_max=100.0, alpha=0.75):
 table_entries = st.integers(-8, 8).map(lambda i: i / 8.0)
 
 
-@st.composite
+@S.composite
 def word2vec_tables(draw, *, max_vocab: int = 4, max_dim: int = 3, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(W_in, W_out): two (V, d) tables of ``table_entries`` (the same vocabulary and dimension)."""
     V, d = draw(st.integers(1, max_vocab)), draw(S.dims(max_dim))
@@ -370,7 +370,7 @@ def word2vec_tables(draw, *, max_vocab: int = 4, max_dim: int = 3, exact: bool =
     return arr(), arr()
 
 
-@st.composite
+@S.composite
 def repeated_words(draw, V: int, *, min_len: int = 1, max_len: int = 4, allow_empty: bool = False) -> list[int]:
     """A list of word ids in 0..V-1: freely drawn (repeats are common in a small vocabulary), or with one word
     forced to occur at least twice, or all distinct (where V allows)."""
@@ -385,7 +385,7 @@ def repeated_words(draw, V: int, *, min_len: int = 1, max_len: int = 4, allow_em
     return draw(st.lists(st.integers(0, V - 1), min_size=lo, max_size=max_len))
 
 
-@st.composite
+@S.composite
 def _skipgram_table_inputs(draw, exact: bool = False):
     W_in, W_out = draw(word2vec_tables())
     V = W_in.shape[0]
@@ -393,7 +393,7 @@ def _skipgram_table_inputs(draw, exact: bool = False):
             "context": draw(repeated_words(V, max_len=4))}
 
 
-@st.composite
+@S.composite
 def _negative_sampling_table_inputs(draw, exact: bool = False):
     W_in, W_out = draw(word2vec_tables())
     V = W_in.shape[0]

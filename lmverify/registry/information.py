@@ -27,7 +27,7 @@ def _lead(batch):
     return () if batch is None else (batch,)
 
 
-@st.composite
+@S.composite
 def _dists(draw, count, *, batch=None, full_support=False, max_len=6):
     """``count`` distributions of one length n, each (batch, n) or (n,)."""
     n = draw(st.integers(2 if count > 1 else 1, max_len))
@@ -48,7 +48,7 @@ def _pq_inputs(exact: bool = False, batch: int | None = None):
     return st.tuples(_dists(2, batch=batch), BASES).map(lambda t: {"p": t[0][0], "q": t[0][1], "base": t[1]})
 
 
-@st.composite
+@S.composite
 def _one_hot_inputs(draw, exact: bool = False, batch: int | None = None):
     """A one-hot p (the true token) and a model distribution q: H(p, q) = -log q(true token)."""
     (q,) = draw(_dists(1, batch=batch, full_support=True))
@@ -57,7 +57,7 @@ def _one_hot_inputs(draw, exact: bool = False, batch: int | None = None):
     return {"p": np.eye(n)[y], "q": q}
 
 
-@st.composite
+@S.composite
 def _gradient_inputs(draw, exact: bool = False, batch: int | None = None):
     (p,) = draw(_dists(1, batch=batch, max_len=4))
     return {"p": p, "logits": draw(S.arrays(p.shape, exact=exact))}
@@ -82,7 +82,7 @@ def _joint_inputs(exact: bool = False, batch: int | None = None):
     if batch is None:
         return st.tuples(S.joint_distributions(max_x=3, max_y=3), BASES).map(lambda t: {"pxy": t[0], "base": t[1]})
 
-    @st.composite
+    @S.composite
     def draw(d):
         nx, ny = d(st.integers(1, 3)), d(st.integers(1, 3))
         w = d(hnp.arrays(np.int64, (batch, nx, ny), elements=st.integers(1, 16))).astype(np.float64)
@@ -91,7 +91,7 @@ def _joint_inputs(exact: bool = False, batch: int | None = None):
     return draw()
 
 
-@st.composite
+@S.composite
 def _rlhf_inputs(draw, exact: bool = False):
     rows, n = draw(st.integers(1, 3)), draw(S.dims(4))
     return {"policy_logits": draw(S.arrays((rows, n), exact=exact)),
@@ -112,7 +112,7 @@ def _dpo_inputs(exact: bool = False, batch: int | None = None):
                                   "beta": st.sampled_from([0.1, 0.5, 1.0])})
 
 
-@st.composite
+@S.composite
 def _label_smoothing_inputs(draw, exact: bool = False, batch: int | None = None):
     K = draw(st.integers(2, 6))
     target = draw(st.integers(0, K - 1)) if batch is None else draw(

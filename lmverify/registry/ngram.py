@@ -45,7 +45,7 @@ def _markov_inputs(exact: bool = False):
     return st.fixed_dictionaries({"joint": S.sequence_joints(max_vocab=2, length=3), "order": st.integers(0, 2)})
 
 
-@st.composite
+@S.composite
 def _count_table(draw, batch, *, max_contexts=4, max_vocab=5, allow_empty_rows=True):
     h, v = draw(st.integers(1, max_contexts)), draw(st.integers(1, max_vocab))
     c = draw(hnp.arrays(np.int64, _lead(batch) + (h, v), elements=st.integers(0, 6))).astype(np.float64)
@@ -78,7 +78,7 @@ def _mle_inputs_of(order: int):
     return inputs
 
 
-@st.composite
+@S.composite
 def _add_k_inputs(draw, exact: bool = False, batch: int | None = None):
     if batch is None and draw(st.booleans()):
         t = draw(S.corpus_count_tables(draw(st.integers(2, 3))))
@@ -90,14 +90,14 @@ def _add_k_inputs(draw, exact: bool = False, batch: int | None = None):
             "vocab_size": c.shape[-1]}
 
 
-@st.composite
+@S.composite
 def _interpolate_inputs(draw, exact: bool = False):
     n = draw(st.integers(1, 5))
     ps = np.stack([draw(S.probability_vectors(min_len=n, max_len=n)) for _ in range(3)])
     return {"probabilities": ps, "weights": draw(S.probability_vectors(min_len=3, max_len=3))}
 
 
-@st.composite
+@S.composite
 def _backoff_inputs(draw, exact: bool = False):
     c = draw(S.count_tables(max_contexts=3, max_vocab=4))
     ps = np.stack([draw(S.probability_vectors(min_len=c.shape[1], max_len=c.shape[1])) for _ in range(c.shape[0])])
@@ -110,7 +110,7 @@ def _log_prob_inputs(exact: bool = False, batch: int | None = None):
         lambda T: st.fixed_dictionaries({"log_probs": hnp.arrays(np.float64, _lead(batch) + (T,), elements=el)}))
 
 
-@st.composite
+@S.composite
 def _kn_inputs(draw, exact: bool = False, batch: int | None = None):
     counts = draw(_count_table(batch, max_contexts=3, max_vocab=4))
     v = counts.shape[-1]

@@ -31,7 +31,7 @@ def _sizes(draw, exact):
     return draw(S.dims(2 if exact else 4)), draw(S.dims(2 if exact else 4))
 
 
-@st.composite
+@S.composite
 def _gate_inputs(draw, W_name, b_name, exact=False, batch=None):
     d_h, d_x = _sizes(draw, exact)
     lead = _lead(batch)
@@ -48,7 +48,7 @@ def _gate(W_name, b_name, optional_bias=False):
     return inputs
 
 
-@st.composite
+@S.composite
 def _elementwise_inputs(draw, names, exact=False, batch=None, unit=()):
     """Elementwise laws: arguments named in ``unit`` are gate values in (0, 1)."""
     d_h = draw(S.dims(3 if exact else 5))
@@ -60,7 +60,7 @@ def _elementwise_inputs(draw, names, exact=False, batch=None, unit=()):
     return out
 
 
-@st.composite
+@S.composite
 def _candidate_inputs(draw, exact=False, batch=None):
     d_h, d_x = _sizes(draw, exact)
     lead = _lead(batch)
@@ -72,7 +72,7 @@ def _candidate_inputs(draw, exact=False, batch=None):
     return out
 
 
-@st.composite
+@S.composite
 def _rnn_cell_inputs(draw, exact=False, batch=None):
     d_h, d_x = _sizes(draw, exact)
     lead = _lead(batch)
@@ -81,7 +81,7 @@ def _rnn_cell_inputs(draw, exact=False, batch=None):
             "b": arr((d_h,))}
 
 
-@st.composite
+@S.composite
 def _rnn_forward_inputs(draw, exact=False, batch=None):
     d_h, d_x = _sizes(draw, exact)
     T = draw(S.dims(2 if exact else 5))
@@ -91,7 +91,7 @@ def _rnn_forward_inputs(draw, exact=False, batch=None):
             "b": arr((d_h,))}
 
 
-@st.composite
+@S.composite
 def _lstm_params(draw, d_h, d_x, exact):
     arr = lambda shape: draw(S.arrays(shape, exact=exact))  # noqa: E731
     out = {f"W_{g}": arr((d_h, d_h + d_x)) for g in "fico"}
@@ -99,7 +99,7 @@ def _lstm_params(draw, d_h, d_x, exact):
     return out
 
 
-@st.composite
+@S.composite
 def _lstm_cell_inputs(draw, exact=False, batch=None):
     d_h, d_x = (1, draw(S.dims(2))) if exact else _sizes(draw, exact)
     lead = _lead(batch)
@@ -108,7 +108,7 @@ def _lstm_cell_inputs(draw, exact=False, batch=None):
             **draw(_lstm_params(d_h, d_x, exact))}
 
 
-@st.composite
+@S.composite
 def _lstm_forward_inputs(draw, exact=False, batch=None):
     d_h, d_x = (1, 1) if exact else _sizes(draw, exact)
     T = draw(S.dims(2 if exact else 5))
@@ -118,7 +118,7 @@ def _lstm_forward_inputs(draw, exact=False, batch=None):
             **draw(_lstm_params(d_h, d_x, exact))}
 
 
-@st.composite
+@S.composite
 def _gru_params(draw, d_h, d_x, exact):
     arr = lambda shape: draw(S.arrays(shape, exact=exact))  # noqa: E731
     out = {"W_z": arr((d_h, d_h + d_x)), "W_r": arr((d_h, d_h + d_x)), "W": arr((d_h, d_h + d_x))}
@@ -127,7 +127,7 @@ def _gru_params(draw, d_h, d_x, exact):
     return out
 
 
-@st.composite
+@S.composite
 def _gru_cell_inputs(draw, exact=False, batch=None):
     d_h, d_x = (draw(S.dims(2)), 1) if exact else _sizes(draw, exact)
     lead = _lead(batch)
@@ -135,7 +135,7 @@ def _gru_cell_inputs(draw, exact=False, batch=None):
     return {"x": arr(lead + (d_x,)), "h_prev": arr(lead + (d_h,)), **draw(_gru_params(d_h, d_x, exact))}
 
 
-@st.composite
+@S.composite
 def _gru_forward_inputs(draw, exact=False, batch=None):
     d_h, d_x = (1, 1) if exact else _sizes(draw, exact)
     T = draw(S.dims(2 if exact else 5))
@@ -144,7 +144,7 @@ def _gru_forward_inputs(draw, exact=False, batch=None):
     return {"xs": arr(lead + (T, d_x)), "h0": arr(lead + (d_h,)), **draw(_gru_params(d_h, d_x, exact))}
 
 
-@st.composite
+@S.composite
 def _ff_inputs(draw, exact=False, batch=None):
     ctx, d_e, d_h, V = draw(S.dims(3)), draw(S.dims(2)), draw(S.dims(2 if exact else 4)), draw(S.dims(3 if exact else 6))
     arr = lambda shape: draw(S.arrays(shape, exact=exact))  # noqa: E731
@@ -152,7 +152,7 @@ def _ff_inputs(draw, exact=False, batch=None):
             "d": arr((V,))}
 
 
-@st.composite
+@S.composite
 def _loss_inputs(draw, exact=False, batch=None):
     T, V = draw(S.dims(4)), draw(st.integers(2, 5))
     logits = draw(S.arrays(_lead(batch) + (T, V), exact=exact))
@@ -165,13 +165,13 @@ def _loss_inputs(draw, exact=False, batch=None):
     return out
 
 
-@st.composite
+@S.composite
 def _probs_inputs(draw, exact=False, batch=None):
     d_h, V = draw(S.dims(3)), draw(S.dims(4))
     return {"h": draw(S.arrays(_lead(batch) + (d_h,), exact=exact)), "W_hy": draw(S.arrays((V, d_h), exact=exact))}
 
 
-@st.composite
+@S.composite
 def _hs_inputs(draw, exact=False, batch=None):
     d_h, T = draw(S.dims(2 if exact else 4)), draw(S.dims(2 if exact else 6))
     # states of a tanh RNN, |h| <= 0.9: 1 - h^2 has condition number 2h^2 / (1 - h^2) <= 8.5 there (a float32
@@ -181,13 +181,13 @@ def _hs_inputs(draw, exact=False, batch=None):
     return {"hs": hs, "W_hh": draw(S.arrays((d_h, d_h), exact=exact))}
 
 
-@st.composite
+@S.composite
 def _step_jacobian_inputs(draw, exact=False, batch=None):
     d_h = draw(S.dims(3))
     return {"h": draw(S.arrays(_lead(batch) + (d_h,), exact=exact)) / 10.0, "W_hh": draw(S.arrays((d_h, d_h), exact=exact))}
 
 
-@st.composite
+@S.composite
 def _bound_inputs(draw, exact=False, batch=None):
     if exact:  # the exact spectral norm needs eigenvalues of W^T W: 1 x 1 stays rational
         hs = draw(S.arrays(_lead(batch) + (draw(S.dims(3)), 1), exact=True)) / 4.0
@@ -200,7 +200,7 @@ def _decay_inputs(exact=False):
                                   "steps": st.integers(0, 60)})
 
 
-@st.composite
+@S.composite
 def _bidirectional_inputs(draw, exact=False, batch=None):
     T, d_f, d_b = draw(S.dims(4)), draw(S.dims(3)), draw(S.dims(3))
     lead = _lead(batch)

@@ -73,7 +73,7 @@ def log_softmax_rows(z: np.ndarray) -> np.ndarray:
     return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
-@st.composite
+@S.composite
 def prefix_tables(draw, *, max_vocab: int = 3, max_len: int = 3, dyadic: bool = True, normalised: bool = False):
     """(PrefixTable, L): a table model over V <= max_vocab tokens for L <= max_len steps."""
     V = draw(st.integers(1, max_vocab))
@@ -92,20 +92,20 @@ def _arr(draw, shape, exact):
     return draw(S.arrays(shape, exact=exact))
 
 
-@st.composite
+@S.composite
 def _rnn_forward_inputs(draw, exact: bool = False, batch: int | None = None):
     T, d_x, d_h = draw(st.integers(1, 3 if not exact else 2)), draw(S.dims(2)), draw(S.dims(2))
     return {"xs": _arr(draw, (T, d_x), exact), "h0": _arr(draw, (d_h,), exact), "W_hh": _arr(draw, (d_h, d_h), exact),
             "W_xh": _arr(draw, (d_h, d_x), exact), "b": _arr(draw, (d_h,), exact)}
 
 
-@st.composite
+@S.composite
 def _context_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     return {"hs_enc": _arr(draw, lead + (draw(S.dims(4)), draw(S.dims(3))), exact)}
 
 
-@st.composite
+@S.composite
 def _decoder_inputs(draw, exact: bool = False, batch: int | None = None, feed=None):
     lead = () if batch is None else (batch,)
     feed = feed or draw(st.sampled_from(["init", "concat"]))
@@ -117,14 +117,14 @@ def _decoder_inputs(draw, exact: bool = False, batch: int | None = None, feed=No
             "b": _arr(draw, (d_h,), exact), "feed": feed}
 
 
-@st.composite
+@S.composite
 def _output_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     d_h, V = draw(S.dims(3)), draw(S.dims(4))
     return {"h_dec": _arr(draw, lead + (d_h,), exact), "W": _arr(draw, (V, d_h), exact), "b": _arr(draw, (V,), exact)}
 
 
-@st.composite
+@S.composite
 def _encoder_decoder_inputs(draw, exact: bool = False, batch: int | None = None):
     dec = draw(_decoder_inputs(exact=exact, feed="init"))
     d_h, V = dec["W_hh"].shape[0], draw(S.dims(2 if exact else 3))
@@ -134,14 +134,14 @@ def _encoder_decoder_inputs(draw, exact: bool = False, batch: int | None = None)
             "feed": "init"}
 
 
-@st.composite
+@S.composite
 def _additive_inputs(draw, exact: bool = False, batch: int | None = None):
     T_enc, d_h, d_s, d_a = (draw(S.dims(2 if exact else 3)) for _ in range(4))
     return {"h_enc": _arr(draw, (T_enc, d_h), exact), "s": _arr(draw, (d_s,), exact),
             "W1": _arr(draw, (d_a, d_h), exact), "W2": _arr(draw, (d_a, d_s), exact), "v": _arr(draw, (d_a,), exact)}
 
 
-@st.composite
+@S.composite
 def _weights_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     rows, n = draw(st.integers(1, 3)), draw(st.integers(1, 4))
@@ -150,7 +150,7 @@ def _weights_inputs(draw, exact: bool = False, batch: int | None = None):
     return {"e": e, "mask": mask}
 
 
-@st.composite
+@S.composite
 def _context_weights_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     T, d = draw(S.dims(4)), draw(S.dims(3))
@@ -159,7 +159,7 @@ def _context_weights_inputs(draw, exact: bool = False, batch: int | None = None)
     return {"alpha": w / w.sum(axis=-1, keepdims=True), "h_enc": _arr(draw, lead + (T, d), exact)}
 
 
-@st.composite
+@S.composite
 def _bahdanau_inputs(draw, exact: bool = False, batch: int | None = None):
     a = draw(_additive_inputs(exact=exact))
     T = a["h_enc"].shape[0]
@@ -167,7 +167,7 @@ def _bahdanau_inputs(draw, exact: bool = False, batch: int | None = None):
     return {"h_enc": a["h_enc"], "s_prev": a["s"], "W1": a["W1"], "W2": a["W2"], "v": a["v"], "mask": mask}
 
 
-@st.composite
+@S.composite
 def _luong_general_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     T, d_dec, d_enc = draw(S.dims(3)), draw(S.dims(3)), draw(S.dims(3))
@@ -175,14 +175,14 @@ def _luong_general_inputs(draw, exact: bool = False, batch: int | None = None):
             "W_a": _arr(draw, (d_dec, d_enc), exact)}
 
 
-@st.composite
+@S.composite
 def _luong_dot_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     T, d = draw(S.dims(3)), draw(S.dims(3))
     return {"h_dec": _arr(draw, lead + (d,), exact), "h_enc": _arr(draw, lead + (T, d), exact)}
 
 
-@st.composite
+@S.composite
 def _luong_concat_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     T, d_dec, d_enc, d_a = draw(S.dims(3)), draw(S.dims(2)), draw(S.dims(2)), draw(S.dims(2))
@@ -190,7 +190,7 @@ def _luong_concat_inputs(draw, exact: bool = False, batch: int | None = None):
             "W_a": _arr(draw, (d_a, d_dec + d_enc), exact), "v_a": _arr(draw, (d_a,), exact)}
 
 
-@st.composite
+@S.composite
 def toy_decoders(draw, exact: bool = False, max_vocab: int = 3, max_len: int = 2):
     """An Elman decoder with embeddings and an output layer: dict(h0, E, W_hh, W_xh, b, W_out, b_out), V, T."""
     V, T, d_y, d_h = draw(st.integers(2, max_vocab)), draw(st.integers(1, max_len)), draw(S.dims(2)), draw(S.dims(2))
@@ -210,14 +210,14 @@ def _margins_ok(model, steps, bos=0, margin=1e-3):
     return bool(np.all(top2[:, 1] - top2[:, 0] > margin))
 
 
-@st.composite
+@S.composite
 def _teacher_forcing_inputs(draw, exact: bool = False, batch: int | None = None):
     m, V, T = draw(toy_decoders(exact=exact))
     targets = draw(hnp.arrays(np.int64, (T,), elements=st.integers(0, V - 1)))
     return dict(m, targets=targets, bos=draw(st.integers(0, V - 1)))
 
 
-@st.composite
+@S.composite
 def _free_running_inputs(draw, exact: bool = False, batch: int | None = None):
     m, V, T = draw(toy_decoders(exact=exact))
     bos = draw(st.integers(0, V - 1))
@@ -225,7 +225,7 @@ def _free_running_inputs(draw, exact: bool = False, batch: int | None = None):
     return dict(m, steps=T, bos=bos)
 
 
-@st.composite
+@S.composite
 def _log_likelihood_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     T, V = draw(S.dims(3)), draw(S.dims(4))
@@ -251,7 +251,7 @@ def _inverse_sigmoid_inputs(exact: bool = False, batch: int | None = None):
                                   else st.floats(1.0, 500.0, allow_nan=False, width=64)})
 
 
-@st.composite
+@S.composite
 def _mix_inputs(draw, exact: bool = False, batch: int | None = None):
     n = draw(st.integers(1, 12))
     tok = hnp.arrays(np.int64, (n,), elements=st.integers(0, 9))
@@ -259,7 +259,7 @@ def _mix_inputs(draw, exact: bool = False, batch: int | None = None):
             "seed": draw(st.integers(0, 2**16))}
 
 
-@st.composite
+@S.composite
 def _greedy_inputs(draw, exact: bool = False, batch: int | None = None):
     step, L = draw(prefix_tables())
     V = step.V
@@ -278,7 +278,7 @@ def _length_normalisation_table() -> PrefixTable:
     return PrefixTable(table)
 
 
-@st.composite
+@S.composite
 def _beam_inputs(draw, exact: bool = False, batch: int | None = None):
     step, L = draw(prefix_tables())
     V = step.V
@@ -286,7 +286,7 @@ def _beam_inputs(draw, exact: bool = False, batch: int | None = None):
             "eos": draw(st.none() | st.integers(0, V - 1)), "alpha": draw(st.sampled_from([0.0, 0.5, 1.0]))}
 
 
-@st.composite
+@S.composite
 def _bidirectional_inputs(draw, exact: bool = False, batch: int | None = None):
     lead = () if batch is None else (batch,)
     T, d_f, d_b = draw(S.dims(3)), draw(S.dims(2)), draw(S.dims(2))
