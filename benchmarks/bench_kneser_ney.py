@@ -157,11 +157,14 @@ def paired(commands: dict[str, list[str]], repeat: int, check=None) -> dict[str,
     return out
 
 
-def estimation_row(label: str, corpus: str, order: int, tmp: str, lmplz: str, repeat: int) -> dict:
+def estimation_row(label: str, corpus: str, order: int, tmp: str, lmplz: str, repeat: int,
+                   fallback: bool = False) -> dict:
     ours_arpa, kenlm_arpa = os.path.join(tmp, "ours.arpa"), os.path.join(tmp, "kenlm.arpa")
+    extra = ["--discount_fallback"] if fallback else []
     cmds = {"ours": [sys.executable, "-m", "lmverify.ngram_cmd", "estimate", corpus, "-o", str(order),
-                     "--arpa", ours_arpa],
-            "kenlm": [lmplz, "-o", str(order), "-S", "1G", "-T", tmp, "--text", corpus, "--arpa", kenlm_arpa]}
+                     "--arpa", ours_arpa, *extra],
+            "kenlm": [lmplz, "-o", str(order), "-S", "1G", "-T", tmp, "--text", corpus, "--arpa", kenlm_arpa,
+                      *extra]}
     load = os.getloadavg()[0]
     runs = paired(cmds, repeat)
     ours, kenlm = runs["ours"], runs["kenlm"]
@@ -261,6 +264,9 @@ def main(argv=None) -> int:
     ap.add_argument("--score-tokens", type=float, default=1e6, help="training tokens of the scored model (0: skip)")
     ap.add_argument("--held-out-sentences", type=int, default=100_000)
     ap.add_argument("--no-real-text", action="store_true", help="leave out gensim's lee_background.cor")
+    ap.add_argument("--discount-fallback", action="store_true",
+                    help="both estimators with --discount_fallback (at 10^8 structured tokens no unigram has an "
+                         "adjusted count below 5: n1..n4 = 0, and neither can estimate that order's discounts)")
     args = ap.parse_args(argv)
     for name in ("lmplz", "query"):
         path = getattr(args, name)
@@ -283,7 +289,7 @@ def main(argv=None) -> int:
                 for old in Path(tmp).glob("*.txt"):
                     old.unlink()
                 write_corpus(path, kind, n, seed=n)
-            row = estimation_row(f"{kind} {n:,}", path, order, tmp, args.lmplz, args.repeat)
+            row = estimation_row(f"{kind} {n:,}", path, order, tmp, args.lmplz, args.repeat, args.discount_fallback)
             row.update(kind=kind, n=n)
             rows.append(row)
             print(f"  {row['label']} o{order}: ours {_fmt(row['ours'])}, lmplz {_fmt(row['kenlm'])}, "
