@@ -242,6 +242,43 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 #: a student fixture named as a parameter (``(check,``, ``, backend)``, ``numeric_backend:``) or as a string
 #: (``usefixtures("check")``); a superset of the files whose items can keep a student fixture in their closure
 _STUDENT_FIXTURE_WORD = re.compile(r"""[(,]\s*(?:backend|numeric_backend|check)\s*[,):=]|["'](?:backend|numeric_backend|check)["']""")
+_STUDENT_FIXTURE_STRING = re.compile(r"""["'](?:backend|numeric_backend|check)["']""")
+_DEF = re.compile(r"\bdef\s+\w+\s*\(")
+
+
+def _names_student_fixture(text: str) -> bool:
+    """Whether a test module's text can give an item a student fixture: a ``def`` (a test or a fixture) with a
+    parameter of that name, or the name as a string (``usefixtures("check")``, ``getfixturevalue``,
+    ``parametrize("backend", ...)``). The parameter lists are read with their parentheses balanced, so a call
+    argument such as ``subprocess.run(..., check=True)`` does not count; where a list cannot be read (an
+    unbalanced parenthesis), the module counts as naming one (it is collected)."""
+    if _STUDENT_FIXTURE_STRING.search(text):
+        return True
+    if not _STUDENT_FIXTURE_WORD.search(text):
+        return False  # the cheap superset first: most modules stop here
+    for m in _DEF.finditer(text):
+        depth, i, start = 1, m.end(), m.end()
+        while i < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        if depth:
+            return True
+        params, depth, part = [], 0, []
+        for c in text[start:i - 1]:
+            if c in "([{":
+                depth += 1
+            elif c in ")]}":
+                depth -= 1
+            if c == "," and depth == 0:
+                params.append("".join(part))
+                part = []
+            else:
+                part.append(c)
+        params.append("".join(part))
+        names = {p.split(":")[0].split("=")[0].strip().lstrip("*") for p in params}
+        if names & _STUDENT_FIXTURES:
+            return True
+    return False
 
 
 def _cannot_run_student(path: Path, config: pytest.Config) -> bool:
@@ -265,7 +302,7 @@ def _cannot_run_student(path: Path, config: pytest.Config) -> bool:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    return _STUDENT_FIXTURE_WORD.search(text) is None
+    return not _names_student_fixture(text)
 
 
 @functools.lru_cache(maxsize=None)
