@@ -60,7 +60,7 @@ def test_matches_oracle(entry, backend, data):
 def test_pinned_inputs_match_exact(entry, backend):
     """Pinned inputs (extremes, ties, zeros, the page's numbers) against the exact SymPy value."""
     _skip_if_declared(entry, backend)
-    exact, numpy = Backend("sympy"), Backend("numpy")
+    exact, numpy = Backend("sympy", memo=True), Backend("numpy")  # exact values kept between runs (exact_memo)
     declined = []
     for pin in entry.pinned:
         check = Check(entry.id, backend, exact if pin.exact else numpy)
