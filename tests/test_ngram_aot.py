@@ -33,6 +33,11 @@ def kernels():
     if shutil.which(os.environ.get("CC", "cc")) is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler: the ahead-of-time kernels cannot be built (the JIT fallback is tested below)")
     k = _arpa_aot.load()
+    if k is None:
+        root = _arpa_aot.cache_root()
+        probe = root if os.path.isdir(root) else os.path.dirname(root)
+        if not os.access(probe, os.W_OK):
+            pytest.skip(f"the kernel cache {root} is not writable (set LMVERIFY_CACHE)")
     assert k is not None, "the ahead-of-time build failed on a machine with a C compiler (see stderr)"
     return k
 
@@ -160,6 +165,7 @@ def _select(mode: str, kernels, monkeypatch) -> None:
         assert arpa_walk._jit() is None
     else:
         monkeypatch.delenv("LMVERIFY_NO_NUMBA", raising=False)
+        monkeypatch.delenv("LMVERIFY_NO_AOT", raising=False)
         monkeypatch.setattr(arpa_walk, "_AOT", kernels)
         assert arpa_walk._jit() is kernels
 
@@ -264,8 +270,7 @@ def test_compiled_arpa_reader_gives_the_python_readers_model(kernels, tmp_path, 
 
     import reference.arpa as arpa
 
-    monkeypatch.delenv("LMVERIFY_NO_NUMBA", raising=False)
-    monkeypatch.setattr(arpa_walk, "_AOT", kernels)
+    _select("aot", kernels, monkeypatch)
     lines = ["", "\\data\\", f"ngram 1={len(_NUMBERS) + 1}", "ngram 2=2", "", "\\1-grams:", "-1\t<s>\t-0.5"]
     lines += [f"{x}\tw{i}\t{_NUMBERS[-1 - i] if _NUMBERS[-1 - i] != '-inf' else '-99'}" for i, x in enumerate(_NUMBERS)]
     lines += ["", "  \\2-grams:", "-0.25\tw0 w1", "\t-1e-2 \t w1\t\tw2  ", "", "\\end\\", "trailing text"]
@@ -290,7 +295,7 @@ def test_compiled_hash_table_is_the_whole_array_rounds_table(kernels, monkeypatc
     model file holds it), on keys that collide often (a table of 16 slots for 7 keys, runs of equal home slots)."""
     import reference.arpa as arpa
 
-    monkeypatch.setattr(arpa_walk, "_AOT", kernels)
+    _select("aot", kernels, monkeypatch)
     rng = np.random.default_rng(3)
     for keys in (np.sort(rng.choice(10**12, size=200_000, replace=False)), np.arange(7, dtype=np.int64) * 2**58,
                  np.zeros(0, dtype=np.int64)):
