@@ -35,11 +35,38 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 
-from lmverify.backends import BACKEND_NAMES, TOPICS, Backend, ImplError, Students
-from lmverify.students.loading import DEFAULT_CALL_SECONDS, DEFAULT_MEMORY_MIB
-from lmverify.compare import VerificationError
+
+def _import_libraries_unhooked() -> None:
+    """Import torch, SymPy and NumPy (thousands of modules) without pytest's assertion-rewriting import hook.
+
+    pytest installs the hook before it loads plugins, so every module this plugin's imports pull in is first
+    offered to it: a name and path check per module, and a second search of sys.path for any it cannot rule
+    out by name, before the usual import. None of these libraries is ever rewritten (they are not test files
+    and provide no pytest plugin), so they are imported with the hook set aside for the moment; everything
+    else (hypothesis and the plugins, this project, the tests) is imported with it, as pytest decides. Measured
+    in one pytest process each, alternating (load ~4): 2.12 s of CPU for these imports with the hook, 2.02 s
+    without (medians of 5)."""
+    import sys
+
+    hooks = [f for f in sys.meta_path if type(f).__name__ == "AssertionRewritingHook"]
+    for f in hooks:
+        sys.meta_path.remove(f)
+    try:
+        import numpy  # noqa: F401
+        import sympy  # noqa: F401
+        import torch  # noqa: F401
+    finally:
+        sys.meta_path[:0] = hooks
+
+
+_import_libraries_unhooked()
+
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+
+from lmverify.backends import BACKEND_NAMES, TOPICS, Backend, ImplError, Students  # noqa: E402
+from lmverify.students.loading import DEFAULT_CALL_SECONDS, DEFAULT_MEMORY_MIB  # noqa: E402
+from lmverify.compare import VerificationError  # noqa: E402
 
 # -- hypothesis profiles (registered at import, before hypothesis loads --hypothesis-profile) ----
 # The suite's fixtures (backend, oracle, check, entry) are stateless per example, so hypothesis'
