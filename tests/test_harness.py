@@ -492,6 +492,20 @@ def test_impl_prefilter_reads_student_fixtures_from_parameters_and_strings():
     assert not any(_STUDENT_FIXTURE_WORD.search(t) for t in unnamed)
 
 
+def test_impl_prefilter_reads_parameter_lists_not_call_arguments():
+    """A ``check=True`` passed to a call is not the student fixture ``check``; a parameter is, wherever it stands
+    in a list with defaults, annotations and brackets; a list that cannot be read counts as naming one."""
+    from lmverify.pytest_plugin import _names_student_fixture
+
+    named = ["def test_a(data=st.data(), check=None):", "def f(x: tuple[int, int] = (1, 2), *, backend):",
+             "def test_b(\n    tmp_path,\n    numeric_backend,\n):", "@pytest.mark.usefixtures('check')",
+             "def test_c(x=(1,\n    check, y", "subprocess.run(['x'], check=True)\ndef test_d(a, check):\n    pass"]
+    unnamed = ["subprocess.run(['x'], check=True)\ndef test_d(a, b):\n    pass", "def f(x, check_all=True):",
+               "run(cmd, check=False, backend_name='x')", "def g(self, checks):"]
+    assert all(_names_student_fixture(t) for t in named), [t for t in named if not _names_student_fixture(t)]
+    assert not any(_names_student_fixture(t) for t in unnamed), [t for t in unnamed if _names_student_fixture(t)]
+
+
 @pytest.mark.slow
 def test_impl_student_with_only_the_ngram_perplexity_runs_the_ngram_tests_without_signature_failures():
     """Students per topic: only the functions the selected tests call are checked, when they are called."""
