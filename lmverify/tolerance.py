@@ -135,6 +135,23 @@ def kappa_softmax(z, tau=1.0) -> float:
     return float(2 * 2 * np.max(finite, initial=0.0) + n + 2)
 
 
+def kappa_skipgram_softmax(v_I, E_out) -> float:
+    """softmax(E_out v_I): logit error (d + 2) sum_k |E_wk v_k| (kappa_matmul); each weight p carries twice
+    that relative, plus (V + 2) u for the normalising sum; p <= 1, so that is also its absolute error."""
+    v, E = _abs(v_I), _abs(E_out)
+    dz = kappa_matmul(v, E.T)
+    return float(2 * dz + E.shape[-2] + 2)
+
+
+def kappa_skipgram_gradient(v_I, E_out, o=None) -> float:
+    """d log softmax(E_out v_I)_o: v'_o - sum_w p_w v'_w and (1[w = o] - p_w) v_I. The weights' error
+    (:func:`kappa_skipgram_softmax`) times max |v'| (or max |v_I|), plus (V + 1) u max|v'| for the sum of V
+    products and u for the subtraction."""
+    v, E = _abs(v_I), _abs(E_out)
+    big = max(float(np.max(E, initial=0.0)), float(np.max(v, initial=0.0)))
+    return float(big * (kappa_skipgram_softmax(v_I, E_out) + E.shape[-2] + 2))
+
+
 def kappa_scaled_dot_product(Q, K, V) -> float:
     """softmax(Q K^T / sqrt(d)) V: logit error (d + 3) sum_d |q k| / sqrt(d); weights 2x that; output max|V| times."""
     Q, K, V = _abs(Q), _abs(K), _abs(V)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lmverify import strategies as S
+from lmverify import tolerance as tol
 from lmverify.registry import Equation, ErrorInput, Mistake, Pinned
 
 # -- the page's own numbers (word_embeddings.md, worked examples) ---------------------------------------
@@ -686,6 +687,7 @@ EQUATIONS = (
         "embeddings.skipgram_softmax",
         inputs=_skipgram_softmax_inputs,
         batch_args=("v_I",),
+        kappa=tol.kappa_skipgram_softmax,
         pinned=(Pinned("the page's king step", {"v_I": PAGE_SKIPGRAM_V, "E_out": PAGE_SKIPGRAM_OUT}),
                 Pinned("scores of +-1e3 (no overflow)", {"v_I": np.array([1e3]), "E_out": np.array([[1.0], [-1.0], [0.999]])}),
                 Pinned("a batch of two input vectors", {"v_I": np.array([[1.0, 0.0], [0.0, 1.0]]),
@@ -698,6 +700,7 @@ EQUATIONS = (
     Equation(
         "embeddings.skipgram_gradient",
         inputs=_skipgram_gradient_inputs,
+        kappa=tol.kappa_skipgram_gradient,
         pinned=(Pinned("the page's king step, true context queen", {"v_I": PAGE_SKIPGRAM_V, "E_out": PAGE_SKIPGRAM_OUT,
                                                                     "o": 1}),),
     ),
