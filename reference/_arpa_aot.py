@@ -58,8 +58,10 @@ KERNELS: dict[str, tuple[tuple[str, ...], str]] = {
     "radix_argsort": (("i8[:]r",), "Tuple((int64[::1], int64[::1]))"),
     "text_ids": (("u1[:]r", "i8", "i8[:,:]r", "i8", "i8", "i8[:]r", "i8"),
                  "Tuple((int64[::1], int64[::1], int64[::1], int64[::1]))"),
-    "score_lines": (("i8[:]r", "i8[:]r", "i8", "i8", "i8", "i8") + _TABLES,
-                    "Tuple((float32[::1], int64[::1], int64[::1], int64[::1], float32[::1]))"),
+    "score_lines32": (("i8[:]r", "i8[:]r", "i8", "i8", "i8", "i8", "i8[:,:]r", "f4[:,:]r", "i8[:,:]r", "f4[:,:]r"),
+                      "Tuple((float32[::1], int64[::1], int64[::1], int64[::1], float32[::1]))"),
+    "sentence_total": (("u1[:]r", "i8", "i8", "i8[:]r", "i8[:,:]r", "i8[:]r", "i8[:,:]r", "i8[:,:]r", "f8[:]r",
+                        "f8[:]r"), "Tuple((float64, int64))"),
     "f32_digits": (("f4[:]r",), "Tuple((boolean[::1], int64[::1], int64[::1]))"),
     "query_lines": (("u1[:]r", "i8[:]r", "i8[:]r", "i8[:]r", "b1", "i8[:]r", "i8[:]r", "f4[:]r", "i8[:]r",
                      "i8[:]r", "u1[:]r", "i8[:]r", "i8[:]r", "f4[:]r", "i8[:]r", "i8[:]r", "i8[:]r", "i8[:]r",
@@ -429,8 +431,11 @@ class Kernels:
 
     def __init__(self, mod) -> None:
         self.path = mod.__file__
+        #: the kernels without the checks, for a caller that checked its arguments once (one sentence at a time)
+        self.unchecked = {}
         for name in KERNELS:
             setattr(self, name, _checked(name, getattr(mod, name)))
+            self.unchecked[name] = getattr(mod, name)
 
     def __repr__(self) -> str:
         return f"<n-gram kernels compiled ahead of time: {self.path}>"

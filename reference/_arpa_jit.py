@@ -438,12 +438,33 @@ def text_ids(text, n_lines, vpairs, vmask, vshift, vword_ids, unk):
     return ids[:t], starts[:t], ends[:t], per_line
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def qprobe(qk, start, mask, shift, key):
+    """Slot (index into ``qk``) of ``key`` in one order's part of the compact scoring table (slots ``start ..
+    start + mask``, key -1: empty), or -1."""
+    s = np.int64((np.uint64(key) * np.uint64(_MULT)) >> np.uint64(shift))
+    while True:
+        kk = qk[start + s, 0]
+        if kk == key:
+            return start + s
+        if kk < 0:
+            return -1
+        s = (s + 1) & mask
+
+
 @numba.njit(cache=True, nogil=True)
-def score_lines(ids, per_line, bos_id, eos_id, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off):
-    """Each line as a sentence (``bos_id``/``eos_id`` -1: not added), walked token by token as
-    :func:`walk` does, and scored as KenLM's query does in float32 (the n-gram's log10 p, then the back-off
-    weights from the shortest context up, as :func:`rows` with ``float32``): (log10 p and matched length of
-    each prediction, predictions per line, float32 total per line)."""
+def score_lines32(ids, per_line, bos_id, eos_id, order, V, qk, qv, geometry, q1):
+    """Each line as a sentence (``bos_id``/``eos_id`` -1: not added), walked token by token as :func:`walk` does,
+    and scored as KenLM's query does in float32 (the n-gram's log10 p, then the back-off weights from the shortest
+    context up, as :func:`rows` with ``float32``): (log10 p and matched length of each prediction, predictions per
+    line, float32 total per line). Over the compact float32 scoring tables (reference/arpa_walk.py's
+    ``query_tables``): a slot holds the key (context slot * V + word; the word id for the context of a bigram), then log10 p and
+    back-off as float32 (``qv``: the same memory as float32, columns 2 and 3); ``q1``: the unigrams' (log10 p,
+    back-off) by word id; ``geometry``: rows start, mask, shift per order. The same float32 sums, so the same
+    output; the context of each order is kept as its slot."""
+    starts = geometry[0]
+    masks = geometry[1]
+    shifts = geometry[2]
     n_pred = len(ids) + (len(per_line) if eos_id >= 0 else 0)
     out = np.empty(n_pred, np.float32)
     length = np.empty(n_pred, np.int64)
@@ -466,19 +487,111 @@ def score_lines(ids, per_line, bos_id, eos_id, order, V, pairs, starts, masks, s
                 t += 1
             else:
                 w = eos_id
-            k, r = longest(ctx, w, order, V, pairs, starts, masks, shifts)
-            x = np.float32(lp[lp_off[k] + r] if k > 1 else lp[lp_off[1] + w])
+            k = order
+            r = -1
+            while k > 1:
+                c = ctx[k - 1]
+                if c >= 0:
+                    r = qprobe(qk, starts[k], masks[k], shifts[k], c * V + w)
+                    if r >= 0:
+                        break
+                k -= 1
+            x = qv[r, 2] if k > 1 else q1[w, 0]
             for j in range(k + 1, order + 1):  # the contexts longer than the match, shortest first
                 c = ctx[j - 1]
-                x += np.float32(bo[bo_off[j - 1] + c] if c >= 0 and bo_off[j] > bo_off[j - 1] + c else 0.0)
+                if c < 0:
+                    x += np.float32(0.0)
+                elif j == 2:
+                    x += q1[c, 1]
+                else:
+                    x += qv[c, 3]
             out[p] = x
             length[p] = k
             words[p] = w
             total += x
             p += 1
-            advance(ctx, k, r, w, order, V, pairs, starts, masks, shifts)
+            for j in range(order - 1, 1, -1):
+                if j >= k:
+                    ctx[j] = r if j == k else -1
+                else:
+                    c = ctx[j - 1]
+                    ctx[j] = qprobe(qk, starts[j], masks[j], shifts[j], c * V + w) if c >= 0 else -1
+            ctx[1] = w
         totals[li] = total
     return out, length, words, per_sentence, totals
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _other_space(text, i, n):
+    """Whether the UTF-8 bytes at ``text[i]`` start a character str.split() treats as whitespace beyond ASCII
+    (U+0085, U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000)."""
+    c = text[i]
+    n1 = text[i + 1] if i + 1 < n else 0
+    n2 = text[i + 2] if i + 2 < n else 0
+    if c == 0xC2:
+        return n1 == 0x85 or n1 == 0xA0
+    if c == 0xE1:
+        return n1 == 0x9A and n2 == 0x80
+    if c == 0xE2:
+        return (n1 == 0x80 and (n2 <= 0x8A or n2 == 0xA8 or n2 == 0xA9 or n2 == 0xAF)) or (n1 == 0x81 and n2 == 0x9F)
+    if c == 0xE3:
+        return n1 == 0x80 and n2 == 0x80
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def sentence_total(text, bos_id, eos_id, params, vpairs, vword_ids, pairs, geometry, lp, bo):
+    """``BackoffModel.score_sentence`` of one sentence's UTF-8 bytes in one call: its tokens (split on ASCII
+    whitespace, as str.split() splits ASCII text), their ids (the vocabulary's hash table of packed words, as
+    :func:`text_ids`; ``<unk>`` for a word not in it), then ``eos_id`` (-1: none), walked by :func:`walk` after
+    ``bos_id`` (-1: none). ``params``: order, V, the id of ``<unk>``, the vocabulary table's mask and shift;
+    ``geometry``: the rows starts, masks, shifts, lp_off, bo_off of :func:`walk`. (total log10 p, 0), or (0.0, 1)
+    where the bytes hold what this does not take (a token of more than 8 bytes, a NUL byte, whitespace beyond
+    ASCII's): the caller's general path scores those."""
+    order = params[0]
+    V = params[1]
+    unk = params[2]
+    vmask = params[3]
+    vshift = params[4]
+    n = len(text)
+    ids = np.empty(n // 2 + 2, np.int64)
+    t = 0
+    i = 0
+    while i < n:
+        c = text[i]
+        if c == 32 or (9 <= c <= 13) or (28 <= c <= 31):
+            i += 1
+            continue
+        a = i
+        key = np.uint64(0)
+        while i < n:
+            c = text[i]
+            if c == 32 or (9 <= c <= 13) or (28 <= c <= 31):
+                break
+            if c == 0 or i - a >= 8:
+                return 0.0, 1
+            if 0xC2 <= c <= 0xE3 and _other_space(text, i, n):
+                return 0.0, 1
+            key = key | (np.uint64(c) << np.uint64(8 * (7 - (i - a))))
+            i += 1
+        k = np.int64(key)
+        s = np.int64((np.uint64(k) * np.uint64(_MULT)) >> np.uint64(vshift))
+        r = -1
+        while True:
+            row = vpairs[s, 1]
+            if row < 0:
+                break
+            if vpairs[s, 0] == k:
+                r = row
+                break
+            s = (s + 1) & vmask
+        ids[t] = vword_ids[r] if r >= 0 else unk
+        t += 1
+    if eos_id >= 0:
+        ids[t] = eos_id
+        t += 1
+    return walk(ids[:t], bos_id, order, V, pairs, geometry[0], geometry[1], geometry[2], lp, geometry[3], bo,
+                geometry[4]), 0
 
 
 # -- the ARPA writer ----------------------------------------------------------------------------------------

@@ -394,6 +394,16 @@ class BackoffModel:
         (reference/arpa_walk.py), else in Python with a dictionary per order (built on the first call:
         about 0.4 s and 100 bytes per n-gram for two million n-grams). Batches: :meth:`score_ngrams`.
         """
+        if type(sentence) is str:
+            one = self.__dict__.get("_one_call")
+            if one is None:
+                one = self._sentence_kernel()
+            if one:
+                fn, args = one
+                total, status = fn(np.frombuffer(sentence.encode("utf-8"), np.uint8),
+                                   args[0] if bos else -1, args[1] if eos else -1, *args[2:])
+                if not status:
+                    return total
         get, unk = self.index.get, self.index[UNK]
         tokens = sentence.split() if isinstance(sentence, str) else list(sentence)
         ids = [get(t, unk) for t in tokens]
@@ -405,6 +415,33 @@ class BackoffModel:
             return walk(np.array(ids, dtype=np.int64), self.index[BOS] if bos else -1, self.order, self.vocab_size,
                         *arrays)
         return self._walk_python(ids, bos)
+
+    def _sentence_kernel(self):
+        """(the compiled ``sentence_total``, its arguments after the text: the ids of ``<s>`` and ``</s>`` (-1 where
+        not in the model), then the tables), checked once here so that each sentence calls the kernel without
+        the per-argument checks; False without the compiled kernels."""
+        from reference import arpa_walk
+
+        compiled = self._compiled_walk()
+        jit = arpa_walk._jit()
+        if compiled is None or jit is None or BOS not in self.index or EOS not in self.index:
+            self.__dict__["_one_call"] = False  # (without <s> or </s> the general path raises the KeyError)
+            return False
+        _, (pairs, starts, masks, shifts, lp, lp_off, bo, bo_off) = compiled
+        index, word_ids = self._packed_vocabulary()
+        params = np.array([self.order, self.vocab_size, self.index[UNK], index.mask, 64 - index.bits], np.int64)
+        geometry = np.ascontiguousarray(np.stack([starts, masks, shifts, lp_off, bo_off]), dtype=np.int64)
+        tables = arpa_walk._read_only((params, index.table.view(np.int64).reshape(-1, 2),
+                                       np.ascontiguousarray(word_ids, dtype=np.int64), pairs, geometry,
+                                       np.ascontiguousarray(lp, dtype=np.float64),
+                                       np.ascontiguousarray(bo, dtype=np.float64)))
+        args = (self.index[BOS], self.index[EOS]) + tables
+        checked = jit.sentence_total
+        checked(np.zeros(0, np.uint8), -1, -1, *args[2:])  # the arguments' types, checked once
+        unchecked = getattr(jit, "unchecked", None)  # the ahead-of-time extension's (Numba's JIT: none to skip)
+        fn = unchecked["sentence_total"] if isinstance(unchecked, dict) else checked
+        self.__dict__["_one_call"] = (fn, args)
+        return self.__dict__["_one_call"]
 
     def _compiled_walk(self):
         """((the Numba sentence walk, the Numba row scorer), their arrays) where the ``fast`` extra is

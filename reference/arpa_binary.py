@@ -32,10 +32,10 @@ import zlib
 import numpy as np
 
 MAGIC = b"LMVNGRAM"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the compact float32 scoring tables (qk, geometry, q1) added
 _PREFIX = struct.Struct("<8sIIII")
 _ALIGN = 64
-_DTYPES = {"<i8", "<f8", "<u1", "<c16"}
+_DTYPES = {"<i8", "<f8", "<f4", "<u1", "<c16"}
 
 
 class BinaryModelError(ValueError):
@@ -68,6 +68,8 @@ def _arrays_of(model) -> dict[str, np.ndarray]:
     out["vocab_hash"] = index.table
     out["vocab_keys"] = index.keys
     out["vocab_ids"] = np.ascontiguousarray(word_ids, dtype=np.int64)
+    qk, _, geometry, q1 = arpa_walk.query_tables(model)
+    out["qk"], out["geometry"], out["q1"] = qk, geometry, q1
     return out
 
 
@@ -89,7 +91,11 @@ def write_binary(model, path) -> None:
         dt = dt.replace("|", "<")
         table[name] = [dt, list(a.shape), offset, int(a.nbytes), zlib.crc32(memoryview(a).cast("B")) & 0xFFFFFFFF]
         offset += -(-int(a.nbytes) // _ALIGN) * _ALIGN
-    header = {"order": model.order, "vocab_size": model.vocab_size, "hash_bits": hash_bits, "arrays": table}
+    from reference.arpa import BOS, EOS, UNK
+
+    special = {w: model.index[w] for w in (UNK, BOS, EOS) if w in model.index}
+    header = {"order": model.order, "vocab_size": model.vocab_size, "hash_bits": hash_bits, "special": special,
+              "arrays": table}
     hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
     start = -(-(_PREFIX.size + len(hb)) // _ALIGN) * _ALIGN
     for entry in table.values():
@@ -119,14 +125,9 @@ def write_binary(model, path) -> None:
             os.remove(tmp)
 
 
-def read_binary(path, verify: bool = False):
-    """A BackoffModel whose arrays are read-only views of the memory-mapped file ``path``.
-
-    Raises :class:`BinaryModelError` naming the file for a wrong magic, another format version, a damaged
-    header, an array outside the file (a truncated file) or, with ``verify``, an array whose CRC-32 differs.
-    """
-    from reference.arpa import BackoffModel, _HashIndex
-
+def _map(path, verify: bool = False):
+    """(order, vocabulary size, hash bits, the arrays as read-only views of the mapped file, the map, the header)
+    of the binary model file ``path``, every check of :func:`read_binary` on the way but the arrays' agreement."""
     path = os.fspath(path)
     try:
         size = os.path.getsize(path)
@@ -155,7 +156,7 @@ def read_binary(path, verify: bool = False):
         N, V, table, bits = header["order"], header["vocab_size"], header["arrays"], header["hash_bits"]
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise BinaryModelError(f"{path}: the header does not describe a model ({exc})") from None
-    need = ["words", "vocab_hash", "vocab_keys", "vocab_ids", "pairs", "logprob", "backoff"]
+    need = ["words", "vocab_hash", "vocab_keys", "vocab_ids", "pairs", "logprob", "backoff", "qk", "geometry", "q1"]
     need += [f"keys{k}" for k in range(2, N + 1)]
     missing = [n for n in need if n not in table]
     if missing:
@@ -177,6 +178,19 @@ def read_binary(path, verify: bool = False):
         if verify and zlib.crc32(a) & 0xFFFFFFFF != crc:
             raise BinaryModelError(f"{path}: array {name!r} is damaged (its CRC-32 does not match)")
         arrays[name] = a.view(dtype).reshape(shape)
+    return N, V, bits, arrays, mm, header
+
+
+def read_binary(path, verify: bool = False):
+    """A BackoffModel whose arrays are read-only views of the memory-mapped file ``path``.
+
+    Raises :class:`BinaryModelError` naming the file for a wrong magic, another format version, a damaged
+    header, an array outside the file (a truncated file) or, with ``verify``, an array whose CRC-32 differs.
+    """
+    from reference.arpa import BackoffModel, _HashIndex
+
+    path = os.fspath(path)
+    N, V, bits, arrays, mm, header = _map(path, verify)
     try:
         words = bytes(arrays["words"]).decode("utf-8").split("\n")
     except UnicodeDecodeError:
@@ -208,8 +222,85 @@ def read_binary(path, verify: bool = False):
     model.__dict__["_flat_tables"] = (pairs, starts, masks, shifts, lp_all, lp_off, bo_all, lp_off.copy())
     model.__dict__["_packed_vocab"] = (_HashIndex.from_table(arrays["vocab_keys"], arrays["vocab_hash"],
                                                              int(bits["vocab"])), arrays["vocab_ids"])
+    model.__dict__["_query_tables"] = _query_views(path, arrays, counts)
     model.__dict__["_mapped"] = mm
     return model
+
+
+def _query_views(path: str, arrays: dict, counts: list[int]) -> tuple:
+    """The compact scoring tables (reference/arpa_walk.py's ``query_tables``) of a mapped file, checked against the
+    n-gram counts."""
+    from reference.arpa_walk import _read_only, query_bits
+
+    N, V = len(counts), counts[0]
+    qk, geometry, q1 = arrays["qk"], arrays["geometry"], arrays["q1"]
+    sizes = [1 << query_bits(c) for c in counts[1:]]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    if qk.ndim != 2 or qk.shape[1:] != (2,) or len(qk) != max(sum(sizes), 1) or geometry.shape != (3, N + 1) \
+            or q1.shape != (V, 2) or any(geometry[0, k] != starts[k - 2] or geometry[1, k] != sizes[k - 2] - 1
+                                         or geometry[2, k] != 65 - sizes[k - 2].bit_length() for k in range(2, N + 1)):
+        raise BinaryModelError(f"{path}: the scoring tables do not match the n-gram counts {counts} (damaged?)")
+    return _read_only((qk, qk.view(np.float32).reshape(len(qk), 4), geometry, q1))
+
+
+class ScoringModel:
+    """What ``lmverify ngram score`` reads of a binary model file: the order, the vocabulary's size and hash table,
+    the ids of ``<unk>``, ``<s>``, ``</s>`` (the header's) and the compact float32 scoring tables, as views of
+    the mapped file. The vocabulary's words (a dictionary, for tokens of more than 8 bytes) and the whole
+    :class:`~reference.arpa.BackoffModel` (:meth:`full`: for text the compiled path does not take) are read
+    only when asked for: scoring a text touches the pages of the tables and of the hash table only."""
+
+    def __init__(self, path, verify: bool = False) -> None:
+        from reference.arpa import _HashIndex
+
+        self.path = os.fspath(path)
+        N, V, bits, arrays, mm, header = _map(self.path, verify)
+        self.order, self.vocab_size = N, V
+        special = header.get("special")
+        if not isinstance(special, dict) or not all(isinstance(i, int) and 0 <= i < V for i in special.values()):
+            raise BinaryModelError(f"{self.path}: the header lacks the ids of <unk>, <s>, </s> (damaged?)")
+        counts = [V] + [len(arrays[f"keys{k}"]) for k in range(2, N + 1)]
+        self.__dict__["_query_tables"] = _query_views(self.path, arrays, counts)
+        try:
+            vindex = _HashIndex.from_table(arrays["vocab_keys"], arrays["vocab_hash"], int(bits["vocab"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BinaryModelError(f"{self.path}: the vocabulary's hash table does not match ({exc})") from None
+        self.__dict__["_packed_vocab"] = (vindex, arrays["vocab_ids"])
+        self.index = _LazyIndex(special, self.full)
+        self._full = None
+
+    def _packed_vocabulary(self):
+        return self.__dict__["_packed_vocab"]
+
+    def full(self):
+        """The whole model (:func:`read_binary`), read once."""
+        if self._full is None:
+            self._full = read_binary(self.path)
+        return self._full
+
+
+class _LazyIndex:
+    """word -> id: the header's ids of ``<unk>``, ``<s>``, ``</s>``; any other word from the whole model's
+    dictionary, read on first use."""
+
+    def __init__(self, special: dict, full) -> None:
+        self._special, self._full = special, full
+
+    def __getitem__(self, word: str) -> int:
+        i = self._special.get(word)
+        return i if i is not None else self._full().index[word]
+
+    def get(self, word: str, default=None):
+        i = self._special.get(word)
+        return i if i is not None else self._full().index.get(word, default)
+
+
+def read_for_scoring(path):
+    """A :class:`ScoringModel` for a binary model file, else (an ARPA file) the :class:`~reference.arpa.BackoffModel`
+    of :func:`read_model`."""
+    if is_binary_model(path):
+        return ScoringModel(path)
+    return read_model(path)
 
 
 def read_model(path, verify: bool = False):

@@ -194,3 +194,122 @@ def test_ngram_score_float32_text_equals_numpy_shortest_positional(x):
         if ok[i]:
             assert bytes(pool[off[i]: off[i + 1]]).decode() == _f32(v), v
     assert ok[np.abs(values) == 1.0].all() and ok[values == -0.5].all()
+
+
+# ---------------------------------------------------------------- format 2: the compact float32 scoring tables
+
+
+@pytest.mark.parametrize("arpa", ARPAS)
+def test_ngram_query_tables_hold_each_ngram_once_with_its_float32_values(arpa, tmp_path):
+    """The compact tables ``score`` walks: every n-gram of order >= 2 in one slot, found by probing from its home
+    slot, holding ``np.float32`` of the model's float64 log10 p and back-off (the values query's float32 sums use);
+    the unigrams by id; loads at most 3/4; the binary file holds the same tables, as views of its map."""
+    from reference.arpa_binary import ScoringModel
+    from reference.arpa_walk import QUERY_LOAD, query_tables
+
+    model = read_arpa(DATA / arpa)
+    qk, qv, geometry, q1 = query_tables(model)
+    V = model.vocab_size
+    assert np.array_equal(q1[:, 0], model.logprob[0].astype(np.float32))
+    assert np.array_equal(q1[:, 1], model.backoff[0].astype(np.float32))
+    slot_of_row = np.arange(V)  # the context of a bigram: the word id
+    for k in range(2, model.order + 1):
+        start, mask, shift = (int(x) for x in geometry[:, k])
+        n = len(model.keys[k - 1])
+        assert n <= QUERY_LOAD * (mask + 1) and (qk[start: start + mask + 1, 0] >= 0).sum() == n
+        ctx, w = np.divmod(model.keys[k - 1], V)
+        found = []
+        for key in (slot_of_row[ctx] * V + w).tolist():
+            s = ((key * 0x9E3779B97F4A7C15) % (1 << 64)) >> shift
+            while qk[start + s, 0] != key:
+                assert qk[start + s, 0] >= 0, f"order {k}: key {key} not found"
+                s = (s + 1) & mask
+            found.append(start + s)
+        slot_of_row = np.array(found, dtype=np.int64)
+        assert np.array_equal(qv[slot_of_row, 2], model.logprob[k - 1].astype(np.float32))
+        assert np.array_equal(qv[slot_of_row, 3], model.backoff[k - 1].astype(np.float32))
+    write_binary(model, tmp_path / "m.bin")
+    mapped = ScoringModel(tmp_path / "m.bin")
+    for a, b in zip(mapped.__dict__["_query_tables"], (qk, qv, geometry, q1)):
+        assert a.tobytes() == b.tobytes() and not a.flags.writeable
+    assert np.shares_memory(mapped.__dict__["_query_tables"][0], mapped.__dict__["_query_tables"][1])
+
+
+@pytest.mark.bad_input
+def test_ngram_binary_format_1_file_is_named_with_rebuild(tmp_path):
+    """A file of the first format (float64 tables only, before the compact scoring tables) is refused by name."""
+    path = tmp_path / "old.bin"
+    write_binary(read_arpa(DATA / "tiny.o2.arpa"), path)
+    data = bytearray(path.read_bytes())
+    data[8:12] = struct.pack("<I", 1)
+    path.write_bytes(bytes(data))
+    with pytest.raises(BinaryModelError, match=r"old.bin: binary model format version 1; this version of lmverify "
+                                               rf"reads version {FORMAT_VERSION}: rebuild it with `lmverify ngram build"):
+        read_binary(path)
+    assert FORMAT_VERSION == 2
+
+
+def test_ngram_scoring_model_reads_the_words_only_when_asked(tmp_path):
+    """``score`` maps a binary file as a ScoringModel: the ids of <unk>, <s>, </s> from the header, the words (and
+    the whole model) read only for a word it must look up by name."""
+    from reference.arpa import BOS, EOS, UNK
+    from reference.arpa_binary import ScoringModel, read_for_scoring
+
+    text = read_arpa(DATA / "corpus.o3.arpa")
+    write_binary(text, tmp_path / "m.bin")
+    sm = read_for_scoring(tmp_path / "m.bin")
+    assert isinstance(sm, ScoringModel) and (sm.order, sm.vocab_size) == (3, text.vocab_size)
+    assert [sm.index[w] for w in (UNK, BOS, EOS)] == [text.index[w] for w in (UNK, BOS, EOS)]
+    assert sm._full is None
+    assert sm.index.get("house", -1) == text.index["house"] and sm.index.get("qqq-not-a-word", -7) == -7
+    assert sm._full is not None and sm.full().words == text.words
+    assert isinstance(read_for_scoring(DATA / "tiny.o2.arpa"), BackoffModel)
+
+
+_SENTENCES = HELD_OUT[:40] + ["", "   ", "the\thouse\x0bis\x1cbig  ", "exactly8 the", "exactly9b the",
+                              "caf\u00e9 na\u00efve \u00fcber", "the\u00a0house", "the\u2003house", "a\x00b the",
+                              "\u3000the", "<s> the </s>", "<unk> house"]
+
+
+@pytest.mark.parametrize("arpa", ["tiny.o2.arpa", "corpus.o3.arpa"])
+def test_ngram_score_sentence_one_kernel_call_equals_the_general_walk(arpa):
+    """score_sentence's one compiled call (tokens, ids and walk over the sentence's bytes) gives the general
+    path's float64 total bit for bit, with and without <s> and </s>; a sentence it does not take (a token over 8
+    bytes, a NUL byte, whitespace beyond ASCII's) goes to the general path."""
+    pytest.importorskip("numba")
+    model = read_arpa(DATA / arpa)
+    for bos in (True, False):
+        for eos in (True, False):
+            fast = [model.score_sentence(s, bos=bos, eos=eos) for s in _SENTENCES]
+            assert model.__dict__["_one_call"], "the one-call path was not used"
+            general = BackoffModel(words=model.words, keys=model.keys, logprob=model.logprob, backoff=model.backoff)
+            general.__dict__["_one_call"] = False
+            slow = [general.score_sentence(s, bos=bos, eos=eos) for s in _SENTENCES]
+            assert fast == slow
+            assert slow == [general._walk_python([general.index.get(t, general.index["<unk>"]) for t in s.split()]
+                                                 + ([general.index["</s>"]] if eos else []), bos)
+                            for s in _SENTENCES]
+
+
+def test_ngram_score_streams_blocks_and_names_bad_utf8_before_printing(tmp_path, monkeypatch, capsysbinary):
+    """score reads its text a block at a time: a block with Unicode whitespace takes the array path, the others
+    the compiled one, and the output is the array path's for the whole text; a file with a byte that is not UTF-8
+    past the first block is refused before anything is printed."""
+    pytest.importorskip("numba")
+    import lmverify.ngram_cmd as cmd
+
+    arpa = DATA / "corpus.o3.arpa"
+    text = _held_out_text() + "the\u2003house is\u00a0big\n" + _held_out_text()
+    path = tmp_path / "held.txt"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(cmd, "_SCORE_BLOCK", 5000)
+    rc, blocks, _ = _run(monkeypatch, capsysbinary, ["score", str(arpa), str(path)])
+    assert rc == cmd.EXIT_OK
+    monkeypatch.setenv("LMVERIFY_NO_NUMBA", "1")
+    rc, arrays, _ = _run(monkeypatch, capsysbinary, ["score", str(arpa), str(path)])
+    assert rc == cmd.EXIT_OK and blocks == arrays and len(arrays) > 100_000
+    monkeypatch.delenv("LMVERIFY_NO_NUMBA")
+    bad = text.encode("utf-8") + b"caf\xe9\n"
+    path.write_bytes(bad)
+    rc, out, err = _run(monkeypatch, capsysbinary, ["score", str(arpa), str(path)])
+    assert rc == cmd.EXIT_INPUT and out == b"" and f"not UTF-8 text (byte {len(bad) - 2})" in err
