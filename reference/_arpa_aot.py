@@ -62,6 +62,8 @@ KERNELS: dict[str, tuple[tuple[str, ...], str]] = {
                       "Tuple((float32[::1], int64[::1], int64[::1], int64[::1], float32[::1]))"),
     "sentence_total": (("u1[:]r", "i8", "i8", "i8[:]r", "i8[:,:]r", "i8[:]r", "i8[:,:]r", "i8[:,:]r", "f8[:]r",
                         "f8[:]r"), "Tuple((float64, int64))"),
+    "place_rows": (("i8[:]r", "i8"), "int64[::1]"),
+    "query_insert": (("i8[:,:]r", "f8[:]r", "f8[:]r", "i8", "i8", "i8[:,:]w", "f4[:,:]w", "i8[:,:]r"), "int64"),
     "f32_digits": (("f4[:]r",), "Tuple((boolean[::1], int64[::1], int64[::1]))"),
     "query_lines": (("u1[:]r", "i8[:]r", "i8[:]r", "i8[:]r", "b1", "i8[:]r", "i8[:]r", "f4[:]r", "i8[:]r",
                      "i8[:]r", "u1[:]r", "i8[:]r", "i8[:]r", "f4[:]r", "i8[:]r", "i8[:]r", "i8[:]r", "i8[:]r",

@@ -439,17 +439,41 @@ def text_ids(text, n_lines, vpairs, vmask, vshift, vword_ids, unk):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def qprobe(qk, start, mask, shift, key):
+def qhome(key, size):
+    """The home slot of ``key`` in a compact table of ``size`` slots (< 2^32): the high 32 bits of the
+    multiplicative scramble, scaled to the size (so any size, not only powers of two)."""
+    return np.int64((((np.uint64(key) * np.uint64(_MULT)) >> np.uint64(32)) * np.uint64(size)) >> np.uint64(32))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def qprobe(qk, start, size, key):
     """Slot (index into ``qk``) of ``key`` in one order's part of the compact scoring table (slots ``start ..
-    start + mask``, key -1: empty), or -1."""
-    s = np.int64((np.uint64(key) * np.uint64(_MULT)) >> np.uint64(shift))
+    start + size - 1``, key -1: empty; linear probing, wrapping at the end), or -1."""
+    s = qhome(key, size)
     while True:
         kk = qk[start + s, 0]
         if kk == key:
             return start + s
         if kk < 0:
             return -1
-        s = (s + 1) & mask
+        s += 1
+        if s == size:
+            s = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def place_rows(home, size):
+    """The row held by each of ``size`` slots (-1: empty) when the keys 0 .. n-1 are put in order, each at the
+    first free slot from its home slot ``home[i]`` on (wrapping at the end): a compact table's layout."""
+    table = np.full(size, -1, np.int64)
+    for i in range(len(home)):
+        s = home[i]
+        while table[s] >= 0:
+            s += 1
+            if s == size:
+                s = 0
+        table[s] = i
+    return table
 
 
 @numba.njit(cache=True, nogil=True)
@@ -460,11 +484,10 @@ def score_lines32(ids, per_line, bos_id, eos_id, order, V, qk, qv, geometry, q1)
     line, float32 total per line). Over the compact float32 scoring tables (reference/arpa_walk.py's
     ``query_tables``): a slot holds the key (context slot * V + word; the word id for the context of a bigram), then log10 p and
     back-off as float32 (``qv``: the same memory as float32, columns 2 and 3); ``q1``: the unigrams' (log10 p,
-    back-off) by word id; ``geometry``: rows start, mask, shift per order. The same float32 sums, so the same
+    back-off) by word id; ``geometry``: rows first slot, size per order. The same float32 sums, so the same
     output; the context of each order is kept as its slot."""
     starts = geometry[0]
-    masks = geometry[1]
-    shifts = geometry[2]
+    sizes = geometry[1]
     n_pred = len(ids) + (len(per_line) if eos_id >= 0 else 0)
     out = np.empty(n_pred, np.float32)
     length = np.empty(n_pred, np.int64)
@@ -492,7 +515,7 @@ def score_lines32(ids, per_line, bos_id, eos_id, order, V, qk, qv, geometry, q1)
             while k > 1:
                 c = ctx[k - 1]
                 if c >= 0:
-                    r = qprobe(qk, starts[k], masks[k], shifts[k], c * V + w)
+                    r = qprobe(qk, starts[k], sizes[k], c * V + w)
                     if r >= 0:
                         break
                 k -= 1
@@ -515,10 +538,42 @@ def score_lines32(ids, per_line, bos_id, eos_id, order, V, qk, qv, geometry, q1)
                     ctx[j] = r if j == k else -1
                 else:
                     c = ctx[j - 1]
-                    ctx[j] = qprobe(qk, starts[j], masks[j], shifts[j], c * V + w) if c >= 0 else -1
+                    ctx[j] = qprobe(qk, starts[j], sizes[j], c * V + w) if c >= 0 else -1
             ctx[1] = w
         totals[li] = total
     return out, length, words, per_sentence, totals
+
+
+@numba.njit(cache=True, nogil=True)
+def query_insert(ids, lp, bo, k, V, qk, qv, geometry):
+    """Put the k-grams ``ids`` (m, k) of an ARPA section, with their float64 log10 p and back-off, into the compact
+    scoring table's order k (see :func:`score_lines32`; the orders below already complete): each context is
+    found by probing order by order from its first word, the values stored as float32. 0; 1: a k-gram whose
+    context is not in the tables; 2: a k-gram already there (the caller reads the file in Python, which names
+    the line)."""
+    start = geometry[0, k]
+    size = geometry[1, k]
+    for r in range(len(lp)):
+        c = ids[r, 0]
+        for j in range(1, k - 1):
+            c = qprobe(qk, geometry[0, j + 1], geometry[1, j + 1], c * V + ids[r, j])
+            if c < 0:
+                return 1
+        key = c * V + ids[r, k - 1]
+        s = qhome(key, size)
+        while True:
+            kk = qk[start + s, 0]
+            if kk < 0:
+                break
+            if kk == key:
+                return 2
+            s += 1
+            if s == size:
+                s = 0
+        qk[start + s, 0] = key
+        qv[start + s, 2] = np.float32(lp[r])
+        qv[start + s, 3] = np.float32(bo[r])
+    return 0
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

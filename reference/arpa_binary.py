@@ -230,77 +230,109 @@ def read_binary(path, verify: bool = False):
 def _query_views(path: str, arrays: dict, counts: list[int]) -> tuple:
     """The compact scoring tables (reference/arpa_walk.py's ``query_tables``) of a mapped file, checked against the
     n-gram counts."""
-    from reference.arpa_walk import _read_only, query_bits
+    from reference.arpa_walk import _read_only, query_size
 
     N, V = len(counts), counts[0]
     qk, geometry, q1 = arrays["qk"], arrays["geometry"], arrays["q1"]
-    sizes = [1 << query_bits(c) for c in counts[1:]]
+    sizes = [query_size(c) for c in counts[1:]]
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    if qk.ndim != 2 or qk.shape[1:] != (2,) or len(qk) != max(sum(sizes), 1) or geometry.shape != (3, N + 1) \
-            or q1.shape != (V, 2) or any(geometry[0, k] != starts[k - 2] or geometry[1, k] != sizes[k - 2] - 1
-                                         or geometry[2, k] != 65 - sizes[k - 2].bit_length() for k in range(2, N + 1)):
+    if qk.ndim != 2 or qk.shape[1:] != (2,) or len(qk) != max(sum(sizes), 1) or geometry.shape != (2, N + 1) \
+            or q1.shape != (V, 2) or any(geometry[0, k] != starts[k - 2] or geometry[1, k] != sizes[k - 2]
+                                         for k in range(2, N + 1)):
         raise BinaryModelError(f"{path}: the scoring tables do not match the n-gram counts {counts} (damaged?)")
     return _read_only((qk, qk.view(np.float32).reshape(len(qk), 4), geometry, q1))
 
 
 class ScoringModel:
-    """What ``lmverify ngram score`` reads of a binary model file: the order, the vocabulary's size and hash table,
-    the ids of ``<unk>``, ``<s>``, ``</s>`` (the header's) and the compact float32 scoring tables, as views of
-    the mapped file. The vocabulary's words (a dictionary, for tokens of more than 8 bytes) and the whole
-    :class:`~reference.arpa.BackoffModel` (:meth:`full`: for text the compiled path does not take) are read
-    only when asked for: scoring a text touches the pages of the tables and of the hash table only."""
+    """What ``lmverify ngram score`` reads of a model: the order, the vocabulary's size and hash table of packed
+    words, the ids of ``<unk>``, ``<s>``, ``</s>`` and the compact float32 scoring tables. Of a binary file
+    (``ScoringModel(path)``) they are views of the mapped file (the ids from the header); of an ARPA file,
+    reference/arpa.py's ``read_arpa_for_scoring`` builds them while it reads the file a block at a time. The
+    words' dictionary (for tokens of more than 8 bytes) and the whole :class:`~reference.arpa.BackoffModel`
+    (:meth:`full`: for text the compiled path does not take) are made only when asked for: scoring a text
+    touches the pages of the tables and of the vocabulary's hash table only."""
 
     def __init__(self, path, verify: bool = False) -> None:
         from reference.arpa import _HashIndex
 
-        self.path = os.fspath(path)
-        N, V, bits, arrays, mm, header = _map(self.path, verify)
-        self.order, self.vocab_size = N, V
+        path = os.fspath(path)
+        N, V, bits, arrays, mm, header = _map(path, verify)
         special = header.get("special")
         if not isinstance(special, dict) or not all(isinstance(i, int) and 0 <= i < V for i in special.values()):
-            raise BinaryModelError(f"{self.path}: the header lacks the ids of <unk>, <s>, </s> (damaged?)")
+            raise BinaryModelError(f"{path}: the header lacks the ids of <unk>, <s>, </s> (damaged?)")
         counts = [V] + [len(arrays[f"keys{k}"]) for k in range(2, N + 1)]
-        self.__dict__["_query_tables"] = _query_views(self.path, arrays, counts)
+        tables = _query_views(path, arrays, counts)
         try:
             vindex = _HashIndex.from_table(arrays["vocab_keys"], arrays["vocab_hash"], int(bits["vocab"]))
         except (KeyError, ValueError, TypeError) as exc:
-            raise BinaryModelError(f"{self.path}: the vocabulary's hash table does not match ({exc})") from None
-        self.__dict__["_packed_vocab"] = (vindex, arrays["vocab_ids"])
-        self.index = _LazyIndex(special, self.full)
-        self._full = None
+            raise BinaryModelError(f"{path}: the vocabulary's hash table does not match ({exc})") from None
+        words = arrays["words"]
+
+        def words_index() -> dict:
+            try:
+                return {w: i for i, w in enumerate(bytes(words).decode("utf-8").split("\n"))}
+            except UnicodeDecodeError:
+                raise BinaryModelError(f"{path}: the vocabulary is not UTF-8 (damaged?)") from None
+
+        self._set(path, N, V, special, tables, (vindex, arrays["vocab_ids"]), words_index, lambda: read_binary(path))
+
+    @classmethod
+    def of_parts(cls, path, order: int, vocab_size: int, special: dict, tables: tuple, packed_vocab: tuple,
+                 words_index, full) -> "ScoringModel":
+        """A ScoringModel from its parts (``words_index``, ``full``: functions making the words' dictionary and
+        the whole model, called at most once)."""
+        model = cls.__new__(cls)
+        model._set(path, order, vocab_size, special, tables, packed_vocab, words_index, full)
+        return model
+
+    def _set(self, path, order, vocab_size, special, tables, packed_vocab, words_index, full) -> None:
+        self.path, self.order, self.vocab_size = path, order, vocab_size
+        self.__dict__["_query_tables"] = tables
+        self.__dict__["_packed_vocab"] = packed_vocab
+        self.index = _LazyIndex(special, words_index)
+        self._make_full, self._full = full, None
 
     def _packed_vocabulary(self):
         return self.__dict__["_packed_vocab"]
 
     def full(self):
-        """The whole model (:func:`read_binary`), read once."""
+        """The whole model (:func:`read_binary`, or of an ARPA file ``read_arpa``), read once."""
         if self._full is None:
-            self._full = read_binary(self.path)
+            self._full = self._make_full()
         return self._full
 
 
 class _LazyIndex:
-    """word -> id: the header's ids of ``<unk>``, ``<s>``, ``</s>``; any other word from the whole model's
-    dictionary, read on first use."""
+    """word -> id: the ids of ``<unk>``, ``<s>``, ``</s>`` given; any other word from the words' dictionary, made
+    on first use."""
 
-    def __init__(self, special: dict, full) -> None:
-        self._special, self._full = special, full
+    def __init__(self, special: dict, words_index) -> None:
+        self._special, self._make, self._index = special, words_index, None
+
+    def _words(self) -> dict:
+        if self._index is None:
+            self._index = self._make()
+        return self._index
 
     def __getitem__(self, word: str) -> int:
         i = self._special.get(word)
-        return i if i is not None else self._full().index[word]
+        return i if i is not None else self._words()[word]
 
     def get(self, word: str, default=None):
         i = self._special.get(word)
-        return i if i is not None else self._full().index.get(word, default)
+        return i if i is not None else self._words().get(word, default)
 
 
 def read_for_scoring(path):
-    """A :class:`ScoringModel` for a binary model file, else (an ARPA file) the :class:`~reference.arpa.BackoffModel`
-    of :func:`read_model`."""
+    """A :class:`ScoringModel` for a binary model file or (read a block at a time, with the compiled kernels) a
+    plain ARPA file, else the :class:`~reference.arpa.BackoffModel` of :func:`read_model` (an ARPA file the
+    streaming reader does not take as it is: it names the problem)."""
     if is_binary_model(path):
         return ScoringModel(path)
-    return read_model(path)
+    from reference.arpa import read_arpa_for_scoring
+
+    model = read_arpa_for_scoring(path)
+    return model if model is not None else read_model(path)
 
 
 def read_model(path, verify: bool = False):

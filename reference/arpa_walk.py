@@ -113,29 +113,34 @@ def _read_only(arrays: tuple) -> tuple:
     return tuple(out)
 
 
-#: the compact scoring table's largest load (keys per slot); its size is the smallest power of two that keeps
-#: the load at or under this (so 3/8 .. 3/4)
+#: the compact scoring table's largest load (keys per slot): an order of n n-grams has
+#: max(n + 1, ceil(n / QUERY_LOAD), 4) slots
 QUERY_LOAD = 0.75
+_MULT = 0x9E3779B97F4A7C15
 
 
-def query_bits(n: int) -> int:
-    """log2 of the slots of a compact scoring table for ``n`` keys (at least 16 slots)."""
-    bits = 4
-    while n > QUERY_LOAD * (1 << bits):
-        bits += 1
-    return bits
+def query_size(n: int) -> int:
+    """The slots of a compact scoring table for ``n`` keys: a load of at most 3/4, and always a free slot."""
+    return max(n + 1, -(-4 * n // 3), 4)
+
+
+def query_home(key: np.ndarray, size: int) -> np.ndarray:
+    """The home slot of each key in a compact table of ``size`` slots (reference/_arpa_jit.py's ``qhome``)."""
+    with np.errstate(over="ignore"):
+        h = (key.astype(np.uint64) * np.uint64(_MULT)) >> np.uint64(32)
+        return ((h * np.uint64(size)) >> np.uint64(32)).astype(np.int64)
 
 
 def query_tables(model, jit=None):
     """The compact tables ``lmverify ngram score`` walks (reference/_arpa_jit.py's ``score_lines32``), built once
     per model (a binary model file holds them: views of the mapped file):
 
-    - ``qk``: int64 (S, 2), every order >= 2 end to end, a slot per row: the key ``c * V + w`` (``c``: the
+    - ``qk``: int64 (S, 2), every order >= 2 end to end: a slot holds the key ``c * V + w`` (``c``: the
       context's slot in the order below, or the word id for a bigram's context; -1: an empty slot), then the
       log10 p and back-off weight as two float32 (``qv``, a float32 (S, 4) view of the same memory: columns 2
-      and 3). One cache line per probe; 16 bytes a slot at a load of 3/8 .. 3/4 (:data:`QUERY_LOAD`);
-    - ``geometry``: int64 (3, N + 1): each order's first slot, mask and shift (``key * 0x9E3779B97F4A7C15 >>
-      shift`` is the home slot, linear probing);
+      and 3). 16 bytes a slot, one cache line per probe, at a load of at most 3/4 (:func:`query_size`); the
+      home slot is the high 32 bits of ``key * 0x9E3779B97F4A7C15`` scaled to the size, then linear probing;
+    - ``geometry``: int64 (2, N + 1): each order's first slot and size;
     - ``q1``: float32 (V, 2), the unigrams' log10 p and back-off weight by word id.
 
     The float32 values are the model's float64 values rounded to float32 (``np.float32(x)``), which is what
@@ -150,10 +155,11 @@ def query_tables(model, jit=None):
     q1 = np.empty((V, 2), np.float32)
     q1[:, 0] = model.logprob[0]
     q1[:, 1] = model.backoff[0]
-    geometry = np.zeros((3, N + 1), np.int64)
-    sizes = [1 << query_bits(len(model.keys[k - 1])) for k in range(2, N + 1)]
+    geometry = np.zeros((2, N + 1), np.int64)
+    sizes = [query_size(len(model.keys[k - 1])) for k in range(2, N + 1)]
     qk = np.full((max(sum(sizes), 1), 2), -1, np.int64)
     qv = qk.view(np.float32).reshape(len(qk), 4)
+    qv[:, 2:] = 0
     slot_of_row = None
     at = 0
     for k, size in zip(range(2, N + 1), sizes):
@@ -163,22 +169,15 @@ def query_tables(model, jit=None):
             ctx = slot_of_row[ctx]
         key = ctx * V + w
         del ctx, w
-        bits = size.bit_length() - 1
-        with np.errstate(over="ignore"):
-            home = ((key.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.int64)
-        table = _place(home, size, jit)
-        del home
+        table = _place(query_home(key, size), size, jit)
         used = np.flatnonzero(table >= 0)
         rows = table[used]
-        part = qk[at: at + size]
-        part[used, 0] = key[rows]
-        qpart = qv[at: at + size]
-        qpart[:, 2:] = 0
-        qpart[used, 2] = model.logprob[k - 1][rows]
-        qpart[used, 3] = model.backoff[k - 1][rows]
+        qk[at + used, 0] = key[rows]
+        qv[at + used, 2] = model.logprob[k - 1][rows]
+        qv[at + used, 3] = model.backoff[k - 1][rows]
         slot_of_row = np.empty(len(keys), np.int64)
         slot_of_row[rows] = used + at
-        geometry[0, k], geometry[1, k], geometry[2, k] = at, size - 1, 64 - bits
+        geometry[0, k], geometry[1, k] = at, size
         at += size
     out = _read_only((qk, qv, geometry, q1))
     model.__dict__["_query_tables"] = out
@@ -186,13 +185,13 @@ def query_tables(model, jit=None):
 
 
 def _place(home, size: int, jit):
-    """The row in each of ``size`` slots (-1: empty) for keys with home slots ``home``, linear probing."""
+    """The row in each of ``size`` slots (-1: empty) for keys with home slots ``home``, put in order, linear
+    probing (reference/_arpa_jit.py's ``place_rows``)."""
     if jit is not None:
-        return jit.hash_rows(home, size)
+        return jit.place_rows(home, size)
     table = np.full(size, -1, np.int64)
-    mask = size - 1
     for i, s in enumerate(home.tolist()):
         while table[s] >= 0:
-            s = (s + 1) & mask
+            s = s + 1 if s + 1 < size else 0
         table[s] = i
     return table

@@ -214,16 +214,16 @@ def test_ngram_query_tables_hold_each_ngram_once_with_its_float32_values(arpa, t
     assert np.array_equal(q1[:, 1], model.backoff[0].astype(np.float32))
     slot_of_row = np.arange(V)  # the context of a bigram: the word id
     for k in range(2, model.order + 1):
-        start, mask, shift = (int(x) for x in geometry[:, k])
+        start, size = (int(x) for x in geometry[:, k])
         n = len(model.keys[k - 1])
-        assert n <= QUERY_LOAD * (mask + 1) and (qk[start: start + mask + 1, 0] >= 0).sum() == n
+        assert n <= QUERY_LOAD * size and n < size and (qk[start: start + size, 0] >= 0).sum() == n
         ctx, w = np.divmod(model.keys[k - 1], V)
         found = []
         for key in (slot_of_row[ctx] * V + w).tolist():
-            s = ((key * 0x9E3779B97F4A7C15) % (1 << 64)) >> shift
+            s = ((((key * 0x9E3779B97F4A7C15) % (1 << 64)) >> 32) * size) >> 32
             while qk[start + s, 0] != key:
                 assert qk[start + s, 0] >= 0, f"order {k}: key {key} not found"
-                s = (s + 1) & mask
+                s = (s + 1) % size
             found.append(start + s)
         slot_of_row = np.array(found, dtype=np.int64)
         assert np.array_equal(qv[slot_of_row, 2], model.logprob[k - 1].astype(np.float32))
@@ -260,10 +260,108 @@ def test_ngram_scoring_model_reads_the_words_only_when_asked(tmp_path):
     sm = read_for_scoring(tmp_path / "m.bin")
     assert isinstance(sm, ScoringModel) and (sm.order, sm.vocab_size) == (3, text.vocab_size)
     assert [sm.index[w] for w in (UNK, BOS, EOS)] == [text.index[w] for w in (UNK, BOS, EOS)]
-    assert sm._full is None
+    assert sm._full is None and sm.index._index is None
     assert sm.index.get("house", -1) == text.index["house"] and sm.index.get("qqq-not-a-word", -7) == -7
-    assert sm._full is not None and sm.full().words == text.words
-    assert isinstance(read_for_scoring(DATA / "tiny.o2.arpa"), BackoffModel)
+    assert sm.index._index is not None and sm._full is None
+    assert sm.full().words == text.words
+    assert isinstance(read_for_scoring(DATA / "tiny.o2.arpa"), ScoringModel if _has_kernels() else BackoffModel)
+
+
+def _has_kernels() -> bool:
+    from reference import arpa_walk
+
+    return arpa_walk._jit() is not None
+
+
+@pytest.mark.parametrize("arpa", ARPAS)
+def test_ngram_arpa_read_a_block_at_a_time_gives_the_models_scoring_tables(arpa, monkeypatch, capsysbinary, tmp_path):
+    """``score`` reads an ARPA file a block at a time straight into the compact tables (blocks of 300 bytes here:
+    sections and lines cut everywhere): the same vocabulary ids, unigrams and, order by order, the same n-grams with
+    the same float32 values as the tables of the whole model (slots may differ: keys go in file order), and the
+    same output."""
+    pytest.importorskip("numba")
+    import reference.arpa as arpa_mod
+    from reference.arpa import BOS, EOS, UNK, read_arpa_for_scoring
+    from reference.arpa_walk import query_tables
+
+    monkeypatch.setattr(arpa_mod, "_SCORING_READ_BLOCK", 300)
+    model = read_arpa(DATA / arpa)
+    sm = read_arpa_for_scoring(DATA / arpa)
+    assert sm is not None and (sm.order, sm.vocab_size) == (model.order, model.vocab_size)
+    assert [sm.index.get(w) for w in (UNK, BOS, EOS)] == [model.index.get(w) for w in (UNK, BOS, EOS)]
+    assert all(sm.index[w] == i for i, w in enumerate(model.words))
+    a, b = sm._packed_vocabulary(), model._packed_vocabulary()
+    assert np.array_equal(a[0].keys, b[0].keys) and np.array_equal(a[1], b[1])
+    qk, qv, geometry, q1 = sm.__dict__["_query_tables"]
+    mk, mv, mgeometry, mq1 = query_tables(model)
+    assert np.array_equal(geometry, mgeometry) and q1.tobytes() == mq1.tobytes()
+
+    def grams(qk, qv, geometry, k):
+        """{n-gram as word ids: (log10 p, back-off)} of order k, following the context slots down to words."""
+        out, V = {}, model.vocab_size
+        for slot in range(geometry[0, k], geometry[0, k] + geometry[1, k]):
+            key = int(qk[slot, 0])
+            if key < 0:
+                continue
+            ids, j = [key % V], k
+            c = key // V
+            while j > 2:
+                key = int(qk[c, 0])
+                ids.append(key % V)
+                c, j = key // V, j - 1
+            out[tuple([c] + ids[::-1])] = (float(qv[slot, 2]), float(qv[slot, 3]))
+        return out
+
+    for k in range(2, model.order + 1):
+        assert grams(qk, qv, geometry, k) == grams(mk, mv, mgeometry, k)
+    text = tmp_path / "held.txt"
+    text.write_text(_held_out_text())
+    rc, streamed, _ = _run(monkeypatch, capsysbinary, ["score", str(DATA / arpa), str(text)])
+    monkeypatch.setenv("LMVERIFY_NO_NUMBA", "1")
+    rc2, arrays, _ = _run(monkeypatch, capsysbinary, ["score", str(DATA / arpa), str(text)])
+    assert rc == rc2 == 0 and streamed == arrays
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("how", ["context", "count", "twice", "gzip", "order", "no-end"])
+def test_ngram_arpa_streaming_reader_leaves_what_it_does_not_take_to_the_named_errors(how, tmp_path, monkeypatch,
+                                                                                    capsysbinary):
+    """What the block-at-a-time reader does not take as it is goes to read_arpa: a valid file it does not take
+    (gzip) is scored the same; a malformed one is the reader's named error, before anything is printed."""
+    pytest.importorskip("numba")
+    import gzip
+
+    from reference.arpa import read_arpa_for_scoring
+
+    src = (DATA / "tiny.o3.arpa").read_text()
+    path = tmp_path / "m.arpa"
+    if how == "context":  # a trigram whose bigram context is not in the file
+        lines = src.split("\n")
+        i = lines.index("\\3-grams:") + 1
+        f = lines[i].split("\t")
+        lines[i] = "\t".join([f[0], "zzz-not-a-context " + f[1].split(" ", 1)[1]] + f[2:])
+        src = "\n".join(lines)
+    elif how == "count":
+        src = src.replace("ngram 2=", "ngram 2=1", 1)
+    elif how == "twice":
+        lines = src.split("\n")
+        i = lines.index("\\2-grams:") + 1
+        lines.insert(i, lines[i])
+        src = "\n".join(lines).replace("ngram 2=18", "ngram 2=19", 1)
+    elif how == "order":
+        src = src.replace("\\2-grams:", "\\9-grams:")
+    elif how == "no-end":
+        src = src.replace("\\end\\", "")
+    if how == "gzip":
+        path.write_bytes(gzip.compress(src.encode()))
+    else:
+        path.write_text(src)
+    assert read_arpa_for_scoring(path) is None
+    rc, out, err = _run(monkeypatch, capsysbinary, ["score", str(path)], "a b\n")
+    if how == "gzip":
+        assert rc == 0 and out.startswith(b"a=")
+    else:
+        assert rc == 1 and out == b"" and "m.arpa" in err, err
 
 
 _SENTENCES = HELD_OUT[:40] + ["", "   ", "the\thouse\x0bis\x1cbig  ", "exactly8 the", "exactly9b the",
