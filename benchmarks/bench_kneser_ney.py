@@ -264,6 +264,8 @@ def main(argv=None) -> int:
     ap.add_argument("--score-tokens", type=float, default=1e6, help="training tokens of the scored model (0: skip)")
     ap.add_argument("--held-out-sentences", type=int, default=100_000)
     ap.add_argument("--no-real-text", action="store_true", help="leave out gensim's lee_background.cor")
+    ap.add_argument("--only-score", action="store_true",
+                    help="only the scoring part (no estimation rows, no real text)")
     ap.add_argument("--discount-fallback", action="store_true",
                     help="both estimators with --discount_fallback (at 10^8 structured tokens no unigram has an "
                          "adjusted count below 5: n1..n4 = 0, and neither can estimate that order's discounts)")
@@ -282,7 +284,8 @@ def main(argv=None) -> int:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        plan = [(kind, int(n), o) for kind in args.kinds for n in args.sizes for o in args.orders]
+        plan = [] if args.only_score else [(kind, int(n), o) for kind in args.kinds for n in args.sizes
+                                           for o in args.orders]
         for kind, n, order in plan:
             path = os.path.join(tmp, f"{kind}{n}.txt")
             if not os.path.exists(path):
@@ -294,7 +297,7 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"  {row['label']} o{order}: ours {_fmt(row['ours'])}, lmplz {_fmt(row['kenlm'])}, "
                   f"ratio {row['t_ratio']:.2f} ({row['m_ratio']:.2f}), load {row['load']:.2f}", flush=True)
-        if not args.no_real_text:
+        if not args.no_real_text and not args.only_score:
             try:
                 import gensim.test.utils as gtu
 

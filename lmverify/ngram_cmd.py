@@ -236,7 +236,7 @@ def _compile_note(started: float) -> None:
 
 #: bytes of text scored at a time (ends moved to the next newline): the text is read a block at a time, so the
 #: memory per token is one block's
-_SCORE_BLOCK = 1 << 18
+_SCORE_BLOCK = 1 << 17
 #: a text shorter than this is scored by the array path (the compiled kernels' load would be most of its time)
 _COMPILED_SCORE_AT = 1 << 16
 
@@ -303,7 +303,7 @@ def _score_stream(model, blocks, bos: bool, eos: bool, levels: set, jit, where: 
         if tables is None:
             from reference import arpa_walk
 
-            qk, qv, geometry, q1 = arpa_walk.query_tables(model, jit)
+            qk, qv, qt, qtv, geometry, q1 = arpa_walk.query_tables(model, jit)
             vindex, vword_ids = model._packed_vocabulary()
             vpairs = vindex.table.view(np.int64).reshape(-1, 2)
             unk = model.index[UNK]
@@ -320,7 +320,7 @@ def _score_stream(model, blocks, bos: bool, eos: bool, levels: set, jit, where: 
             ids[long_] = [get(raw[x:y].decode("utf-8"), unk) for x, y in zip(tok_start[long_].tolist(),
                                                                              tok_end[long_].tolist())]
         scores, length, w, per_sentence, totals = jit.score_lines32(
-            ids, per_line, bos_id, eos_id, model.order, model.vocab_size, qk, qv, geometry, q1)
+            ids, per_line, bos_id, eos_id, model.order, model.vocab_size, qk, qv, qt, qtv, geometry, q1)
         del ids
         oov = w == unk
         n_tok += len(scores)

@@ -461,6 +461,28 @@ def qprobe(qk, start, size, key):
             s = 0
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def qtkey(qt, s):
+    """The key in slot ``s`` of the highest order's table (int32 halves, low then high; -1: empty)."""
+    return (np.int64(qt[s, 1]) << 32) | (np.int64(qt[s, 0]) & 0xFFFFFFFF)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def qtprobe(qt, size, key):
+    """Slot of ``key`` in the highest order's table (12-byte slots: the key as two int32, then log10 p as
+    float32; no back-off: its n-grams are never a context), or -1."""
+    s = qhome(key, size)
+    while True:
+        kk = qtkey(qt, s)
+        if kk == key:
+            return s
+        if kk < 0:
+            return -1
+        s += 1
+        if s == size:
+            s = 0
+
+
 @numba.njit(cache=True, nogil=True)
 def place_rows(home, size):
     """The row held by each of ``size`` slots (-1: empty) when the keys 0 .. n-1 are put in order, each at the
@@ -477,15 +499,17 @@ def place_rows(home, size):
 
 
 @numba.njit(cache=True, nogil=True)
-def score_lines32(ids, per_line, bos_id, eos_id, order, V, qk, qv, geometry, q1):
+def score_lines32(ids, per_line, bos_id, eos_id, order, V, qk, qv, qt, qtv, geometry, q1):
     """Each line as a sentence (``bos_id``/``eos_id`` -1: not added), walked token by token as :func:`walk` does,
     and scored as KenLM's query does in float32 (the n-gram's log10 p, then the back-off weights from the shortest
     context up, as :func:`rows` with ``float32``): (log10 p and matched length of each prediction, predictions per
     line, float32 total per line). Over the compact float32 scoring tables (reference/arpa_walk.py's
     ``query_tables``): a slot holds the key (context slot * V + word; the word id for the context of a bigram), then log10 p and
     back-off as float32 (``qv``: the same memory as float32, columns 2 and 3); ``q1``: the unigrams' (log10 p,
-    back-off) by word id; ``geometry``: rows first slot, size per order. The same float32 sums, so the same
-    output; the context of each order is kept as its slot."""
+    back-off) by word id; the highest order in ``qt`` (int32 (S, 3): the key's low and high halves, then log10 p
+    as float32, ``qtv``) with no back-off; ``geometry``: rows first slot (in ``qk``; 0 for the highest order, in
+    ``qt``), size per order. The same float32 sums, so the same output; the context of each order is kept as its
+    slot."""
     starts = geometry[0]
     sizes = geometry[1]
     n_pred = len(ids) + (len(per_line) if eos_id >= 0 else 0)
@@ -515,11 +539,19 @@ def score_lines32(ids, per_line, bos_id, eos_id, order, V, qk, qv, geometry, q1)
             while k > 1:
                 c = ctx[k - 1]
                 if c >= 0:
-                    r = qprobe(qk, starts[k], sizes[k], c * V + w)
+                    if k == order:
+                        r = qtprobe(qt, sizes[k], c * V + w)
+                    else:
+                        r = qprobe(qk, starts[k], sizes[k], c * V + w)
                     if r >= 0:
                         break
                 k -= 1
-            x = qv[r, 2] if k > 1 else q1[w, 0]
+            if k == order and k > 1:
+                x = qtv[r, 2]
+            elif k > 1:
+                x = qv[r, 2]
+            else:
+                x = q1[w, 0]
             for j in range(k + 1, order + 1):  # the contexts longer than the match, shortest first
                 c = ctx[j - 1]
                 if c < 0:
@@ -545,12 +577,12 @@ def score_lines32(ids, per_line, bos_id, eos_id, order, V, qk, qv, geometry, q1)
 
 
 @numba.njit(cache=True, nogil=True)
-def query_insert(ids, lp, bo, k, V, qk, qv, geometry):
+def query_insert(ids, lp, bo, k, order, V, qk, qv, qt, qtv, geometry):
     """Put the k-grams ``ids`` (m, k) of an ARPA section, with their float64 log10 p and back-off, into the compact
-    scoring table's order k (see :func:`score_lines32`; the orders below already complete): each context is
-    found by probing order by order from its first word, the values stored as float32. 0; 1: a k-gram whose
-    context is not in the tables; 2: a k-gram already there (the caller reads the file in Python, which names
-    the line)."""
+    scoring tables' order k (see :func:`score_lines32`; the orders below already complete; ``order``: the model's,
+    whose n-grams go to ``qt`` without back-off): each context is found by probing order by order from its first
+    word, the values stored as float32. 0; 1: a k-gram whose context is not in the tables; 2: a k-gram already
+    there (the caller reads the file in Python, which names the line)."""
     start = geometry[0, k]
     size = geometry[1, k]
     for r in range(len(lp)):
@@ -561,6 +593,20 @@ def query_insert(ids, lp, bo, k, V, qk, qv, geometry):
                 return 1
         key = c * V + ids[r, k - 1]
         s = qhome(key, size)
+        if k == order:
+            while True:
+                kk = qtkey(qt, s)
+                if kk < 0:
+                    break
+                if kk == key:
+                    return 2
+                s += 1
+                if s == size:
+                    s = 0
+            qt[s, 0] = np.int32(np.int64(key << 32) >> 32)
+            qt[s, 1] = np.int32(key >> 32)
+            qtv[s, 2] = np.float32(lp[r])
+            continue
         while True:
             kk = qk[start + s, 0]
             if kk < 0:

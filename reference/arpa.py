@@ -1132,7 +1132,7 @@ def _stream_arpa(path: str, f, jit):
             seen += len(lp)
             if seen > declared[k] or (~(lp <= 0) | ~np.isfinite(bo)).any():
                 return None
-            if jit.query_insert(ids, lp, bo, k, V, qk, qv, geometry) != 0:
+            if jit.query_insert(ids, lp, bo, k, N, V, qk, qv, qt, qtv, geometry) != 0:
                 return None
             continue
         # a mark: the end of section k
@@ -1163,13 +1163,8 @@ def _stream_arpa(path: str, f, jit):
             if UNK not in special:
                 return None
             # the tables, sized from the declared counts (allocated after the words' strings are gone)
-            sizes = [arpa_walk.query_size(declared[j]) for j in range(2, N + 1)]
-            qk = np.full((max(sum(sizes), 1), 2), -1, np.int64)
-            qv = qk.view(np.float32).reshape(len(qk), 4)
-            qv[:, 2:] = 0
-            geometry = np.zeros((2, N + 1), np.int64)
-            geometry[0, 2:] = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if sizes else []
-            geometry[1, 2:] = sizes
+            qk, qv, qt, qtv, geometry = arpa_walk.query_arrays([arpa_walk.query_size(declared[j])
+                                                                for j in range(2, N + 1)])
         elif seen != declared[k]:
             return None
         if data == "\\end\\" and k == N:
@@ -1186,7 +1181,7 @@ def _stream_arpa(path: str, f, jit):
         return {pool[x: x + n].decode("utf-8"): i for i, (x, n) in enumerate(zip(starts_.tolist(), lens_.tolist()))}
 
     del wtable, wstart, wlen, wpool
-    tables = arpa_walk._read_only((qk, qv, geometry, q1))
+    tables = arpa_walk._read_only((qk, qv, qt, qtv, geometry, q1))
     return ScoringModel.of_parts(path, N, V, special, tables, packed_vocab, words_index, lambda: read_arpa(path))
 
 

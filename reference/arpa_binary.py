@@ -32,10 +32,10 @@ import zlib
 import numpy as np
 
 MAGIC = b"LMVNGRAM"
-FORMAT_VERSION = 2  # 2: the compact float32 scoring tables (qk, geometry, q1) added
+FORMAT_VERSION = 2  # 2: the compact float32 scoring tables (qk, qt, geometry, q1) added
 _PREFIX = struct.Struct("<8sIIII")
 _ALIGN = 64
-_DTYPES = {"<i8", "<f8", "<f4", "<u1", "<c16"}
+_DTYPES = {"<i8", "<i4", "<f8", "<f4", "<u1", "<c16"}
 
 
 class BinaryModelError(ValueError):
@@ -68,8 +68,8 @@ def _arrays_of(model) -> dict[str, np.ndarray]:
     out["vocab_hash"] = index.table
     out["vocab_keys"] = index.keys
     out["vocab_ids"] = np.ascontiguousarray(word_ids, dtype=np.int64)
-    qk, _, geometry, q1 = arpa_walk.query_tables(model)
-    out["qk"], out["geometry"], out["q1"] = qk, geometry, q1
+    qk, _, qt, _, geometry, q1 = arpa_walk.query_tables(model)
+    out["qk"], out["qt"], out["geometry"], out["q1"] = qk, qt, geometry, q1
     return out
 
 
@@ -156,7 +156,8 @@ def _map(path, verify: bool = False):
         N, V, table, bits = header["order"], header["vocab_size"], header["arrays"], header["hash_bits"]
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise BinaryModelError(f"{path}: the header does not describe a model ({exc})") from None
-    need = ["words", "vocab_hash", "vocab_keys", "vocab_ids", "pairs", "logprob", "backoff", "qk", "geometry", "q1"]
+    need = ["words", "vocab_hash", "vocab_keys", "vocab_ids", "pairs", "logprob", "backoff", "qk", "qt", "geometry",
+            "q1"]
     need += [f"keys{k}" for k in range(2, N + 1)]
     missing = [n for n in need if n not in table]
     if missing:
@@ -233,14 +234,15 @@ def _query_views(path: str, arrays: dict, counts: list[int]) -> tuple:
     from reference.arpa_walk import _read_only, query_size
 
     N, V = len(counts), counts[0]
-    qk, geometry, q1 = arrays["qk"], arrays["geometry"], arrays["q1"]
+    qk, qt, geometry, q1 = arrays["qk"], arrays["qt"], arrays["geometry"], arrays["q1"]
     sizes = [query_size(c) for c in counts[1:]]
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    if qk.ndim != 2 or qk.shape[1:] != (2,) or len(qk) != max(sum(sizes), 1) or geometry.shape != (2, N + 1) \
-            or q1.shape != (V, 2) or any(geometry[0, k] != starts[k - 2] or geometry[1, k] != sizes[k - 2]
-                                         for k in range(2, N + 1)):
+    starts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)
+    if qk.ndim != 2 or qk.shape[1:] != (2,) or len(qk) != max(sum(sizes[:-1]), 1) or qt.ndim != 2 \
+            or qt.shape[1:] != (3,) or len(qt) != max(sizes[-1] if sizes else 0, 1) or geometry.shape != (2, N + 1) \
+            or q1.shape != (V, 2) or any(geometry[0, k] != (starts[k - 2] if k < N else 0)
+                                         or geometry[1, k] != sizes[k - 2] for k in range(2, N + 1)):
         raise BinaryModelError(f"{path}: the scoring tables do not match the n-gram counts {counts} (damaged?)")
-    return _read_only((qk, qk.view(np.float32).reshape(len(qk), 4), geometry, q1))
+    return _read_only((qk, qk.view(np.float32).reshape(len(qk), 4), qt, qt.view(np.float32), geometry, q1))
 
 
 class ScoringModel:

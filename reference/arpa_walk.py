@@ -131,16 +131,37 @@ def query_home(key: np.ndarray, size: int) -> np.ndarray:
         return ((h * np.uint64(size)) >> np.uint64(32)).astype(np.int64)
 
 
+def query_arrays(sizes: list[int]):
+    """Empty compact tables for orders 2 .. N of ``sizes`` slots: (qk, qv, qt, qtv, geometry) (see
+    :func:`query_tables`)."""
+    N = len(sizes) + 1
+    lower, top = sizes[:-1], (sizes[-1] if sizes else 0)
+    qk = np.full((max(sum(lower), 1), 2), -1, np.int64)
+    qv = qk.view(np.float32).reshape(len(qk), 4)
+    qv[:, 2:] = 0
+    qt = np.full((max(top, 1), 3), -1, np.int32)
+    qtv = qt.view(np.float32)
+    qtv[:, 2] = 0
+    geometry = np.zeros((2, N + 1), np.int64)
+    if sizes:
+        geometry[0, 2:N] = np.concatenate([[0], np.cumsum(lower)[:-1]]) if lower else []
+        geometry[1, 2:] = sizes
+    return qk, qv, qt, qtv, geometry
+
+
 def query_tables(model, jit=None):
     """The compact tables ``lmverify ngram score`` walks (reference/_arpa_jit.py's ``score_lines32``), built once
-    per model (a binary model file holds them: views of the mapped file):
+    per model (a binary model file holds them: views of the mapped file): (qk, qv, qt, qtv, geometry, q1).
 
-    - ``qk``: int64 (S, 2), every order >= 2 end to end: a slot holds the key ``c * V + w`` (``c``: the
+    - ``qk``: int64 (S, 2), the orders 2 .. N-1 end to end: a slot holds the key ``c * V + w`` (``c``: the
       context's slot in the order below, or the word id for a bigram's context; -1: an empty slot), then the
       log10 p and back-off weight as two float32 (``qv``, a float32 (S, 4) view of the same memory: columns 2
-      and 3). 16 bytes a slot, one cache line per probe, at a load of at most 3/4 (:func:`query_size`); the
-      home slot is the high 32 bits of ``key * 0x9E3779B97F4A7C15`` scaled to the size, then linear probing;
-    - ``geometry``: int64 (2, N + 1): each order's first slot and size;
+      and 3): 16 bytes, one cache line per probe;
+    - ``qt``: int32 (S_N, 3), the highest order: the key's low and high halves, then log10 p as float32 (``qtv``,
+      the float32 view, column 2); no back-off weight (its n-grams are never a context): 12 bytes a slot;
+    - each order at a load of at most 3/4 (:func:`query_size`); the home slot is the high 32 bits of ``key *
+      0x9E3779B97F4A7C15`` scaled to the size, then linear probing;
+    - ``geometry``: int64 (2, N + 1): each order's first slot (in ``qk``; 0 for the highest, in ``qt``) and size;
     - ``q1``: float32 (V, 2), the unigrams' log10 p and back-off weight by word id.
 
     The float32 values are the model's float64 values rounded to float32 (``np.float32(x)``), which is what
@@ -155,14 +176,11 @@ def query_tables(model, jit=None):
     q1 = np.empty((V, 2), np.float32)
     q1[:, 0] = model.logprob[0]
     q1[:, 1] = model.backoff[0]
-    geometry = np.zeros((2, N + 1), np.int64)
     sizes = [query_size(len(model.keys[k - 1])) for k in range(2, N + 1)]
-    qk = np.full((max(sum(sizes), 1), 2), -1, np.int64)
-    qv = qk.view(np.float32).reshape(len(qk), 4)
-    qv[:, 2:] = 0
+    qk, qv, qt, qtv, geometry = query_arrays(sizes)
     slot_of_row = None
-    at = 0
-    for k, size in zip(range(2, N + 1), sizes):
+    for k in range(2, N + 1):
+        at, size = int(geometry[0, k]), int(geometry[1, k])
         keys = np.asarray(model.keys[k - 1], dtype=np.int64)
         ctx, w = np.divmod(keys, V)
         if k > 2:
@@ -172,14 +190,17 @@ def query_tables(model, jit=None):
         table = _place(query_home(key, size), size, jit)
         used = np.flatnonzero(table >= 0)
         rows = table[used]
+        if k == N:
+            qt[used, 0] = (key[rows] & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+            qt[used, 1] = (key[rows] >> 32).astype(np.int32)
+            qtv[used, 2] = model.logprob[k - 1][rows]
+            break
         qk[at + used, 0] = key[rows]
         qv[at + used, 2] = model.logprob[k - 1][rows]
         qv[at + used, 3] = model.backoff[k - 1][rows]
         slot_of_row = np.empty(len(keys), np.int64)
         slot_of_row[rows] = used + at
-        geometry[0, k], geometry[1, k] = at, size
-        at += size
-    out = _read_only((qk, qv, geometry, q1))
+    out = _read_only((qk, qv, qt, qtv, geometry, q1))
     model.__dict__["_query_tables"] = out
     return out
 

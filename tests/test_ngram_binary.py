@@ -208,31 +208,47 @@ def test_ngram_query_tables_hold_each_ngram_once_with_its_float32_values(arpa, t
     from reference.arpa_walk import QUERY_LOAD, query_tables
 
     model = read_arpa(DATA / arpa)
-    qk, qv, geometry, q1 = query_tables(model)
-    V = model.vocab_size
+    tables = query_tables(model)
+    qk, qv, qt, qtv, geometry, q1 = tables
+    V, N = model.vocab_size, model.order
     assert np.array_equal(q1[:, 0], model.logprob[0].astype(np.float32))
     assert np.array_equal(q1[:, 1], model.backoff[0].astype(np.float32))
     slot_of_row = np.arange(V)  # the context of a bigram: the word id
-    for k in range(2, model.order + 1):
+    for k in range(2, N + 1):
         start, size = (int(x) for x in geometry[:, k])
         n = len(model.keys[k - 1])
-        assert n <= QUERY_LOAD * size and n < size and (qk[start: start + size, 0] >= 0).sum() == n
+        keys = _table_keys(tables, k)
+        assert n <= QUERY_LOAD * size and n < size and (keys >= 0).sum() == n
         ctx, w = np.divmod(model.keys[k - 1], V)
         found = []
         for key in (slot_of_row[ctx] * V + w).tolist():
             s = ((((key * 0x9E3779B97F4A7C15) % (1 << 64)) >> 32) * size) >> 32
-            while qk[start + s, 0] != key:
-                assert qk[start + s, 0] >= 0, f"order {k}: key {key} not found"
+            while keys[s] != key:
+                assert keys[s] >= 0, f"order {k}: key {key} not found"
                 s = (s + 1) % size
-            found.append(start + s)
-        slot_of_row = np.array(found, dtype=np.int64)
-        assert np.array_equal(qv[slot_of_row, 2], model.logprob[k - 1].astype(np.float32))
-        assert np.array_equal(qv[slot_of_row, 3], model.backoff[k - 1].astype(np.float32))
+            found.append(s)
+        found = np.array(found, dtype=np.int64)
+        if k == N:  # the highest order: 12-byte slots, log10 p only
+            assert np.array_equal(qtv[found, 2], model.logprob[k - 1].astype(np.float32))
+        else:
+            slot_of_row = found + start
+            assert np.array_equal(qv[slot_of_row, 2], model.logprob[k - 1].astype(np.float32))
+            assert np.array_equal(qv[slot_of_row, 3], model.backoff[k - 1].astype(np.float32))
     write_binary(model, tmp_path / "m.bin")
     mapped = ScoringModel(tmp_path / "m.bin")
-    for a, b in zip(mapped.__dict__["_query_tables"], (qk, qv, geometry, q1)):
+    for a, b in zip(mapped.__dict__["_query_tables"], tables):
         assert a.tobytes() == b.tobytes() and not a.flags.writeable
-    assert np.shares_memory(mapped.__dict__["_query_tables"][0], mapped.__dict__["_query_tables"][1])
+    mq = mapped.__dict__["_query_tables"]
+    assert np.shares_memory(mq[0], mq[1]) and np.shares_memory(mq[2], mq[3])
+
+
+def _table_keys(tables, k: int) -> np.ndarray:
+    """The keys of order k's slots (-1: empty) of the compact tables."""
+    qk, qv, qt, qtv, geometry, q1 = tables
+    start, size = (int(x) for x in geometry[:, k])
+    if k == geometry.shape[1] - 1:
+        return (qt[:size, 1].astype(np.int64) << 32) | (qt[:size, 0].astype(np.int64) & 0xFFFFFFFF)
+    return qk[start: start + size, 0]
 
 
 @pytest.mark.bad_input
@@ -292,28 +308,28 @@ def test_ngram_arpa_read_a_block_at_a_time_gives_the_models_scoring_tables(arpa,
     assert all(sm.index[w] == i for i, w in enumerate(model.words))
     a, b = sm._packed_vocabulary(), model._packed_vocabulary()
     assert np.array_equal(a[0].keys, b[0].keys) and np.array_equal(a[1], b[1])
-    qk, qv, geometry, q1 = sm.__dict__["_query_tables"]
-    mk, mv, mgeometry, mq1 = query_tables(model)
-    assert np.array_equal(geometry, mgeometry) and q1.tobytes() == mq1.tobytes()
+    tables, mtables = sm.__dict__["_query_tables"], query_tables(model)
+    assert np.array_equal(tables[4], mtables[4]) and tables[5].tobytes() == mtables[5].tobytes()
 
-    def grams(qk, qv, geometry, k):
+    def grams(tables, k):
         """{n-gram as word ids: (log10 p, back-off)} of order k, following the context slots down to words."""
-        out, V = {}, model.vocab_size
-        for slot in range(geometry[0, k], geometry[0, k] + geometry[1, k]):
-            key = int(qk[slot, 0])
-            if key < 0:
-                continue
+        qk, qv, qt, qtv, geometry, q1 = tables
+        out, V, keys = {}, model.vocab_size, _table_keys(tables, k)
+        for s in np.flatnonzero(keys >= 0).tolist():
+            key = int(keys[s])
+            value = (float(qtv[s, 2]),) if k == model.order else (float(qv[geometry[0, k] + s, 2]),
+                                                                 float(qv[geometry[0, k] + s, 3]))
             ids, j = [key % V], k
             c = key // V
             while j > 2:
                 key = int(qk[c, 0])
                 ids.append(key % V)
                 c, j = key // V, j - 1
-            out[tuple([c] + ids[::-1])] = (float(qv[slot, 2]), float(qv[slot, 3]))
+            out[tuple([c] + ids[::-1])] = value
         return out
 
     for k in range(2, model.order + 1):
-        assert grams(qk, qv, geometry, k) == grams(mk, mv, mgeometry, k)
+        assert grams(tables, k) == grams(mtables, k)
     text = tmp_path / "held.txt"
     text.write_text(_held_out_text())
     rc, streamed, _ = _run(monkeypatch, capsysbinary, ["score", str(DATA / arpa), str(text)])
