@@ -641,19 +641,20 @@ def _other_space(text, i, n):
 
 
 @numba.njit(cache=True, nogil=True)
-def sentence_total(text, bos_id, eos_id, params, vpairs, vword_ids, pairs, geometry, lp, bo):
-    """``BackoffModel.score_sentence`` of one sentence's UTF-8 bytes in one call: its tokens (split on ASCII
-    whitespace, as str.split() splits ASCII text), their ids (the vocabulary's hash table of packed words, as
-    :func:`text_ids`; ``<unk>`` for a word not in it), then ``eos_id`` (-1: none), walked by :func:`walk` after
-    ``bos_id`` (-1: none). ``params``: order, V, the id of ``<unk>``, the vocabulary table's mask and shift;
-    ``geometry``: the rows starts, masks, shifts, lp_off, bo_off of :func:`walk`. (total log10 p, 0), or (0.0, 1)
-    where the bytes hold what this does not take (a token of more than 8 bytes, a NUL byte, whitespace beyond
-    ASCII's): the caller's general path scores those."""
-    order = params[0]
-    V = params[1]
-    unk = params[2]
-    vmask = params[3]
-    vshift = params[4]
+def sentence_total(text, bos_id, eos_id, meta, vtable, pairs, lp, bo):
+    """``BackoffModel.score_sentence`` of one sentence's UTF-8 bytes (``bytes``) in one call: its tokens (split on
+    ASCII whitespace, as str.split() splits ASCII text), their ids (``vtable``: the vocabulary's hash table of
+    packed words as :func:`text_ids` probes it, holding (packed key, word id); ``<unk>`` for a word not in it),
+    then ``eos_id`` (-1: none), walked by :func:`walk` after ``bos_id`` (-1: none). ``meta``: order, V, the id of
+    ``<unk>``, the vocabulary table's mask and shift, then :func:`walk`'s starts, masks, shifts, lp_off, bo_off
+    (order + 1 each). (total log10 p, 0), or (0.0, 1) where the bytes hold what this does not take (a token of
+    more than 8 bytes, a NUL byte, whitespace beyond ASCII's): the caller's general path scores those."""
+    order = meta[0]
+    V = meta[1]
+    unk = meta[2]
+    vmask = meta[3]
+    vshift = meta[4]
+    m = order + 1
     n = len(text)
     ids = np.empty(n // 2 + 2, np.int64)
     t = 0
@@ -677,22 +678,22 @@ def sentence_total(text, bos_id, eos_id, params, vpairs, vword_ids, pairs, geome
             i += 1
         k = np.int64(key)
         s = np.int64((np.uint64(k) * np.uint64(_MULT)) >> np.uint64(vshift))
-        r = -1
+        w = unk
         while True:
-            row = vpairs[s, 1]
-            if row < 0:
+            kk = vtable[s, 0]
+            if kk == k and vtable[s, 1] >= 0:
+                w = vtable[s, 1]
                 break
-            if vpairs[s, 0] == k:
-                r = row
+            if vtable[s, 1] < 0:
                 break
             s = (s + 1) & vmask
-        ids[t] = vword_ids[r] if r >= 0 else unk
+        ids[t] = w
         t += 1
     if eos_id >= 0:
         ids[t] = eos_id
         t += 1
-    return walk(ids[:t], bos_id, order, V, pairs, geometry[0], geometry[1], geometry[2], lp, geometry[3], bo,
-                geometry[4]), 0
+    return walk(ids[:t], bos_id, order, V, pairs, meta[5: 5 + m], meta[5 + m: 5 + 2 * m], meta[5 + 2 * m: 5 + 3 * m],
+                lp, meta[5 + 3 * m: 5 + 4 * m], bo, meta[5 + 4 * m: 5 + 5 * m]), 0
 
 
 # -- the ARPA writer ----------------------------------------------------------------------------------------

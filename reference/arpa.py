@@ -422,8 +422,8 @@ class BackoffModel:
                 one = self._sentence_kernel()
             if one:
                 fn, args = one
-                total, status = fn(np.frombuffer(sentence.encode("utf-8"), np.uint8),
-                                   args[0] if bos else -1, args[1] if eos else -1, *args[2:])
+                total, status = fn(sentence.encode("utf-8"), args[0] if bos else -1, args[1] if eos else -1,
+                                   *args[2:])
                 if not status:
                     return total
         get, unk = self.index.get, self.index[UNK]
@@ -451,15 +451,16 @@ class BackoffModel:
             return False
         _, (pairs, starts, masks, shifts, lp, lp_off, bo, bo_off) = compiled
         index, word_ids = self._packed_vocabulary()
-        params = np.array([self.order, self.vocab_size, self.index[UNK], index.mask, 64 - index.bits], np.int64)
-        geometry = np.ascontiguousarray(np.stack([starts, masks, shifts, lp_off, bo_off]), dtype=np.int64)
-        tables = arpa_walk._read_only((params, index.table.view(np.int64).reshape(-1, 2),
-                                       np.ascontiguousarray(word_ids, dtype=np.int64), pairs, geometry,
-                                       np.ascontiguousarray(lp, dtype=np.float64),
+        meta = np.concatenate([[self.order, self.vocab_size, self.index[UNK], index.mask, 64 - index.bits],
+                               starts, masks, shifts, lp_off, bo_off]).astype(np.int64)
+        vtable = index.table.view(np.int64).reshape(-1, 2).copy()  # (packed key, word id): no second lookup
+        used = vtable[:, 1] >= 0
+        vtable[used, 1] = np.asarray(word_ids, dtype=np.int64)[vtable[used, 1]]
+        tables = arpa_walk._read_only((meta, vtable, pairs, np.ascontiguousarray(lp, dtype=np.float64),
                                        np.ascontiguousarray(bo, dtype=np.float64)))
         args = (self.index[BOS], self.index[EOS]) + tables
         checked = jit.sentence_total
-        checked(np.zeros(0, np.uint8), -1, -1, *args[2:])  # the arguments' types, checked once
+        checked(b"", -1, -1, *args[2:])  # the arguments' types, checked once
         unchecked = getattr(jit, "unchecked", None)  # the ahead-of-time extension's (Numba's JIT: none to skip)
         fn = unchecked["sentence_total"] if isinstance(unchecked, dict) else checked
         self.__dict__["_one_call"] = (fn, args)

@@ -424,6 +424,10 @@ def test_aot_unwritable_cache_falls_back_with_a_named_message(tmp_path, capsys):
 
 
 def test_aot_arguments_are_checked_against_the_declared_types(kernels):
+    # a bytes argument: bytes-like objects become bytes, anything else is named
+    with pytest.raises(TypeError, match=r"sentence_total: argument 0 must be bytes, got str"):
+        kernels.sentence_total("a b", -1, -1, np.zeros(20, np.int64), np.full((16, 2), -1, np.int64),
+                               np.full((1, 2), -1, np.int64), np.zeros(1), np.zeros(1))
     keys = np.array([1, 1, 2, 7], dtype=np.int64)
     expected = kernels.sorted_runs(keys)
     # an input of a dtype that casts safely, or not contiguous: converted, same result
