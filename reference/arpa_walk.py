@@ -115,13 +115,16 @@ def _read_only(arrays: tuple) -> tuple:
 
 #: the compact scoring table's largest load (keys per slot): an order of n n-grams has
 #: max(n + 1, ceil(n / QUERY_LOAD), 4) slots
-QUERY_LOAD = 0.75
+QUERY_LOAD_FRACTION = (3, 4)
+QUERY_LOAD = QUERY_LOAD_FRACTION[0] / QUERY_LOAD_FRACTION[1]
 _MULT = 0x9E3779B97F4A7C15
 
 
 def query_size(n: int) -> int:
-    """The slots of a compact scoring table for ``n`` keys: a load of at most 3/4, and always a free slot."""
-    return max(n + 1, -(-4 * n // 3), 4)
+    """The slots of a compact scoring table for ``n`` keys: a load of at most :data:`QUERY_LOAD`, and always a
+    free slot."""
+    num, den = QUERY_LOAD_FRACTION
+    return max(n + 1, -(-den * n // num), 4)
 
 
 def query_home(key: np.ndarray, size: int) -> np.ndarray:
