@@ -189,13 +189,14 @@ def _pool(strings: list[str]):
     return np.frombuffer(b"".join(enc) or b"\0", dtype=np.uint8), off
 
 
-def _load_model(args):
-    """The model of ``args.model`` (binary by its magic bytes, else ARPA), or an exit code after a named error."""
+def _load_model(args, for_scoring: bool = False):
+    """The model of ``args.model`` (binary by its magic bytes, else ARPA), or an exit code after a named error;
+    ``for_scoring``: of a binary file, only what ``score`` reads (reference/arpa_binary.py's ScoringModel)."""
     from reference.arpa import ArpaError
-    from reference.arpa_binary import BinaryModelError, read_model
+    from reference.arpa_binary import BinaryModelError, read_for_scoring, read_model
 
     try:
-        return read_model(args.model)
+        return read_for_scoring(args.model) if for_scoring else read_model(args.model)
     except (ArpaError, BinaryModelError) as exc:
         return _error(args, str(exc))
     except IsADirectoryError:
@@ -233,60 +234,94 @@ def _compile_note(started: float) -> None:
               f"cached in {where} for later runs)", file=sys.stderr)
 
 
-def _score_compiled(model, b, n_lines: int, bos: bool, eos: bool, levels: set):
-    """What ``score`` prints (an iterator of byte buffers), from compiled loops over the text (reference/_arpa_jit.py:
-    tokens and their ids, the walk of each sentence, the lines), 1 MiB of lines at a time (so the arrays per token
-    are those of one block, not of the whole text); None without the compiled kernels, or for text with
-    whitespace other than ASCII's or NUL bytes (the array path handles those)."""
-    from reference import arpa_walk
-    from reference.arpa import _has_other_whitespace
-
-    jit = arpa_walk._jit()
-    if jit is None or _has_other_whitespace(b):
-        return None
-    walk = model._compiled_walk()
-    if walk is None:
-        return None
-    return _score_blocks(model, jit, walk[1], b, bos, eos, levels)
+#: bytes of text scored at a time (ends moved to the next newline): the text is read a block at a time, so the
+#: memory per token is one block's
+_SCORE_BLOCK = 1 << 17
+#: a text shorter than this is scored by the array path (the compiled kernels' load would be most of its time)
+_COMPILED_SCORE_AT = 1 << 16
 
 
-#: bytes of text scored at a time by the compiled path (ends moved to the next newline)
-_SCORE_BLOCK = 1 << 20
+def _read_blocks(f, first: bytes):
+    """The text of the binary file ``f`` (``first``: its bytes already read) as blocks of whole lines of about
+    :data:`_SCORE_BLOCK` bytes (a block ends after a newline, or at the end of the text)."""
+    buf = bytearray(first)
+    while True:
+        while len(buf) < _SCORE_BLOCK:
+            more = f.read(_SCORE_BLOCK)
+            if not more:
+                break
+            buf += more
+        else:
+            more = True
+        if not buf:
+            return
+        if not more:  # the end of the text
+            yield bytes(buf)
+            return
+        cut = buf.rfind(b"\n", 0, _SCORE_BLOCK)
+        while cut < 0:  # a line longer than a block: up to its newline
+            grown = f.read(_SCORE_BLOCK)
+            if not grown:
+                yield bytes(buf)
+                return
+            cut = grown.find(b"\n")
+            if cut >= 0:
+                cut += len(buf)
+            buf += grown
+        yield bytes(buf[: cut + 1])
+        del buf[: cut + 1]
 
 
-def _score_blocks(model, jit, tables, b, bos: bool, eos: bool, levels: set):
+def _score_stream(model, blocks, bos: bool, eos: bool, levels: set, jit, where: str):
+    """What ``score`` prints (an iterator of byte buffers), a block of lines at a time: compiled loops
+    (reference/_arpa_jit.py: tokens and their ids, the walk of each sentence over the compact float32 tables, the
+    lines) where the kernels are there, else (and for a block with whitespace other than ASCII's, or a NUL byte) the
+    array path. A block that is not UTF-8 raises ``_NotUtf8`` (what was printed before it stays printed)."""
     import numpy as np
 
-    from reference.arpa import BOS, EOS, UNK
+    from reference.arpa import UNK, _has_other_whitespace
 
-    pairs, starts, masks, shifts, lp, lp_off, bo, bo_off = tables
-    vindex, vword_ids = model._packed_vocabulary()
-    unk = model.index[UNK]
     want_words, want_sentences = "word" in levels, "sentence" in levels
     n_tok, oov_scores, all_totals = 0, [], []
-    at = 0
-    while at < len(b):
-        end = min(len(b), at + _SCORE_BLOCK)
-        if end < len(b):  # the block ends after its last newline (or, for a line longer than a block, the next)
-            nl = np.flatnonzero(b[at:end] == 10)
-            if len(nl):
-                end = at + int(nl[-1]) + 1
-            else:
-                nl = np.flatnonzero(b[end:] == 10)[:1]
-                end = end + int(nl[0]) + 1 if len(nl) else len(b)
-        block = b[at:end]
-        at = end
-        n_lines = int(np.count_nonzero(block == 10)) + (1 if block[-1] != 10 else 0)
-        ids, tok_start, tok_end, per_line = jit.text_ids(block, n_lines, vindex.table.view(np.int64).reshape(-1, 2),
-                                                         vindex.mask, 64 - vindex.bits, vword_ids, unk)
+    tables = None
+    offset = 0
+    for raw in blocks:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _NotUtf8(f"{where}: not UTF-8 text (byte {offset + exc.start})") from None
+        offset += len(raw)
+        block = np.frombuffer(raw, dtype=np.uint8)
+        if jit is None or _has_other_whitespace(block):
+            full = model.full() if hasattr(model, "full") else model
+            part, n, oov_s, totals = _score_arrays(full, raw, bos, eos, levels)
+            n_tok += n
+            oov_scores.append(oov_s)
+            all_totals.append(totals)
+            yield part
+            continue
+        if tables is None:
+            from reference import arpa_walk
+
+            qk, qv, qt, qtv, geometry, q1 = arpa_walk.query_tables(model, jit)
+            vindex, vword_ids = model._packed_vocabulary()
+            vpairs = vindex.table.view(np.int64).reshape(-1, 2)
+            unk = model.index[UNK]
+            from reference.arpa import BOS, EOS
+
+            bos_id, eos_id = (model.index[BOS] if bos else -1), (model.index[EOS] if eos else -1)
+            tables = True
+        n_lines = raw.count(b"\n") + (1 if raw[-1:] != b"\n" else 0)
+        ids, tok_start, tok_end, per_line = jit.text_ids(block, n_lines, vpairs, vindex.mask, 64 - vindex.bits,
+                                                         vword_ids, unk)
         long_ = np.flatnonzero(ids == -2)
         if len(long_):  # tokens longer than 8 bytes: the dictionary
-            get, raw = model.index.get, block.tobytes()
+            get = model.index.get
             ids[long_] = [get(raw[x:y].decode("utf-8"), unk) for x, y in zip(tok_start[long_].tolist(),
                                                                              tok_end[long_].tolist())]
-        scores, length, w, per_sentence, totals = jit.score_lines(
-            ids, per_line, model.index[BOS] if bos else -1, model.index[EOS] if eos else -1, model.order,
-            model.vocab_size, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off)
+        scores, length, w, per_sentence, totals = jit.score_lines32(
+            ids, per_line, bos_id, eos_id, model.order, model.vocab_size, qk, qv, qt, qtv, geometry, q1)
+        del ids
         oov = w == unk
         n_tok += len(scores)
         oov_scores.append(scores[oov])
@@ -317,6 +352,10 @@ def _score_blocks(model, jit, tables, b, bos: bool, eos: bool, levels: set):
                        np.concatenate(all_totals) if all_totals else np.zeros(0, np.float32)).encode()
 
 
+class _NotUtf8(ValueError):
+    """A block of the text to score that is not UTF-8."""
+
+
 def _summary(n_tok: int, oov_scores, totals) -> str:
     """query's last four lines: perplexity including and excluding OOVs, OOVs, tokens (``n_tok`` predictions,
     the float32 scores of the OOV ones, the float32 sentence totals)."""
@@ -335,46 +374,114 @@ def _summary(n_tok: int, oov_scores, totals) -> str:
 def _score(args) -> int:
     import time
 
-    import numpy as np
-
-    from reference.arpa import UNK
-
-    model = _load_model(args)
+    model = _load_model(args, for_scoring=True)
     if isinstance(model, int):
         return model
+    where = "stdin" if args.text == "-" else args.text
+    levels = set(args.levels or ("summary", "sentence", "word"))
+    bos = eos = not args.no_context
     try:
-        if args.text == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(args.text, "rb") as f:
-                data = f.read()
-        text = data.decode("utf-8")
+        f = sys.stdin.buffer if args.text == "-" else open(args.text, "rb")
     except FileNotFoundError:
         return _error(args, f"{args.text}: no such text file")
     except OSError as exc:
         return _error(args, f"{args.text}: cannot read: {exc.strerror or exc}")
+    try:
+        first = b""
+        while len(first) < _COMPILED_SCORE_AT:
+            more = f.read(_COMPILED_SCORE_AT)
+            if not more:
+                break
+            first += more
+        jit = None
+        if len(first) >= _COMPILED_SCORE_AT:
+            from reference import arpa_walk
+
+            jit = arpa_walk._jit()
+        if jit is not None and f is not sys.stdin.buffer:
+            # a file is checked to be UTF-8 before anything is printed (standard input: block by block)
+            err = _utf8_error(f, first)
+            if err is not None:
+                return _error(args, f"{where}: not UTF-8 text (byte {err})")
+        started = time.perf_counter()
+        sys.stdout.flush()
+        try:
+            if jit is None:  # a short text, or no compiled kernels: the array path over the whole text
+                data = first + f.read()
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return _error(args, f"{where}: not UTF-8 text (byte {exc.start})")
+                blocks = [data] if data else []
+            else:
+                blocks = _read_blocks(f, first)
+            for part in _score_stream(model, blocks, bos, eos, levels, jit, where):
+                sys.stdout.buffer.write(part)
+        except _NotUtf8 as exc:
+            sys.stdout.buffer.flush()
+            return _error(args, str(exc))
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                raise
+            return _error(args, f"{args.text}: cannot read: {exc.strerror or exc}")
+    finally:
+        if f is not sys.stdin.buffer:
+            f.close()
+    sys.stdout.buffer.flush()
+    if jit is not None:
+        _compile_note(started)
+    return EXIT_OK
+
+
+def _utf8_error(f, first: bytes):
+    """The offset of the first byte of the file ``f`` (``first``: its bytes read so far) that is not UTF-8, or
+    None; reads it a block at a time (nothing kept) and goes back to where it was."""
+    import codecs
+
+    pos = f.tell()
+    dec = codecs.getincrementaldecoder("utf-8")()
+    chunk = first
+    while True:
+        final = not chunk
+        try:
+            dec.decode(chunk, final=final)
+        except UnicodeDecodeError as exc:
+            return _utf8_offset(f, pos, first)
+        if final:
+            break
+        chunk = f.read(_SCORE_BLOCK)
+    f.seek(pos)
+    return None
+
+
+def _utf8_offset(f, pos: int, first: bytes) -> int:
+    """The exact offset of the first byte that is not UTF-8 (a second pass, only when there is one)."""
+    f.seek(pos)
+    data = first + f.read()
+    f.seek(pos)
+    try:
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return _error(args, f"{'stdin' if args.text == '-' else args.text}: not UTF-8 text (byte {exc.start})")
-    levels = set(args.levels or ("summary", "sentence", "word"))
-    bos = eos = not args.no_context
+        return exc.start
+    return len(data)
+
+
+def _score_arrays(model, data: bytes, bos: bool, eos: bool, levels: set):
+    """The array path of ``score`` for the lines ``data`` (UTF-8 bytes): (what it prints, predictions, the float32
+    scores of the OOV ones, the float32 sentence totals)."""
+    import numpy as np
+
+    from reference.arpa import UNK
+
     b = np.frombuffer(data, dtype=np.uint8)
     n_lines = int(np.count_nonzero(b == 10)) + (1 if len(b) and b[-1] != 10 else 0)
-    started = time.perf_counter()
-    compiled = _score_compiled(model, b, n_lines, bos, eos, levels) if len(b) >= 1 << 16 else None
-    if compiled is not None:
-        sys.stdout.flush()
-        for part in compiled:
-            sys.stdout.buffer.write(part)
-        sys.stdout.buffer.flush()
-        _compile_note(started)
-        return EXIT_OK
     fast = model.ids_of_text(b, n_lines) if n_lines else None
     tokens = None
     if fast is not None:
         ids, per_line, tok_start, tok_end = fast
         h, w, per_sentence = model._ngrams_of_ids(ids, per_line, bos, eos)
     else:  # Unicode whitespace or NUL bytes, or no line: str.split, token by token
-        lines = text.split("\n")
+        lines = data.decode("utf-8").split("\n")
         if lines and lines[-1] == "":
             lines.pop()  # the newline that ends the last line does not start another sentence
         h, w, per_sentence, tokens = model.sentence_ngrams(lines, bos=bos, eos=eos, return_sentences=True)
@@ -415,12 +522,7 @@ def _score(args) -> int:
                 t += nt
             if want_sentences:
                 out.append(f"Total: {total_txt[total_idx[i]]} OOV: {int(oov_per[i])}\n".encode())
-    if "summary" in levels:
-        out.append(_summary(len(scores), scores[oov], totals).encode())
-    sys.stdout.flush()
-    sys.stdout.buffer.write(b"".join(out))
-    sys.stdout.buffer.flush()
-    return EXIT_OK
+    return b"".join(out), len(scores), scores[oov], totals
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,7 @@ import numpy as np
 #: module name inside the extension (its ``PyInit_`` symbol)
 MODULE = "_lmv_ngram_kernels"
 
-# Argument notation: "i8", "f8", "b1" scalars; "<dtype>[:]" / "<dtype>[:,:]" C-contiguous arrays, "r" after
+# Argument notation: "i8", "f8", "b1" scalars; "bytes" a bytes object (read only); "<dtype>[:]" / "<dtype>[:,:]" C-contiguous arrays, "r" after
 # them: read only by the kernel (converted when the caller's dtype casts safely), "w": written in place (the
 # dtype must be exact: a converted copy would not be the caller's array).
 _TABLES = ("i8[:,:]r", "i8[:]r", "i8[:]r", "i8[:]r", "f8[:]r", "i8[:]r", "f8[:]r", "i8[:]r")
@@ -58,8 +58,14 @@ KERNELS: dict[str, tuple[tuple[str, ...], str]] = {
     "radix_argsort": (("i8[:]r",), "Tuple((int64[::1], int64[::1]))"),
     "text_ids": (("u1[:]r", "i8", "i8[:,:]r", "i8", "i8", "i8[:]r", "i8"),
                  "Tuple((int64[::1], int64[::1], int64[::1], int64[::1]))"),
-    "score_lines": (("i8[:]r", "i8[:]r", "i8", "i8", "i8", "i8") + _TABLES,
-                    "Tuple((float32[::1], int64[::1], int64[::1], int64[::1], float32[::1]))"),
+    "score_lines32": (("i8[:]r", "i8[:]r", "i8", "i8", "i8", "i8", "i8[:,:]r", "f4[:,:]r", "i4[:,:]r", "f4[:,:]r",
+                       "i8[:,:]r", "f4[:,:]r"),
+                      "Tuple((float32[::1], int64[::1], int64[::1], int64[::1], float32[::1]))"),
+    "sentence_total": (("bytes", "i8", "i8", "i8[:]r", "i8[:,:]r", "i8[:,:]r", "f8[:]r", "f8[:]r"),
+                       "Tuple((float64, int64))"),
+    "place_rows": (("i8[:]r", "i8"), "int64[::1]"),
+    "query_insert": (("i8[:,:]r", "f8[:]r", "f8[:]r", "i8", "i8", "i8", "i8[:,:]w", "f4[:,:]w", "i4[:,:]w", "f4[:,:]w",
+                      "i8[:,:]r"), "int64"),
     "f32_digits": (("f4[:]r",), "Tuple((boolean[::1], int64[::1], int64[::1]))"),
     "query_lines": (("u1[:]r", "i8[:]r", "i8[:]r", "i8[:]r", "b1", "i8[:]r", "i8[:]r", "f4[:]r", "i8[:]r",
                      "i8[:]r", "u1[:]r", "i8[:]r", "i8[:]r", "f4[:]r", "i8[:]r", "i8[:]r", "i8[:]r", "i8[:]r",
@@ -80,6 +86,9 @@ def numba_signature(name: str) -> str:
     args, ret = KERNELS[name]
     out = []
     for a in args:
+        if a == "bytes":
+            out.append("Bytes(uint8, 1, 'C', readonly=True)")
+            continue
         if "[" not in a:
             out.append(_NUMBA_DTYPE[a])
             continue
@@ -375,7 +384,7 @@ def _checked(name: str, fn):
     args, _ = KERNELS[name]
     names = [f"a{i}" for i in range(len(args))]
     lines = [f"def {name}({', '.join(names)}):"]
-    env: dict = {"_fn": fn, "_fix": _fix, "_nd": np.ndarray, "_index": _index}
+    env: dict = {"_fn": fn, "_fix": _fix, "_nd": np.ndarray, "_index": _index, "_bytes": _bytes}
     for i, a in enumerate(args):
         v = names[i]
         if a in ("i8",):
@@ -386,6 +395,9 @@ def _checked(name: str, fn):
             lines.append(f"        {v} = bool({v})")
         elif a == "f8":
             lines.append(f"    {v} = float({v})")
+        elif a == "bytes":
+            lines.append(f"    if type({v}) is not bytes:")
+            lines.append(f"        {v} = _bytes({v}, {name!r}, {i})")
         else:
             dt, ndim = _NP_DTYPE[a[:2]], a.count(":")
             env[f"_dt{i}"] = dt
@@ -397,6 +409,12 @@ def _checked(name: str, fn):
     f = env[name]
     f.__doc__ = f"reference/_arpa_jit.py's {name}, compiled ahead of time (arguments checked)."
     return f
+
+
+def _bytes(v, kernel: str, i: int) -> bytes:
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError(f"{kernel}: argument {i} must be bytes, got {type(v).__name__}")
 
 
 def _index(v, kernel: str, i: int) -> int:
@@ -429,8 +447,11 @@ class Kernels:
 
     def __init__(self, mod) -> None:
         self.path = mod.__file__
+        #: the kernels without the checks, for a caller that checked its arguments once (one sentence at a time)
+        self.unchecked = {}
         for name in KERNELS:
             setattr(self, name, _checked(name, getattr(mod, name)))
+            self.unchecked[name] = getattr(mod, name)
 
     def __repr__(self) -> str:
         return f"<n-gram kernels compiled ahead of time: {self.path}>"

@@ -438,12 +438,80 @@ def text_ids(text, n_lines, vpairs, vmask, vshift, vword_ids, unk):
     return ids[:t], starts[:t], ends[:t], per_line
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def qhome(key, size):
+    """The home slot of ``key`` in a compact table of ``size`` slots (< 2^32): the high 32 bits of the
+    multiplicative scramble, scaled to the size (so any size, not only powers of two)."""
+    return np.int64((((np.uint64(key) * np.uint64(_MULT)) >> np.uint64(32)) * np.uint64(size)) >> np.uint64(32))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def qprobe(qk, start, size, key):
+    """Slot (index into ``qk``) of ``key`` in one order's part of the compact scoring table (slots ``start ..
+    start + size - 1``, key -1: empty; linear probing, wrapping at the end), or -1."""
+    s = qhome(key, size)
+    while True:
+        kk = qk[start + s, 0]
+        if kk == key:
+            return start + s
+        if kk < 0:
+            return -1
+        s += 1
+        if s == size:
+            s = 0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def qtkey(qt, s):
+    """The key in slot ``s`` of the highest order's table (int32 halves, low then high; -1: empty)."""
+    return (np.int64(qt[s, 1]) << 32) | (np.int64(qt[s, 0]) & 0xFFFFFFFF)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def qtprobe(qt, size, key):
+    """Slot of ``key`` in the highest order's table (12-byte slots: the key as two int32, then log10 p as
+    float32; no back-off: its n-grams are never a context), or -1."""
+    s = qhome(key, size)
+    while True:
+        kk = qtkey(qt, s)
+        if kk == key:
+            return s
+        if kk < 0:
+            return -1
+        s += 1
+        if s == size:
+            s = 0
+
+
 @numba.njit(cache=True, nogil=True)
-def score_lines(ids, per_line, bos_id, eos_id, order, V, pairs, starts, masks, shifts, lp, lp_off, bo, bo_off):
-    """Each line as a sentence (``bos_id``/``eos_id`` -1: not added), walked token by token as
-    :func:`walk` does, and scored as KenLM's query does in float32 (the n-gram's log10 p, then the back-off
-    weights from the shortest context up, as :func:`rows` with ``float32``): (log10 p and matched length of
-    each prediction, predictions per line, float32 total per line)."""
+def place_rows(home, size):
+    """The row held by each of ``size`` slots (-1: empty) when the keys 0 .. n-1 are put in order, each at the
+    first free slot from its home slot ``home[i]`` on (wrapping at the end): a compact table's layout."""
+    table = np.full(size, -1, np.int64)
+    for i in range(len(home)):
+        s = home[i]
+        while table[s] >= 0:
+            s += 1
+            if s == size:
+                s = 0
+        table[s] = i
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def score_lines32(ids, per_line, bos_id, eos_id, order, V, qk, qv, qt, qtv, geometry, q1):
+    """Each line as a sentence (``bos_id``/``eos_id`` -1: not added), walked token by token as :func:`walk` does,
+    and scored as KenLM's query does in float32 (the n-gram's log10 p, then the back-off weights from the shortest
+    context up, as :func:`rows` with ``float32``): (log10 p and matched length of each prediction, predictions per
+    line, float32 total per line). Over the compact float32 scoring tables (reference/arpa_walk.py's
+    ``query_tables``): a slot holds the key (context slot * V + word; the word id for the context of a bigram), then log10 p and
+    back-off as float32 (``qv``: the same memory as float32, columns 2 and 3); ``q1``: the unigrams' (log10 p,
+    back-off) by word id; the highest order in ``qt`` (int32 (S, 3): the key's low and high halves, then log10 p
+    as float32, ``qtv``) with no back-off; ``geometry``: rows first slot (in ``qk``; 0 for the highest order, in
+    ``qt``), size per order. The same float32 sums, so the same output; the context of each order is kept as its
+    slot."""
+    starts = geometry[0]
+    sizes = geometry[1]
     n_pred = len(ids) + (len(per_line) if eos_id >= 0 else 0)
     out = np.empty(n_pred, np.float32)
     length = np.empty(n_pred, np.int64)
@@ -466,19 +534,166 @@ def score_lines(ids, per_line, bos_id, eos_id, order, V, pairs, starts, masks, s
                 t += 1
             else:
                 w = eos_id
-            k, r = longest(ctx, w, order, V, pairs, starts, masks, shifts)
-            x = np.float32(lp[lp_off[k] + r] if k > 1 else lp[lp_off[1] + w])
+            k = order
+            r = -1
+            while k > 1:
+                c = ctx[k - 1]
+                if c >= 0:
+                    if k == order:
+                        r = qtprobe(qt, sizes[k], c * V + w)
+                    else:
+                        r = qprobe(qk, starts[k], sizes[k], c * V + w)
+                    if r >= 0:
+                        break
+                k -= 1
+            if k == order and k > 1:
+                x = qtv[r, 2]
+            elif k > 1:
+                x = qv[r, 2]
+            else:
+                x = q1[w, 0]
             for j in range(k + 1, order + 1):  # the contexts longer than the match, shortest first
                 c = ctx[j - 1]
-                x += np.float32(bo[bo_off[j - 1] + c] if c >= 0 and bo_off[j] > bo_off[j - 1] + c else 0.0)
+                if c < 0:
+                    x += np.float32(0.0)
+                elif j == 2:
+                    x += q1[c, 1]
+                else:
+                    x += qv[c, 3]
             out[p] = x
             length[p] = k
             words[p] = w
             total += x
             p += 1
-            advance(ctx, k, r, w, order, V, pairs, starts, masks, shifts)
+            for j in range(order - 1, 1, -1):
+                if j >= k:
+                    ctx[j] = r if j == k else -1
+                else:
+                    c = ctx[j - 1]
+                    ctx[j] = qprobe(qk, starts[j], sizes[j], c * V + w) if c >= 0 else -1
+            ctx[1] = w
         totals[li] = total
     return out, length, words, per_sentence, totals
+
+
+@numba.njit(cache=True, nogil=True)
+def query_insert(ids, lp, bo, k, order, V, qk, qv, qt, qtv, geometry):
+    """Put the k-grams ``ids`` (m, k) of an ARPA section, with their float64 log10 p and back-off, into the compact
+    scoring tables' order k (see :func:`score_lines32`; the orders below already complete; ``order``: the model's,
+    whose n-grams go to ``qt`` without back-off): each context is found by probing order by order from its first
+    word, the values stored as float32. 0; 1: a k-gram whose context is not in the tables; 2: a k-gram already
+    there (the caller reads the file in Python, which names the line)."""
+    start = geometry[0, k]
+    size = geometry[1, k]
+    for r in range(len(lp)):
+        c = ids[r, 0]
+        for j in range(1, k - 1):
+            c = qprobe(qk, geometry[0, j + 1], geometry[1, j + 1], c * V + ids[r, j])
+            if c < 0:
+                return 1
+        key = c * V + ids[r, k - 1]
+        s = qhome(key, size)
+        if k == order:
+            while True:
+                kk = qtkey(qt, s)
+                if kk < 0:
+                    break
+                if kk == key:
+                    return 2
+                s += 1
+                if s == size:
+                    s = 0
+            qt[s, 0] = np.int32(np.int64(key << 32) >> 32)
+            qt[s, 1] = np.int32(key >> 32)
+            qtv[s, 2] = np.float32(lp[r])
+            continue
+        while True:
+            kk = qk[start + s, 0]
+            if kk < 0:
+                break
+            if kk == key:
+                return 2
+            s += 1
+            if s == size:
+                s = 0
+        qk[start + s, 0] = key
+        qv[start + s, 2] = np.float32(lp[r])
+        qv[start + s, 3] = np.float32(bo[r])
+    return 0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _other_space(text, i, n):
+    """Whether the UTF-8 bytes at ``text[i]`` start a character str.split() treats as whitespace beyond ASCII
+    (U+0085, U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000)."""
+    c = text[i]
+    n1 = text[i + 1] if i + 1 < n else 0
+    n2 = text[i + 2] if i + 2 < n else 0
+    if c == 0xC2:
+        return n1 == 0x85 or n1 == 0xA0
+    if c == 0xE1:
+        return n1 == 0x9A and n2 == 0x80
+    if c == 0xE2:
+        return (n1 == 0x80 and (n2 <= 0x8A or n2 == 0xA8 or n2 == 0xA9 or n2 == 0xAF)) or (n1 == 0x81 and n2 == 0x9F)
+    if c == 0xE3:
+        return n1 == 0x80 and n2 == 0x80
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def sentence_total(text, bos_id, eos_id, meta, vtable, pairs, lp, bo):
+    """``BackoffModel.score_sentence`` of one sentence's UTF-8 bytes (``bytes``) in one call: its tokens (split on
+    ASCII whitespace, as str.split() splits ASCII text), their ids (``vtable``: the vocabulary's hash table of
+    packed words as :func:`text_ids` probes it, holding (packed key, word id); ``<unk>`` for a word not in it),
+    then ``eos_id`` (-1: none), walked by :func:`walk` after ``bos_id`` (-1: none). ``meta``: order, V, the id of
+    ``<unk>``, the vocabulary table's mask and shift, then :func:`walk`'s starts, masks, shifts, lp_off, bo_off
+    (order + 1 each). (total log10 p, 0), or (0.0, 1) where the bytes hold what this does not take (a token of
+    more than 8 bytes, a NUL byte, whitespace beyond ASCII's): the caller's general path scores those."""
+    order = meta[0]
+    V = meta[1]
+    unk = meta[2]
+    vmask = meta[3]
+    vshift = meta[4]
+    m = order + 1
+    n = len(text)
+    ids = np.empty(n // 2 + 2, np.int64)
+    t = 0
+    i = 0
+    while i < n:
+        c = text[i]
+        if c == 32 or (9 <= c <= 13) or (28 <= c <= 31):
+            i += 1
+            continue
+        a = i
+        key = np.uint64(0)
+        while i < n:
+            c = text[i]
+            if c == 32 or (9 <= c <= 13) or (28 <= c <= 31):
+                break
+            if c == 0 or i - a >= 8:
+                return 0.0, 1
+            if 0xC2 <= c <= 0xE3 and _other_space(text, i, n):
+                return 0.0, 1
+            key = key | (np.uint64(c) << np.uint64(8 * (7 - (i - a))))
+            i += 1
+        k = np.int64(key)
+        s = np.int64((np.uint64(k) * np.uint64(_MULT)) >> np.uint64(vshift))
+        w = unk
+        while True:
+            kk = vtable[s, 0]
+            if kk == k and vtable[s, 1] >= 0:
+                w = vtable[s, 1]
+                break
+            if vtable[s, 1] < 0:
+                break
+            s = (s + 1) & vmask
+        ids[t] = w
+        t += 1
+    if eos_id >= 0:
+        ids[t] = eos_id
+        t += 1
+    return walk(ids[:t], bos_id, order, V, pairs, meta[5: 5 + m], meta[5 + m: 5 + 2 * m], meta[5 + 2 * m: 5 + 3 * m],
+                lp, meta[5 + 3 * m: 5 + 4 * m], bo, meta[5 + 4 * m: 5 + 5 * m]), 0
 
 
 # -- the ARPA writer ----------------------------------------------------------------------------------------

@@ -120,6 +120,32 @@ def _tokenize(b: np.ndarray, n_lines: int):
     return starts, ends, lens, short, keys
 
 
+def _packed_index(words: list[str]):
+    """(hash index of the packed keys of the words of up to 8 bytes, their word ids)."""
+    enc = [w.encode("utf-8") for w in words]
+    fits = np.array([len(e) <= _PACK and b"\0" not in e for e in enc], dtype=bool)
+    packed = _pack([e for e, f in zip(enc, fits) if f]).view(np.int64)
+    order = np.argsort(packed)
+    return _HashIndex(packed[order]), np.flatnonzero(fits)[order]
+
+
+def _packed_index_of_pool(pool: np.ndarray, wstart: np.ndarray, wlen: np.ndarray):
+    """:func:`_packed_index` of the words ``pool[wstart[i]: wstart[i] + wlen[i]]`` (UTF-8 bytes), without making
+    them strings."""
+    n = len(wstart)
+    cols = np.arange(_PACK)
+    idx = np.minimum(wstart[:, None] + cols, max(len(pool) - 1, 0))
+    mat = np.take(pool, idx) if len(pool) else np.zeros((n, _PACK), np.uint8)
+    del idx
+    inside = cols < wlen[:, None]
+    nul = ((mat == 0) & inside).any(axis=1)
+    mat[~inside] = 0
+    fits = np.flatnonzero((wlen <= _PACK) & ~nul)
+    packed = np.ascontiguousarray(mat[fits]).view(">u8").ravel().astype(np.uint64).view(np.int64)
+    order = np.argsort(packed)
+    return _HashIndex(packed[order]), fits[order]
+
+
 @dataclass
 class BackoffModel:
     """An n-gram back-off model: vocabulary and, per order, sorted keys with log10 p and log10 back-off.
@@ -364,11 +390,7 @@ class BackoffModel:
         from a binary model file)."""
         vocab = self.__dict__.get("_packed_vocab")
         if vocab is None:
-            enc = [w.encode("utf-8") for w in self.words]
-            fits = np.array([len(e) <= _PACK and b"\0" not in e for e in enc], dtype=bool)
-            packed = _pack([e for e, f in zip(enc, fits) if f]).view(np.int64)
-            order = np.argsort(packed)
-            vocab = self.__dict__["_packed_vocab"] = (_HashIndex(packed[order]), np.flatnonzero(fits)[order])
+            vocab = self.__dict__["_packed_vocab"] = _packed_index(self.words)
         return vocab
 
     @classmethod
@@ -394,6 +416,16 @@ class BackoffModel:
         (reference/arpa_walk.py), else in Python with a dictionary per order (built on the first call:
         about 0.4 s and 100 bytes per n-gram for two million n-grams). Batches: :meth:`score_ngrams`.
         """
+        if type(sentence) is str:
+            one = self.__dict__.get("_one_call")
+            if one is None:
+                one = self._sentence_kernel()
+            if one:
+                fn, args = one
+                total, status = fn(sentence.encode("utf-8"), args[0] if bos else -1, args[1] if eos else -1,
+                                   *args[2:])
+                if not status:
+                    return total
         get, unk = self.index.get, self.index[UNK]
         tokens = sentence.split() if isinstance(sentence, str) else list(sentence)
         ids = [get(t, unk) for t in tokens]
@@ -405,6 +437,34 @@ class BackoffModel:
             return walk(np.array(ids, dtype=np.int64), self.index[BOS] if bos else -1, self.order, self.vocab_size,
                         *arrays)
         return self._walk_python(ids, bos)
+
+    def _sentence_kernel(self):
+        """(the compiled ``sentence_total``, its arguments after the text: the ids of ``<s>`` and ``</s>`` (-1 where
+        not in the model), then the tables), checked once here so that each sentence calls the kernel without
+        the per-argument checks; False without the compiled kernels."""
+        from reference import arpa_walk
+
+        compiled = self._compiled_walk()
+        jit = arpa_walk._jit()
+        if compiled is None or jit is None or BOS not in self.index or EOS not in self.index:
+            self.__dict__["_one_call"] = False  # (without <s> or </s> the general path raises the KeyError)
+            return False
+        _, (pairs, starts, masks, shifts, lp, lp_off, bo, bo_off) = compiled
+        index, word_ids = self._packed_vocabulary()
+        meta = np.concatenate([[self.order, self.vocab_size, self.index[UNK], index.mask, 64 - index.bits],
+                               starts, masks, shifts, lp_off, bo_off]).astype(np.int64)
+        vtable = index.table.view(np.int64).reshape(-1, 2).copy()  # (packed key, word id): no second lookup
+        used = vtable[:, 1] >= 0
+        vtable[used, 1] = np.asarray(word_ids, dtype=np.int64)[vtable[used, 1]]
+        tables = arpa_walk._read_only((meta, vtable, pairs, np.ascontiguousarray(lp, dtype=np.float64),
+                                       np.ascontiguousarray(bo, dtype=np.float64)))
+        args = (self.index[BOS], self.index[EOS]) + tables
+        checked = jit.sentence_total
+        checked(b"", -1, -1, *args[2:])  # the arguments' types, checked once
+        unchecked = getattr(jit, "unchecked", None)  # the ahead-of-time extension's (Numba's JIT: none to skip)
+        fn = unchecked["sentence_total"] if isinstance(unchecked, dict) else checked
+        self.__dict__["_one_call"] = (fn, args)
+        return self.__dict__["_one_call"]
 
     def _compiled_walk(self):
         """((the Numba sentence walk, the Numba row scorer), their arrays) where the ``fast`` extra is
@@ -961,6 +1021,178 @@ def _read_arpa_compiled(b: np.ndarray, jit) -> BackoffModel | None:
         return _assemble_arpa_model(words, index, lp1, bo1, ((k, *parsed[k]) for k in range(2, N + 1)), fail)
     except (_NotPlain, ValueError):
         return None
+
+
+#: bytes of an ARPA file read at a time by :func:`read_arpa_for_scoring` (ends moved to the next newline)
+_SCORING_READ_BLOCK = 1 << 18
+
+
+def read_arpa_for_scoring(path):
+    """What ``lmverify ngram score`` needs of a plain ARPA file (reference/arpa_binary.py's ScoringModel), read a
+    block at a time into the compact float32 scoring tables (reference/arpa_walk.py's ``query_tables``; sized
+    from the ``\\data\\`` counts): the file's bytes are never held whole, and no float64 model is built. None
+    without the compiled kernels, for a gzip file, and for anything the compiled ARPA reader does not take as it
+    is (a malformed line, a context not in the file, a count other than the declared one, no ``<unk>``, ...):
+    the caller then reads the file with :func:`read_arpa`, which names the problem."""
+    from reference import arpa_walk
+
+    path = os.fspath(path)
+    jit = arpa_walk._jit()
+    if jit is None or not os.path.isfile(path):
+        return None
+    with open(path, "rb") as f:
+        if f.read(2) == b"\x1f\x8b":
+            return None
+        f.seek(0)
+        try:
+            return _stream_arpa(path, f, jit)
+        except (_NotPlain, ValueError, UnicodeDecodeError):
+            return None
+
+
+def _arpa_pieces(f, jit):
+    """The file ``f`` in order as ("body", uint8 array, start, end) and ("mark", stripped text of a line that starts
+    with a backslash, 0, 0), about :data:`_SCORING_READ_BLOCK` bytes at a time (bodies are ranges of one array:
+    no copies)."""
+    rest = b""
+    while True:
+        more = f.read(_SCORING_READ_BLOCK)
+        buf = rest + more if rest else more
+        if more:
+            cut = buf.rfind(b"\n") + 1
+            if cut == 0:
+                rest = buf
+                continue
+        else:
+            cut = len(buf)
+        rest = buf[cut:]
+        piece = np.frombuffer(buf, dtype=np.uint8)[:cut]
+        prev = 0
+        for m in jit.arpa_marks(piece).tolist():
+            yield "body", piece, prev, m
+            nl = buf.find(b"\n", m, cut)
+            prev = nl + 1 if nl >= 0 else cut
+            yield "mark", buf[m:prev].decode("utf-8").strip(), 0, 0
+        yield "body", piece, prev, cut
+        if not more:
+            return
+
+
+def _blank(b, a: int, e: int) -> bool:
+    """Whether ``b[a:e]`` is ASCII whitespace only."""
+    return e <= a or bool(np.take(_ASCII_SPACE, b[a:e]).all())
+
+
+def _stream_arpa(path: str, f, jit):
+    from reference import arpa_walk
+    from reference.arpa_binary import ScoringModel
+
+    def fail(*_):
+        raise _NotPlain
+
+    pieces = _arpa_pieces(f, jit)
+    head = []
+    n_marks = 0
+    for kind, data, a, e in pieces:
+        if kind == "mark":
+            n_marks += 1
+            if n_marks == 2:
+                if data != "\\1-grams:":
+                    return None
+                break
+            head.append(data + "\n")
+        else:
+            head.append(data[a:e].tobytes().decode("utf-8"))
+    else:
+        return None
+    lines = "".join(head).split("\n")
+    declared, i = _arpa_header(lines, fail)
+    if any(line.strip() for line in lines[i:]):
+        return None
+    N = max(declared)
+    n1 = declared[1]
+    wtable = np.full(1 << max(4, int(2 * (n1 + 3)).bit_length()), -1, dtype=np.int64)
+    wstart = np.zeros(n1 + 1, dtype=np.int64)
+    wlen = np.zeros(n1 + 1, dtype=np.int64)
+    k, unigrams, seen, V, q1, qk = 1, [], 0, 0, None, None
+    n_words = pool_used = 0
+    wpool = None
+    ended = False
+    for kind, data, a, e in pieces:
+        if kind == "body" and k == 1:
+            unigrams.append(data[a:e].tobytes())
+            continue
+        if kind == "body":
+            if _blank(data, a, e):
+                continue
+            lp, bo, ids, lp_py, bo_py, starts, ends, status, _, _ = jit.arpa_section(
+                data, a, e, k, wtable, wstart, wlen, wpool, n_words, pool_used, False)
+            if status != 0:
+                return None
+            _python_floats(data, k, lp, bo, lp_py, bo_py, starts, ends)
+            seen += len(lp)
+            if seen > declared[k] or (~(lp <= 0) | ~np.isfinite(bo)).any():
+                return None
+            if jit.query_insert(ids, lp, bo, k, N, V, qk, qv, qt, qtv, geometry) != 0:
+                return None
+            continue
+        # a mark: the end of section k
+        if k == 1:
+            body = b"".join(unigrams)
+            unigrams = []
+            body.decode("utf-8")  # the words are UTF-8 (else: the Python reader names the file)
+            b = np.frombuffer(body, dtype=np.uint8)
+            wpool = np.zeros(len(b) + 1, dtype=np.uint8)
+            lp, bo, _, lp_py, bo_py, starts, ends, status, n_words, pool_used = jit.arpa_section(
+                b, 0, len(b), 1, wtable, wstart, wlen, wpool, 0, 0, True)
+            if status != 0 or len(lp) != n1:
+                return None
+            _python_floats(b, 1, lp, bo, lp_py, bo_py, starts, ends)
+            del b, body
+            if (~(lp <= 0) | ~np.isfinite(bo)).any():
+                return None
+            V = n_words
+            q1 = np.empty((V, 2), np.float32)
+            q1[:, 0], q1[:, 1] = lp, bo
+            del lp, bo, lp_py, bo_py, starts, ends
+            pool = wpool[:pool_used].tobytes()
+            packed_vocab = _packed_index_of_pool(wpool[:pool_used], wstart[:V], wlen[:V])
+            vindex, vids = packed_vocab
+            specials = (UNK, BOS, EOS)
+            rows = vindex.find(_pack([w.encode() for w in specials]).view(np.int64))
+            special = {w: int(vids[r]) for w, r in zip(specials, rows.tolist()) if r >= 0}
+            if UNK not in special:
+                return None
+            # the tables, sized from the declared counts (allocated after the words' strings are gone)
+            qk, qv, qt, qtv, geometry = arpa_walk.query_arrays([arpa_walk.query_size(declared[j])
+                                                                for j in range(2, N + 1)])
+        elif seen != declared[k]:
+            return None
+        if data == "\\end\\" and k == N:
+            ended = True
+            break
+        if data != f"\\{k + 1}-grams:" or k == N:
+            return None
+        k, seen = k + 1, 0
+    if not ended:
+        return None
+    starts_, lens_ = wstart[:V].copy(), wlen[:V].copy()
+
+    def words_index() -> dict:
+        return {pool[x: x + n].decode("utf-8"): i for i, (x, n) in enumerate(zip(starts_.tolist(), lens_.tolist()))}
+
+    del wtable, wstart, wlen, wpool
+    tables = arpa_walk._read_only((qk, qv, qt, qtv, geometry, q1))
+    return ScoringModel.of_parts(path, N, V, special, tables, packed_vocab, words_index, lambda: read_arpa(path))
+
+
+def _python_floats(b, k, lp, bo, lp_py, bo_py, starts, ends) -> None:
+    """The numbers the compiled parser left to Python (not plain decimals), by Python's float()."""
+    for r in np.flatnonzero(lp_py | bo_py).tolist():
+        fields = b[starts[r]: ends[r]].tobytes().split()
+        lp[r] = float(fields[0])
+        if bo_py[r]:
+            bo[r] = float(fields[k + 1])
 
 
 def _assemble_arpa_model(words: list[str], index: dict, lp1, bo1, higher, fail) -> BackoffModel:

@@ -32,10 +32,10 @@ import zlib
 import numpy as np
 
 MAGIC = b"LMVNGRAM"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the compact float32 scoring tables (qk, qt, geometry, q1) added
 _PREFIX = struct.Struct("<8sIIII")
 _ALIGN = 64
-_DTYPES = {"<i8", "<f8", "<u1", "<c16"}
+_DTYPES = {"<i8", "<i4", "<f8", "<f4", "<u1", "<c16"}
 
 
 class BinaryModelError(ValueError):
@@ -68,6 +68,8 @@ def _arrays_of(model) -> dict[str, np.ndarray]:
     out["vocab_hash"] = index.table
     out["vocab_keys"] = index.keys
     out["vocab_ids"] = np.ascontiguousarray(word_ids, dtype=np.int64)
+    qk, _, qt, _, geometry, q1 = arpa_walk.query_tables(model)
+    out["qk"], out["qt"], out["geometry"], out["q1"] = qk, qt, geometry, q1
     return out
 
 
@@ -89,7 +91,11 @@ def write_binary(model, path) -> None:
         dt = dt.replace("|", "<")
         table[name] = [dt, list(a.shape), offset, int(a.nbytes), zlib.crc32(memoryview(a).cast("B")) & 0xFFFFFFFF]
         offset += -(-int(a.nbytes) // _ALIGN) * _ALIGN
-    header = {"order": model.order, "vocab_size": model.vocab_size, "hash_bits": hash_bits, "arrays": table}
+    from reference.arpa import BOS, EOS, UNK
+
+    special = {w: model.index[w] for w in (UNK, BOS, EOS) if w in model.index}
+    header = {"order": model.order, "vocab_size": model.vocab_size, "hash_bits": hash_bits, "special": special,
+              "arrays": table}
     hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
     start = -(-(_PREFIX.size + len(hb)) // _ALIGN) * _ALIGN
     for entry in table.values():
@@ -119,14 +125,9 @@ def write_binary(model, path) -> None:
             os.remove(tmp)
 
 
-def read_binary(path, verify: bool = False):
-    """A BackoffModel whose arrays are read-only views of the memory-mapped file ``path``.
-
-    Raises :class:`BinaryModelError` naming the file for a wrong magic, another format version, a damaged
-    header, an array outside the file (a truncated file) or, with ``verify``, an array whose CRC-32 differs.
-    """
-    from reference.arpa import BackoffModel, _HashIndex
-
+def _map(path, verify: bool = False):
+    """(order, vocabulary size, hash bits, the arrays as read-only views of the mapped file, the map, the header)
+    of the binary model file ``path``, every check of :func:`read_binary` on the way but the arrays' agreement."""
     path = os.fspath(path)
     try:
         size = os.path.getsize(path)
@@ -155,7 +156,8 @@ def read_binary(path, verify: bool = False):
         N, V, table, bits = header["order"], header["vocab_size"], header["arrays"], header["hash_bits"]
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise BinaryModelError(f"{path}: the header does not describe a model ({exc})") from None
-    need = ["words", "vocab_hash", "vocab_keys", "vocab_ids", "pairs", "logprob", "backoff"]
+    need = ["words", "vocab_hash", "vocab_keys", "vocab_ids", "pairs", "logprob", "backoff", "qk", "qt", "geometry",
+            "q1"]
     need += [f"keys{k}" for k in range(2, N + 1)]
     missing = [n for n in need if n not in table]
     if missing:
@@ -177,6 +179,19 @@ def read_binary(path, verify: bool = False):
         if verify and zlib.crc32(a) & 0xFFFFFFFF != crc:
             raise BinaryModelError(f"{path}: array {name!r} is damaged (its CRC-32 does not match)")
         arrays[name] = a.view(dtype).reshape(shape)
+    return N, V, bits, arrays, mm, header
+
+
+def read_binary(path, verify: bool = False):
+    """A BackoffModel whose arrays are read-only views of the memory-mapped file ``path``.
+
+    Raises :class:`BinaryModelError` naming the file for a wrong magic, another format version, a damaged
+    header, an array outside the file (a truncated file) or, with ``verify``, an array whose CRC-32 differs.
+    """
+    from reference.arpa import BackoffModel, _HashIndex
+
+    path = os.fspath(path)
+    N, V, bits, arrays, mm, header = _map(path, verify)
     try:
         words = bytes(arrays["words"]).decode("utf-8").split("\n")
     except UnicodeDecodeError:
@@ -208,8 +223,118 @@ def read_binary(path, verify: bool = False):
     model.__dict__["_flat_tables"] = (pairs, starts, masks, shifts, lp_all, lp_off, bo_all, lp_off.copy())
     model.__dict__["_packed_vocab"] = (_HashIndex.from_table(arrays["vocab_keys"], arrays["vocab_hash"],
                                                              int(bits["vocab"])), arrays["vocab_ids"])
+    model.__dict__["_query_tables"] = _query_views(path, arrays, counts)
     model.__dict__["_mapped"] = mm
     return model
+
+
+def _query_views(path: str, arrays: dict, counts: list[int]) -> tuple:
+    """The compact scoring tables (reference/arpa_walk.py's ``query_tables``) of a mapped file, checked against the
+    n-gram counts."""
+    from reference.arpa_walk import _read_only, query_size
+
+    N, V = len(counts), counts[0]
+    qk, qt, geometry, q1 = arrays["qk"], arrays["qt"], arrays["geometry"], arrays["q1"]
+    sizes = [query_size(c) for c in counts[1:]]
+    starts = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)
+    if qk.ndim != 2 or qk.shape[1:] != (2,) or len(qk) != max(sum(sizes[:-1]), 1) or qt.ndim != 2 \
+            or qt.shape[1:] != (3,) or len(qt) != max(sizes[-1] if sizes else 0, 1) or geometry.shape != (2, N + 1) \
+            or q1.shape != (V, 2) or any(geometry[0, k] != (starts[k - 2] if k < N else 0)
+                                         or geometry[1, k] != sizes[k - 2] for k in range(2, N + 1)):
+        raise BinaryModelError(f"{path}: the scoring tables do not match the n-gram counts {counts} (damaged?)")
+    return _read_only((qk, qk.view(np.float32).reshape(len(qk), 4), qt, qt.view(np.float32), geometry, q1))
+
+
+class ScoringModel:
+    """What ``lmverify ngram score`` reads of a model: the order, the vocabulary's size and hash table of packed
+    words, the ids of ``<unk>``, ``<s>``, ``</s>`` and the compact float32 scoring tables. Of a binary file
+    (``ScoringModel(path)``) they are views of the mapped file (the ids from the header); of an ARPA file,
+    reference/arpa.py's ``read_arpa_for_scoring`` builds them while it reads the file a block at a time. The
+    words' dictionary (for tokens of more than 8 bytes) and the whole :class:`~reference.arpa.BackoffModel`
+    (:meth:`full`: for text the compiled path does not take) are made only when asked for: scoring a text
+    touches the pages of the tables and of the vocabulary's hash table only."""
+
+    def __init__(self, path, verify: bool = False) -> None:
+        from reference.arpa import _HashIndex
+
+        path = os.fspath(path)
+        N, V, bits, arrays, mm, header = _map(path, verify)
+        special = header.get("special")
+        if not isinstance(special, dict) or not all(isinstance(i, int) and 0 <= i < V for i in special.values()):
+            raise BinaryModelError(f"{path}: the header lacks the ids of <unk>, <s>, </s> (damaged?)")
+        counts = [V] + [len(arrays[f"keys{k}"]) for k in range(2, N + 1)]
+        tables = _query_views(path, arrays, counts)
+        try:
+            vindex = _HashIndex.from_table(arrays["vocab_keys"], arrays["vocab_hash"], int(bits["vocab"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BinaryModelError(f"{path}: the vocabulary's hash table does not match ({exc})") from None
+        words = arrays["words"]
+
+        def words_index() -> dict:
+            try:
+                return {w: i for i, w in enumerate(bytes(words).decode("utf-8").split("\n"))}
+            except UnicodeDecodeError:
+                raise BinaryModelError(f"{path}: the vocabulary is not UTF-8 (damaged?)") from None
+
+        self._set(path, N, V, special, tables, (vindex, arrays["vocab_ids"]), words_index, lambda: read_binary(path))
+
+    @classmethod
+    def of_parts(cls, path, order: int, vocab_size: int, special: dict, tables: tuple, packed_vocab: tuple,
+                 words_index, full) -> "ScoringModel":
+        """A ScoringModel from its parts (``words_index``, ``full``: functions making the words' dictionary and
+        the whole model, called at most once)."""
+        model = cls.__new__(cls)
+        model._set(path, order, vocab_size, special, tables, packed_vocab, words_index, full)
+        return model
+
+    def _set(self, path, order, vocab_size, special, tables, packed_vocab, words_index, full) -> None:
+        self.path, self.order, self.vocab_size = path, order, vocab_size
+        self.__dict__["_query_tables"] = tables
+        self.__dict__["_packed_vocab"] = packed_vocab
+        self.index = _LazyIndex(special, words_index)
+        self._make_full, self._full = full, None
+
+    def _packed_vocabulary(self):
+        return self.__dict__["_packed_vocab"]
+
+    def full(self):
+        """The whole model (:func:`read_binary`, or of an ARPA file ``read_arpa``), read once."""
+        if self._full is None:
+            self._full = self._make_full()
+        return self._full
+
+
+class _LazyIndex:
+    """word -> id: the ids of ``<unk>``, ``<s>``, ``</s>`` given; any other word from the words' dictionary, made
+    on first use."""
+
+    def __init__(self, special: dict, words_index) -> None:
+        self._special, self._make, self._index = special, words_index, None
+
+    def _words(self) -> dict:
+        if self._index is None:
+            self._index = self._make()
+        return self._index
+
+    def __getitem__(self, word: str) -> int:
+        i = self._special.get(word)
+        return i if i is not None else self._words()[word]
+
+    def get(self, word: str, default=None):
+        i = self._special.get(word)
+        return i if i is not None else self._words().get(word, default)
+
+
+def read_for_scoring(path):
+    """A :class:`ScoringModel` for a binary model file or (read a block at a time, with the compiled kernels) a
+    plain ARPA file, else the :class:`~reference.arpa.BackoffModel` of :func:`read_model` (an ARPA file the
+    streaming reader does not take as it is: it names the problem)."""
+    if is_binary_model(path):
+        return ScoringModel(path)
+    from reference.arpa import read_arpa_for_scoring
+
+    model = read_arpa_for_scoring(path)
+    return model if model is not None else read_model(path)
 
 
 def read_model(path, verify: bool = False):

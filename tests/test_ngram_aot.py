@@ -64,8 +64,11 @@ class _Recorder:
         self.calls: list = []
 
     def __getattr__(self, name):
-        f = getattr(self.k, name)
+        if name == "unchecked":  # the kernels without their argument checks: recorded the same way
+            return {n: self._recording(n, f) for n, f in self.k.unchecked.items()}
+        return self._recording(name, getattr(self.k, name))
 
+    def _recording(self, name, f):
         def call(*args):
             saved = [_copy(a) for a in args]
             out = f(*args)
@@ -135,8 +138,8 @@ def test_aot_kernels_give_the_numba_jit_results_bit_for_bit(kernels, tmp_path, m
         assert main(["score", str(path), str(text)]) == EXIT_OK
     capsys.readouterr()
     model = arpa.read_model(bin_path)
-    sentences = (DATA / "corpus.txt").read_text().split("\n")[:50]
-    walked = [model.score_sentence(s) for s in sentences]
+    sentences = (DATA / "corpus.txt").read_text().split("\n")[:50] + ["zzz a-token-longer-than-eight the"]
+    walked = [model.score_sentence(s) for s in sentences]  # the last: sentence_total says no, then walk
     h = np.array([[1, 4], [-1, 4], [5, 6], [0, 0]], dtype=np.int64)
     model.score_ngrams(h, np.array([4, 5, 6, 2]), float32=True)
     rec.format_f32_many(np.array([-0.5, -1.2690202, 3e-6, -99.0, 0.0], dtype=np.float32))
@@ -421,6 +424,10 @@ def test_aot_unwritable_cache_falls_back_with_a_named_message(tmp_path, capsys):
 
 
 def test_aot_arguments_are_checked_against_the_declared_types(kernels):
+    # a bytes argument: bytes-like objects become bytes, anything else is named
+    with pytest.raises(TypeError, match=r"sentence_total: argument 0 must be bytes, got str"):
+        kernels.sentence_total("a b", -1, -1, np.zeros(20, np.int64), np.full((16, 2), -1, np.int64),
+                               np.full((1, 2), -1, np.int64), np.zeros(1), np.zeros(1))
     keys = np.array([1, 1, 2, 7], dtype=np.int64)
     expected = kernels.sorted_runs(keys)
     # an input of a dtype that casts safely, or not contiguous: converted, same result
