@@ -722,11 +722,11 @@ def test_kneser_ney_int64_fallback_gives_the_int32_model(path, compiled, monkeyp
     corpus = encode_corpus(_lines("corpus.txt")[:300])
     narrow = estimate_kneser_ney(corpus, 4, discount_fallback=True)
     tables = ngram._count_ngrams_mixed_radix(corpus.stream, len(corpus.words), 4)
-    assert all(t[1].dtype == np.int32 and t[2].dtype == np.int32 and t[3].dtype == np.int32 for t in tables)
+    assert all(t[1].dtype == np.int32 and t[2].dtype == np.int32 for t in tables)
     monkeypatch.setattr(ngram, "_INT32_BOUND", 16)
     assert ngram._index_dtype(16) is np.int64 and ngram._index_dtype(15) is np.int32
     tables = ngram._count_ngrams_mixed_radix(corpus.stream, len(corpus.words), 4)
-    assert all(t[1].dtype == np.int64 and t[2].dtype == np.int64 and t[3].dtype == np.int64 for t in tables)
+    assert all(t[1].dtype == np.int64 and t[2].dtype == np.int64 for t in tables)
     wide = estimate_kneser_ney(corpus, 4, discount_fallback=True)
     for k in range(4):
         np.testing.assert_array_equal(narrow.keys[k], wide.keys[k])
@@ -737,20 +737,29 @@ def test_kneser_ney_int64_fallback_gives_the_int32_model(path, compiled, monkeyp
 @pytest.mark.parametrize("block", [1, 7, 1000])
 def test_kneser_ney_blocks_give_the_model_of_one_block(block, monkeypatch):
     """The interpolation works on blocks of about ``_GATHER_BLOCK`` n-grams cut where a context begins (a
-    context longer than a block is one block); any block size gives the model of one block bit for bit."""
+    context longer than a block is one block), the successive counting ranks positions a block of n-grams at a
+    time; any block size gives the model of one block bit for bit."""
     import reference.numpy.ngram as ngram
 
     corpus = encode_corpus(_lines("corpus.txt")[:300])
     whole = estimate_kneser_ney(corpus, 4, discount_fallback=True)
-    ctx = np.repeat(np.arange(40), np.arange(40) % 9)
+    runs = np.arange(40) % 9  # keys c * 10 + j, j < runs[c]: contexts of 0 to 8 keys
+    ctx = np.repeat(np.arange(40), runs)
+    keys = ctx * 10 + (np.arange(len(ctx)) - np.repeat(np.cumsum(runs) - runs, runs))
+    assert np.all(np.diff(keys) > 0)
     monkeypatch.setattr(ngram, "_GATHER_BLOCK", block)
-    blocks = ngram._context_blocks(ctx)
+    blocks = ngram._context_blocks(keys, 10)
     assert blocks[0][0] == 0 and blocks[-1][1] == len(ctx) and all(b[1] == c[0] for b, c in zip(blocks, blocks[1:]))
-    assert all(ctx[s - 1] != ctx[s] for s, _ in blocks[1:]) and ngram._context_blocks(ctx[:0]) == []
+    assert all(ctx[s - 1] != ctx[s] for s, _ in blocks[1:]) and ngram._context_blocks(keys[:0], 10) == []
+    assert block > 8 or all(e - s <= block or len(set(ctx[s:e])) == 1 for s, e in blocks)
     blocked = estimate_kneser_ney(corpus, 4, discount_fallback=True)
+    monkeypatch.setattr(ngram, "_count_ngrams_mixed_radix", ngram._count_ngrams_successive)  # ranks in blocks
+    ranked = estimate_kneser_ney(corpus, 4, discount_fallback=True)
     for k in range(4):
-        np.testing.assert_array_equal(whole.logprob[k], blocked.logprob[k])
-        np.testing.assert_array_equal(whole.backoff[k], blocked.backoff[k])
+        for m in (blocked, ranked):
+            np.testing.assert_array_equal(whole.keys[k], m.keys[k])
+            np.testing.assert_array_equal(whole.logprob[k], m.logprob[k])
+            np.testing.assert_array_equal(whole.backoff[k], m.backoff[k])
 
 
 @pytest.mark.parametrize("order", [1, 2, 4])

@@ -651,9 +651,9 @@ def _narrow(a: np.ndarray, bound: int) -> np.ndarray:
 
 
 def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
-    """Per order k >= 2: (keys, raw counts, prefix index, suffix index, starts with <s>) of the distinct
-    k-grams, keys in the BackoffModel form ``prefix index * V + last word``, sorted (int64); counts and
-    indexes are int32 where they fit (:func:`_index_dtype`), else int64.
+    """Per order k >= 2: (keys, raw counts, suffix index, starts with <s>) of the distinct k-grams, keys in the
+    BackoffModel form ``prefix index * V + last word``, sorted (int64: the prefix index is ``key // V``, not
+    kept); counts and indexes are int32 where they fit (:func:`_index_dtype`), else int64.
 
     Each k-gram at a position is one int64 ``w1 V^(k-1) + ... + wk`` (requires V^order < 2^63); the
     keys of all positions are sorted once (SIMD sort) and counted by runs; everything after that
@@ -693,9 +693,7 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
         radix = V ** (k - 1)
         bos = (uniq >= radix) & (uniq < 2 * radix)  # the first word is <s> (id 1)
         key = uniq // V
-        prefix = np.searchsorted(prev, key)  # sorted needles: a merge, not random probes
-        prefix = _narrow(prefix, len(prev))
-        key[:] = prefix  # int64 before multiplying: prefix may be int32
+        key[:] = np.searchsorted(prev, key)  # the prefix index; sorted needles: a merge, not random probes
         key *= V
         key += uniq % V
         if k == 2:
@@ -709,7 +707,7 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
             suffix = np.empty(len(uniq), dtype=_index_dtype(len(prev)))
             suffix[perm] = found
             del perm, found
-        out.append((key, raw, prefix, suffix, bos))
+        out.append((key, raw, suffix, bos))
         prev = uniq
         del uniq
     return out
@@ -752,22 +750,22 @@ def _count_ngrams_successive(stream: np.ndarray, V: int, order: int):
             del starts
         del grams
         m = len(key)
-        starts = np.cumsum(raw)
-        starts -= raw
         raw = _narrow(raw, L + 1)
+        starts = np.cumsum(raw, dtype=idx)  # at most n <= L
+        starts -= raw
         pos = pos[perm]  # the positions in the order of their k-grams
         del perm
         first = pos[starts]  # one occurrence of each k-gram
-        del starts
         rank = np.full(L, -1, dtype=idx)
-        rank[pos] = np.repeat(np.arange(m, dtype=idx), raw)
-        del pos
-        prefix = _narrow(key // V, L + 1)
+        for g in range(0, m, _GATHER_BLOCK):  # the rank of every position, a block of k-grams at a time
+            h = min(m, g + _GATHER_BLOCK)
+            rank[pos[starts[g]: starts[h] if h < m else len(pos)]] = np.repeat(np.arange(g, h, dtype=idx), raw[g:h])
+        del pos, starts
         first += 1
         suffix = _narrow(rank_prev[first], L + 1)  # every occurrence of a k-gram has the same suffix
         del first
-        bos = bos_prev[prefix]
-        out.append((key, raw, prefix, suffix, bos))
+        bos = bos_prev[key // V]  # the prefix index is key // V
+        out.append((key, raw, suffix, bos))
         rank_prev, bos_prev = rank, bos
     return out
 
@@ -840,17 +838,17 @@ def _check_order(order) -> None:
 _GATHER_BLOCK = 1 << 20
 
 
-def _context_blocks(ctx: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of blocks of about ``_GATHER_BLOCK`` elements of the sorted ``ctx`` that cover it, each cut
-    where a run of equal values begins (a run is never split); none for an empty ``ctx``."""
-    n = len(ctx)
+def _context_blocks(keys: np.ndarray, V: int) -> list[tuple[int, int]]:
+    """(start, end) of blocks of about ``_GATHER_BLOCK`` elements of the sorted ``keys`` that cover them, each
+    cut where a context ``key // V`` begins (a context's keys are never split); none for no keys."""
+    n = len(keys)
     out = []
     s = 0
     while s < n:
         e = min(n, s + _GATHER_BLOCK)
         if e < n:
-            cut = int(np.searchsorted(ctx, ctx[e], side="left"))  # the start of the run holding e
-            e = cut if cut > s else int(np.searchsorted(ctx, ctx[s], side="right"))
+            cut = int(np.searchsorted(keys, keys[e] // V * V, side="left"))  # where the context of e begins
+            e = cut if cut > s else int(np.searchsorted(keys, (keys[s] // V + 1) * V, side="left"))
         out.append((s, e))
         s = e
     return out
@@ -873,9 +871,8 @@ def _kneser_ney(corpus: Corpus, order: int, discounts, interpolate_unigrams: boo
         tables = _count_ngrams_successive(stream, V, order)
     keys = [np.arange(V, dtype=np.int64)] + [t[0] for t in tables]
     raw = [np.bincount(stream, minlength=V)] + [t[1] for t in tables]
-    prefix = [None] + [t[2] for t in tables]
-    suffix = [None] + [t[3] for t in tables]
-    bos_start = [np.arange(V) == 1] + [t[4] for t in tables]
+    suffix = [None] + [t[2] for t in tables]
+    bos_start = [np.arange(V) == 1] + [t[3] for t in tables]
     del tables
     L = len(stream)
     del stream
@@ -934,13 +931,13 @@ def _kneser_ney(corpus: Corpus, order: int, discounts, interpolate_unigrams: boo
         stats_d.append(D)
         stats_fb.append(fb)
     stats = KneserNeyStatistics(stats_n, stats_d, stats_fb)
-    orders = _interpolate(keys, adjusted, prefix, suffix, stats_d, V, interpolate_unigrams)
+    orders = _interpolate(keys, adjusted, suffix, stats_d, V, interpolate_unigrams)
     return keys, stats, orders
 
 
-def _interpolate(keys, adjusted, prefix, suffix, stats_d, V, interpolate_unigrams):
-    """The generator of :func:`_kneser_ney`: it owns the lists ``adjusted``, ``prefix``, ``suffix`` and empties
-    them as it goes."""
+def _interpolate(keys, adjusted, suffix, stats_d, V, interpolate_unigrams):
+    """The generator of :func:`_kneser_ney`: it owns the lists ``adjusted`` and ``suffix`` and empties them as it
+    goes. The context of a k-gram (its prefix index) is ``key // V``."""
     order = len(keys)
 
     def discount_of(a, D):
@@ -966,8 +963,8 @@ def _interpolate(keys, adjusted, prefix, suffix, stats_d, V, interpolate_unigram
     for k in range(2, order + 1):
         count = adjusted[k - 1]
         adjusted[k - 1] = None
-        ctx, suf = prefix[k - 1], suffix[k - 1]
-        prefix[k - 1] = suffix[k - 1] = None
+        key, suf = keys[k - 1], suffix[k - 1]
+        suffix[k - 1] = None
         m = len(keys[k - 2])
         D = stats_d[k - 1]
         # per context: the sum of the counts and of the discounts, then p = (a - d) / total + gamma * p_lower.
@@ -977,11 +974,12 @@ def _interpolate(keys, adjusted, prefix, suffix, stats_d, V, interpolate_unigram
         p = np.empty(len(count), dtype=np.float64)
         total = np.zeros(m)
         dsum = np.zeros(m)
-        blocks = _context_blocks(ctx)
+        blocks = _context_blocks(key, V)
         a = d = c = None
         for s, e in blocks:
-            lo = int(ctx[s])
-            c = ctx[s:e] - lo
+            c = key[s:e] // V
+            lo = int(c[0])
+            c -= lo
             a = count[s:e]
             d = discount_of(a, D)
             p[s:e] = a
@@ -999,10 +997,10 @@ def _interpolate(keys, adjusted, prefix, suffix, stats_d, V, interpolate_unigram
         del total, dsum, nonzero
         c = None
         for s, e in blocks:
-            c = ctx[s:e]
+            c = key[s:e] // V
             p[s:e] /= safe[c]
             p[s:e] += gamma[c] * lower[suf[s:e]]
-        del ctx, suf, c, safe, blocks
+        del key, suf, c, safe, blocks
         with np.errstate(divide="ignore"):  # n-grams that are never a context (<unk>, ending in </s>): gamma 1
             lp = np.log10(lower, out=lower)
             bo = np.log10(gamma, out=gamma)
