@@ -51,6 +51,9 @@ def read_model(path, verify: bool = False) -> "BackoffModel":
 
 #: a model of this many n-grams is written by the compiled writer (loading it, about 0.1 s, then pays)
 _COMPILED_WRITE_AT = 1 << 16
+#: n-grams per block of the compiled writer: a block's words, numbers and line buffer (about 100 bytes a 5-gram)
+#: are its temporaries, a few tens of MiB at this size
+_WRITE_BLOCK = 1 << 18
 
 #: an ARPA file of this many bytes is read by the compiled reader (reference/_arpa_jit.py's arpa_section)
 _COMPILED_READ_AT = 1 << 20
@@ -780,7 +783,7 @@ def _write_arpa_compiled(model, orders, f, N, V, vlen, voff, pool, jit) -> None:
         f.write(f"\n\\{k}-grams:\n".encode())
         keys = model.keys[k - 1]
         n = len(keys)
-        step = 1 << 20
+        step = _WRITE_BLOCK
         for a in range(0, n, step):
             b = min(n, a + step)
             grams = np.empty((b - a, k), dtype=np.int64)

@@ -650,10 +650,17 @@ def _narrow(a: np.ndarray, bound: int) -> np.ndarray:
     return a.astype(_index_dtype(bound), copy=False)
 
 
+def _take(stream):
+    """The ids ``stream``, taken out of the list holding them where it is one."""
+    return stream.pop() if isinstance(stream, list) else stream
+
+
 def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
     """Per order k >= 2: (keys, raw counts, suffix index, starts with <s>) of the distinct k-grams, keys in the
     BackoffModel form ``prefix index * V + last word``, sorted (int64: the prefix index is ``key // V``, not
-    kept); counts and indexes are int32 where they fit (:func:`_index_dtype`), else int64.
+    kept); counts and indexes are int32 where they fit (:func:`_index_dtype`), else int64. ``stream``: the
+    corpus's ids, or a list holding them, emptied here (:func:`_take`) so that the ids can be freed once the
+    last order's k-grams are taken.
 
     Each k-gram at a position is one int64 ``w1 V^(k-1) + ... + wk`` (requires V^order < 2^63); the
     keys of all positions are sorted once (SIMD sort) and counted by runs; everything after that
@@ -661,6 +668,7 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
     """
     from reference import arpa_walk
 
+    stream = _take(stream)
     L = len(stream)
     jit = arpa_walk._jit() if L >= _COMPILED_AT_TOKENS else None
     if jit is None:
@@ -681,6 +689,8 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
             grams = full[valid]
             if k == order:
                 del full, valid
+        if k == order:
+            del stream
         grams.sort()
         if jit is not None:  # the distinct keys and their counts in one pass, without the run starts
             uniq, raw = jit.sorted_runs(grams)
@@ -700,16 +710,19 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
             suffix = _narrow(uniq % V, V)
         else:
             suf = uniq % radix
+            if k == order:  # not a prefix of anything: the distinct keys are not needed past here
+                del uniq
             perm = np.argsort(suf)
             suf = suf[perm]
             found = np.searchsorted(prev, suf)
             del suf
-            suffix = np.empty(len(uniq), dtype=_index_dtype(len(prev)))
+            suffix = np.empty(len(key), dtype=_index_dtype(len(prev)))
             suffix[perm] = found
             del perm, found
         out.append((key, raw, suffix, bos))
-        prev = uniq
-        del uniq
+        if k < order:
+            prev = uniq
+            del uniq
     return out
 
 
@@ -719,6 +732,7 @@ def _count_ngrams_successive(stream: np.ndarray, V: int, order: int):
     (int32 where the positions fit, as the positions themselves and the sort's permutation)."""
     from reference import arpa_walk
 
+    stream = _take(stream)
     L = len(stream)
     jit = arpa_walk._jit() if L >= _COMPILED_AT_TOKENS else None
     idx = _index_dtype(L + 1)  # positions, ranks (< L) and -1
@@ -734,6 +748,8 @@ def _count_ngrams_successive(stream: np.ndarray, V: int, order: int):
         keyp = rank_prev[pos].astype(np.int64)
         keyp *= V
         keyp += stream[pos + (k - 1)]
+        if k == order:
+            del stream
         if jit is not None and idx is np.int32:  # a radix sort in keyp's own memory, int32 permutation
             grams, perm = jit.radix_argsort_inplace(keyp)
         elif jit is not None:  # a radix sort: the sorted keys and their (stable) permutation in a few passes
@@ -861,23 +877,24 @@ def _kneser_ney(corpus: Corpus, order: int, discounts, interpolate_unigrams: boo
     The counting and the discounts happen before this returns (a DiscountError is raised here); the generator
     interpolates, lowest order first, and hands out order k as soon as order k+1 has given its back-off
     weights, keeping no reference to it."""
-    stream = corpus.stream
     V = len(corpus.words)
+    L = len(corpus.stream)
+    raw1 = np.bincount(corpus.stream, minlength=V)
+    box = [corpus.stream]  # emptied by the counting: where the corpus lets go too, the ids are freed early
+    if release_stream:
+        corpus.stream = None
 
-    # --- n-gram tables per order: keys (sorted), raw counts, prefix/suffix index, <s>-initial ------
+    # --- n-gram tables per order: keys (sorted), raw counts, suffix index, <s>-initial -----------------
     if V ** order < 2**63:
-        tables = _count_ngrams_mixed_radix(stream, V, order)
+        tables = _count_ngrams_mixed_radix(box, V, order)
     else:
-        tables = _count_ngrams_successive(stream, V, order)
+        tables = _count_ngrams_successive(box, V, order)
     keys = [np.arange(V, dtype=np.int64)] + [t[0] for t in tables]
-    raw = [np.bincount(stream, minlength=V)] + [t[1] for t in tables]
+    raw = [raw1] + [t[1] for t in tables]
+    del raw1
     suffix = [None] + [t[2] for t in tables]
     bos_start = [np.arange(V) == 1] + [t[3] for t in tables]
     del tables
-    L = len(stream)
-    del stream
-    if release_stream:
-        corpus.stream = None
 
     # --- adjusted counts (whole numbers, int32 where they fit): distinct left extensions, raw for the highest
     # order and <s>-initial
