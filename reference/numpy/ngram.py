@@ -831,8 +831,8 @@ def write_kneser_ney_arpa(corpus: Corpus, order: int, path, *, discounts: str | 
     written as soon as they are final (order k once order k+1's interpolation gives its back-off weights) and
     freed, and no :class:`BackoffModel` is built. ``release_stream``: set ``corpus.stream`` to None once the
     n-grams are counted (the caller no longer needs it). ``before_write(counts, stats)`` is called once the
-    n-gram counts per order and the statistics are known, before the file is opened (nothing is written where the discounts cannot be estimated).
-    Returns the statistics."""
+    n-gram counts per order and the statistics are known, before the file is opened (nothing is written
+    where the discounts cannot be estimated). Returns the statistics."""
     from reference.arpa import write_arpa_orders
 
     _check_order(order)
