@@ -111,8 +111,7 @@ def run(args) -> int:
 
 
 def _estimate(args) -> int:
-    from reference.arpa import write_arpa
-    from reference.numpy.ngram import DiscountError, estimate_kneser_ney, read_corpus
+    from reference.numpy.ngram import DiscountError, read_corpus, write_kneser_ney_arpa
 
     src = args.text if args.text is not None else args.corpus
     try:
@@ -125,27 +124,31 @@ def _estimate(args) -> int:
         return _error(args, f"{src}: cannot read: {exc.strerror or exc}")
     except ValueError as exc:
         return _error(args, f"{'stdin' if src == '-' else src}: {exc}")
+
+    def statistics(counts, stats):
+        lines = ["Statistics:"]
+        for k, (c, d, fb) in enumerate(zip(counts, stats.discounts, stats.fallback), start=1):
+            lines.append(f"{k} {c} D1={d[0]:g} D2={d[1]:g} D3+={d[2]:g}" + (" (fallback)" if fb else ""))
+        print("\n".join(lines), file=sys.stderr)
+
+    # each order is written as soon as its values are final and then freed; the corpus's ids are freed once
+    # counted: the peak memory is that of the n-gram tables, not of a whole model beside them
+    out = args.arpa if args.arpa else sys.stdout.buffer
     try:
-        model, stats = estimate_kneser_ney(corpus, args.order, discount_fallback=args.discount_fallback,
-                                           interpolate_unigrams=args.interpolate_unigrams, return_statistics=True)
+        write_kneser_ney_arpa(corpus, args.order, out, discount_fallback=args.discount_fallback,
+                              interpolate_unigrams=args.interpolate_unigrams, release_stream=True,
+                              before_write=statistics)
     except DiscountError as exc:
         reason = str(exc).split("; pass discount_fallback")[0]
         return _error(args, f"{reason}; is the corpus small or artificial? rerun with --discount_fallback to use "
                             "D1, D2, D3+ = 0.5, 1, 1.5 for such orders (as lmplz)")
+    except OSError as exc:
+        if not args.arpa:
+            raise
+        return _error(args, f"{args.arpa}: cannot write: {exc.strerror}")
     except ValueError as exc:
         return _error(args, str(exc))
-    del corpus
-    lines = ["Statistics:"]
-    for k, (c, d, fb) in enumerate(zip(model.counts(), stats.discounts, stats.fallback), start=1):
-        lines.append(f"{k} {c} D1={d[0]:g} D2={d[1]:g} D3+={d[2]:g}" + (" (fallback)" if fb else ""))
-    print("\n".join(lines), file=sys.stderr)
-    if args.arpa:
-        try:
-            write_arpa(model, args.arpa)
-        except OSError as exc:
-            return _error(args, f"{args.arpa}: cannot write: {exc.strerror}")
-    else:
-        write_arpa(model, sys.stdout.buffer)
+    if not args.arpa:
         sys.stdout.buffer.flush()
     return EXIT_OK
 

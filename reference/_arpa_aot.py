@@ -56,6 +56,7 @@ KERNELS: dict[str, tuple[tuple[str, ...], str]] = {
     "kgram_keys": (("i4[:]r", "i8", "i8"), "int64[::1]"),
     "sorted_runs": (("i8[:]r",), "Tuple((int64[::1], int64[::1]))"),
     "radix_argsort": (("i8[:]r",), "Tuple((int64[::1], int64[::1]))"),
+    "radix_argsort_inplace": (("i8[:]w",), "Tuple((int64[::1], int32[::1]))"),
     "text_ids": (("u1[:]r", "i8", "i8[:,:]r", "i8", "i8", "i8[:]r", "i8"),
                  "Tuple((int64[::1], int64[::1], int64[::1], int64[::1]))"),
     "score_lines32": (("i8[:]r", "i8[:]r", "i8", "i8", "i8", "i8", "i8[:,:]r", "f4[:,:]r", "i4[:,:]r", "f4[:,:]r",

@@ -992,6 +992,42 @@ def radix_argsort(keys):
 
 
 @numba.njit(cache=True, nogil=True)
+def radix_argsort_inplace(keys):
+    """:func:`radix_argsort` with less memory, for fewer than 2^31 keys: ``keys`` (non-negative int64, the caller's
+    own) is one of the two key buffers the passes move between, so its contents are left scrambled, and the
+    permutation is int32. 24 bytes a key at the peak instead of 40. Returns (keys sorted, permutation); the
+    sorted keys are ``keys`` itself or the second buffer, depending on the number of passes."""
+    n = len(keys)
+    cur = keys
+    perm = np.empty(n, np.int32)
+    top = np.int64(0)
+    for i in range(n):
+        perm[i] = i
+        if cur[i] > top:
+            top = cur[i]
+    nxt = np.empty(n, np.int64)
+    pnx = np.empty(n, np.int32)
+    count = np.empty(2049, np.int64)
+    shift = 0
+    while (top >> shift) > 0:
+        count[:] = 0
+        for i in range(n):
+            count[((cur[i] >> shift) & 2047) + 1] += 1
+        for d in range(2048):
+            count[d + 1] += count[d]
+        for i in range(n):
+            d = (cur[i] >> shift) & 2047
+            j = count[d]
+            count[d] = j + 1
+            nxt[j] = cur[i]
+            pnx[j] = perm[i]
+        cur, nxt = nxt, cur
+        perm, pnx = pnx, perm
+        shift += 11
+    return cur, perm
+
+
+@numba.njit(cache=True, nogil=True)
 def sorted_runs(keys):
     """(the distinct values of the sorted ``keys``, how often each occurs), in one pass."""
     n = len(keys)

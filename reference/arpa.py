@@ -51,6 +51,9 @@ def read_model(path, verify: bool = False) -> "BackoffModel":
 
 #: a model of this many n-grams is written by the compiled writer (loading it, about 0.1 s, then pays)
 _COMPILED_WRITE_AT = 1 << 16
+#: n-grams per block of the compiled writer: a block's words, numbers and line buffer (about 100 bytes a 5-gram)
+#: are its temporaries, a few tens of MiB at this size
+_WRITE_BLOCK = 1 << 18
 
 #: an ARPA file of this many bytes is read by the compiled reader (reference/_arpa_jit.py's arpa_section)
 _COMPILED_READ_AT = 1 << 20
@@ -780,34 +783,67 @@ def write_arpa(model: BackoffModel, path) -> None:
     The lines are built as byte matrices (number fields, words gathered from one byte pool), a
     block of n-grams at a time: no Python step per line.
     """
+    orders = ((k, model.logprob[k - 1], model.backoff[k - 1]) for k in range(1, model.order + 1))
+    write_arpa_orders(model.words, model.keys, orders, path)
+
+
+def write_arpa_orders(words: list, keys: list, orders, path) -> None:
+    """:func:`write_arpa` of a model given as its vocabulary ``words``, its ``keys`` per order (as
+    :class:`BackoffModel`'s) and ``orders``: an iterable of ``(k, log10 p, log10 back-off)`` for k = 1 .. N in
+    turn. Each order's values may be computed as the file is written (by a generator) and freed once
+    written, so the whole model's values need not be in memory at once."""
     name = os.fspath(path) if not hasattr(path, "write") else getattr(path, "name", "<stream>")
-    N = model.order
-    _check_words(model.words, str(name))
-    enc = [w.encode("utf-8") for w in model.words]
+    N = len(keys)
+    _check_words(words, str(name))
+    model = _KeysOnly(words, keys)
+    enc = [w.encode("utf-8") for w in words]
     vlen = np.fromiter(map(len, enc), dtype=np.int64, count=len(enc))
     voff = np.concatenate([[0], np.cumsum(vlen)[:-1]]).astype(np.int64)
     pool = np.frombuffer(b"".join(enc) + b"\0" * (int(vlen.max()) + 1), dtype=np.uint8)
     del enc
-    V = model.vocab_size
+    V = len(words)
     if hasattr(path, "write"):
-        _write_arpa_to(model, path, N, V, vlen, voff, pool)
+        _write_arpa_to(model, orders, path, N, V, vlen, voff, pool)
     else:
         with open(path, "wb") as f:
-            _write_arpa_to(model, f, N, V, vlen, voff, pool)
+            _write_arpa_to(model, orders, f, N, V, vlen, voff, pool)
 
 
-def _write_arpa_compiled(model, f, N, V, vlen, voff, pool, jit) -> None:
+@dataclass
+class _KeysOnly:
+    """What the writers read of a model besides its values: the vocabulary and the keys of every order."""
+
+    words: list
+    keys: list
+
+    def counts(self) -> list[int]:
+        return [len(k) for k in self.keys]
+
+
+def _section(orders, k: int):
+    """The next ``(log10 p, log10 back-off)`` of ``orders``, which must be order ``k``'s."""
+    got = next(orders, None)
+    if got is None or got[0] != k:
+        raise ValueError(f"write_arpa_orders: expected the values of order {k}, got "
+                         f"{'nothing' if got is None else f'order {got[0]}'}")
+    return got[1], got[2]
+
+
+def _write_arpa_compiled(model, orders, f, N, V, vlen, voff, pool, jit) -> None:
     """:func:`_write_arpa_to` with the lines built by compiled loops (reference/_arpa_jit.py, the ``fast`` extra):
     the n-grams' words by array operations a block at a time, then one pass that writes every byte; the few
     numbers the compiled ``%.9g`` leaves undecided are formatted by Python."""
     head = "\\data\\\n" + "".join(f"ngram {k}={c}\n" for k, c in enumerate(model.counts(), start=1))
     f.write(head.encode())
     wmax = int(vlen.max())
+    orders = iter(orders)
     for k in range(1, N + 1):
+        lp_k = bo_k = lp = None  # the last order's values (or views of them) are not kept past its section
+        lp_k, bo_k = _section(orders, k)
         f.write(f"\n\\{k}-grams:\n".encode())
         keys = model.keys[k - 1]
         n = len(keys)
-        step = 1 << 20
+        step = _WRITE_BLOCK
         for a in range(0, n, step):
             b = min(n, a + step)
             grams = np.empty((b - a, k), dtype=np.int64)
@@ -816,8 +852,8 @@ def _write_arpa_compiled(model, f, N, V, vlen, voff, pool, jit) -> None:
                 grams[:, j] = key % V
                 key = model.keys[j - 1][key // V]
             grams[:, 0] = key
-            lp = np.ascontiguousarray(model.logprob[k - 1][a:b], dtype=np.float64)
-            bo = (np.maximum(model.backoff[k - 1][a:b], LOG10_ZERO) if k < N else np.zeros(0)).astype(np.float64)
+            lp = np.ascontiguousarray(lp_k[a:b], dtype=np.float64)
+            bo = (np.maximum(bo_k[a:b], LOG10_ZERO) if k < N else np.zeros(0)).astype(np.float64)
             lp_und, bo_und = jit.g9_undecided(lp), jit.g9_undecided(bo)
             fb = ["%.9g" % x for x in lp[lp_und].tolist()] + ["%.9g" % x for x in bo[bo_und].tolist()]
             enc = [t.encode() for t in fb]
@@ -833,12 +869,12 @@ def _write_arpa_compiled(model, f, N, V, vlen, voff, pool, jit) -> None:
     f.write(b"\n\\end\\\n")
 
 
-def _write_arpa_to(model, f, N, V, vlen, voff, pool) -> None:
+def _write_arpa_to(model, orders, f, N, V, vlen, voff, pool) -> None:
     from reference import arpa_walk
 
     jit = arpa_walk._jit()
     if jit is not None and sum(model.counts()) >= _COMPILED_WRITE_AT:
-        return _write_arpa_compiled(model, f, N, V, vlen, voff, pool, jit)
+        return _write_arpa_compiled(model, orders, f, N, V, vlen, voff, pool, jit)
     head = "\\data\\\n" + "".join(f"ngram {k}={c}\n" for k, c in enumerate(model.counts(), start=1))
     f.write(head.encode())
     wmax = int(vlen.max())
@@ -850,7 +886,10 @@ def _write_arpa_to(model, f, N, V, vlen, voff, pool) -> None:
     tab = np.full((1, 1), 9, dtype=np.uint8)
     space = np.full((1, 1), 32, dtype=np.uint8)
     newline = np.full((1, 1), 10, dtype=np.uint8)
+    orders = iter(orders)
     for k in range(1, N + 1):
+        lp_k = bo_k = lp_values = None  # the last order's values (or views of them) are not kept past its section
+        lp_k, bo_k = _section(orders, k)
         f.write(f"\n\\{k}-grams:\n".encode())
         keys = model.keys[k - 1]
         n = len(keys)
@@ -889,8 +928,8 @@ def _write_arpa_to(model, f, N, V, vlen, voff, pool) -> None:
             # log10 p = -inf is written "-inf" (KenLM's reader parses it: util/file_piece.cc's converter
             # knows "inf"); a back-off weight of log10 0 is written -99, since KenLM refuses an infinite one
             # ("Bad backoff", lm/read_arpa.cc)
-            lp_values = model.logprob[k - 1][a:b]
-            bo_values = np.maximum(model.backoff[k - 1][a:b], LOG10_ZERO) if k < N else None
+            lp_values = lp_k[a:b]
+            bo_values = np.maximum(bo_k[a:b], LOG10_ZERO) if k < N else None
             if table is not None:
                 Mm, Km = M[:m], K[:m]
                 _format_numbers(lp_values, out=(Mm[:, :_FW], Km[:, :_FW]))

@@ -133,6 +133,11 @@ def test_aot_kernels_give_the_numba_jit_results_bit_for_bit(kernels, tmp_path, m
     assert main(["estimate", str(DATA / "corpus.txt"), "-o", "3", "--arpa", str(model_path)]) == EXIT_OK
     assert main(["estimate", str(DATA / "corpus.txt"), "-o", "7", "--discount_fallback",  # V^7 >= 2^63: ranks
                  "--arpa", str(tmp_path / "m7.arpa")]) == EXIT_OK
+    monkeypatch.setattr(ngram, "_INT32_BOUND", 16)  # every table int64: the int64 radix sort
+    assert main(["estimate", str(DATA / "corpus.txt"), "-o", "7", "--discount_fallback",
+                 "--arpa", str(tmp_path / "m7wide.arpa")]) == EXIT_OK
+    assert (tmp_path / "m7wide.arpa").read_bytes() == (tmp_path / "m7.arpa").read_bytes()
+    monkeypatch.setattr(ngram, "_INT32_BOUND", 2**31)
     assert main(["build", str(model_path), str(bin_path)]) == EXIT_OK
     for path in (model_path, bin_path):
         assert main(["score", str(path), str(text)]) == EXIT_OK

@@ -707,6 +707,94 @@ def test_kneser_ney_counting_paths_agree(corpus, order, monkeypatch):
         np.testing.assert_array_equal(mixed.backoff[k], successive.backoff[k])
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("path", ["mixed_radix", "successive"])
+def test_kneser_ney_int64_fallback_gives_the_int32_model(path, compiled, monkeypatch):
+    """Counts, ranks, positions and indexes are int32 where they fit; a table that could pass the int32 bound
+    (lowered here to 16, so every table takes it) keeps int64 (for the successive path with the compiled
+    kernels: the int64 radix sort), and the model is the same bit for bit."""
+    import reference.numpy.ngram as ngram
+
+    _numba_or_skip(compiled, monkeypatch)
+    monkeypatch.setattr(ngram, "_COMPILED_AT_TOKENS", 0 if compiled else 1 << 62)
+    if path == "successive":
+        monkeypatch.setattr(ngram, "_count_ngrams_mixed_radix", ngram._count_ngrams_successive)
+    corpus = encode_corpus(_lines("corpus.txt")[:300])
+    narrow = estimate_kneser_ney(corpus, 4, discount_fallback=True)
+    tables = ngram._count_ngrams_mixed_radix(corpus.stream, len(corpus.words), 4)
+    assert all(t[1].dtype == np.int32 and t[2].dtype == np.int32 for t in tables)
+    monkeypatch.setattr(ngram, "_INT32_BOUND", 16)
+    assert ngram._index_dtype(16) is np.int64 and ngram._index_dtype(15) is np.int32
+    tables = ngram._count_ngrams_mixed_radix(corpus.stream, len(corpus.words), 4)
+    assert all(t[1].dtype == np.int64 and t[2].dtype == np.int64 for t in tables)
+    wide = estimate_kneser_ney(corpus, 4, discount_fallback=True)
+    for k in range(4):
+        np.testing.assert_array_equal(narrow.keys[k], wide.keys[k])
+        np.testing.assert_array_equal(narrow.logprob[k], wide.logprob[k])
+        np.testing.assert_array_equal(narrow.backoff[k], wide.backoff[k])
+
+
+@pytest.mark.parametrize("block", [1, 7, 1000])
+def test_kneser_ney_blocks_give_the_model_of_one_block(block, monkeypatch):
+    """The interpolation works on blocks of about ``_GATHER_BLOCK`` n-grams cut where a context begins (a
+    context longer than a block is one block), the successive counting ranks positions a block of n-grams at a
+    time; any block size gives the model of one block bit for bit."""
+    import reference.numpy.ngram as ngram
+
+    corpus = encode_corpus(_lines("corpus.txt")[:300])
+    whole = estimate_kneser_ney(corpus, 4, discount_fallback=True)
+    runs = np.arange(40) % 9  # keys c * 10 + j, j < runs[c]: contexts of 0 to 8 keys
+    ctx = np.repeat(np.arange(40), runs)
+    keys = ctx * 10 + (np.arange(len(ctx)) - np.repeat(np.cumsum(runs) - runs, runs))
+    assert np.all(np.diff(keys) > 0)
+    monkeypatch.setattr(ngram, "_GATHER_BLOCK", block)
+    blocks = ngram._context_blocks(keys, 10)
+    assert blocks[0][0] == 0 and blocks[-1][1] == len(ctx) and all(b[1] == c[0] for b, c in zip(blocks, blocks[1:]))
+    assert all(ctx[s - 1] != ctx[s] for s, _ in blocks[1:]) and ngram._context_blocks(keys[:0], 10) == []
+    assert block > 8 or all(e - s <= block or len(set(ctx[s:e])) == 1 for s, e in blocks)
+    blocked = estimate_kneser_ney(corpus, 4, discount_fallback=True)
+    monkeypatch.setattr(ngram, "_count_ngrams_mixed_radix", ngram._count_ngrams_successive)  # ranks in blocks
+    ranked = estimate_kneser_ney(corpus, 4, discount_fallback=True)
+    for k in range(4):
+        for m in (blocked, ranked):
+            np.testing.assert_array_equal(whole.keys[k], m.keys[k])
+            np.testing.assert_array_equal(whole.logprob[k], m.logprob[k])
+            np.testing.assert_array_equal(whole.backoff[k], m.backoff[k])
+
+
+@pytest.mark.parametrize("order", [1, 2, 4])
+def test_write_kneser_ney_arpa_streams_the_same_bytes(order, tmp_path):
+    """write_kneser_ney_arpa (each order written once final, then freed) writes the bytes of write_arpa of
+    estimate_kneser_ney's model, to a file name and to a file object; ``release_stream`` drops the corpus's ids
+    and ``before_write`` gets the counts and the statistics first."""
+    import io
+
+    from reference.numpy.ngram import write_kneser_ney_arpa
+
+    corpus = encode_corpus(_lines("corpus.txt")[:300])
+    model, stats = estimate_kneser_ney(corpus, order, return_statistics=True, discount_fallback=True)
+    write_arpa(model, tmp_path / "model.arpa")
+    seen = []
+    buf = io.BytesIO()
+    got = write_kneser_ney_arpa(corpus, order, buf, discount_fallback=True,
+                                before_write=lambda counts, st: seen.append((counts, st, buf.tell())))
+    assert buf.getvalue() == (tmp_path / "model.arpa").read_bytes()
+    assert seen == [(model.counts(), stats, 0)] and got == stats
+    write_kneser_ney_arpa(corpus, order, tmp_path / "streamed.arpa", discount_fallback=True, release_stream=True)
+    assert corpus.stream is None
+    assert (tmp_path / "streamed.arpa").read_bytes() == (tmp_path / "model.arpa").read_bytes()
+
+
+def test_write_arpa_orders_names_a_missing_or_misplaced_order(tmp_path):
+    from reference.arpa import write_arpa_orders
+
+    model = estimate_kneser_ney(_lines("corpus.txt")[:50], 2)
+    with pytest.raises(ValueError, match="expected the values of order 2, got nothing"):
+        write_arpa_orders(model.words, model.keys, [(1, model.logprob[0], model.backoff[0])], tmp_path / "a")
+    with pytest.raises(ValueError, match="expected the values of order 1, got order 2"):
+        write_arpa_orders(model.words, model.keys, [(2, model.logprob[1], model.backoff[1])], tmp_path / "b")
+
+
 def _write_arpa_line_by_line(model, path) -> None:
     """The ARPA writer in its plainest form: one formatted line per n-gram (the oracle of the fast one)."""
     with open(path, "w", encoding="utf-8", newline="\n") as f:

@@ -635,9 +635,32 @@ def _sorted_runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.diff(starts, append=n)
 
 
+#: indexes, ranks and counts below this bound are kept as int32 (half the memory of int64); a table that could
+#: reach it (more positions or n-grams than that) keeps int64. A module constant so that tests can lower it.
+_INT32_BOUND = 2**31
+
+
+def _index_dtype(bound: int):
+    """int32 where every value is known to be < ``bound`` and that fits int32, else int64."""
+    return np.int32 if bound < _INT32_BOUND else np.int64
+
+
+def _narrow(a: np.ndarray, bound: int) -> np.ndarray:
+    """``a`` (values in 0 .. bound-1) as :func:`_index_dtype`'s type (a copy only where the type changes)."""
+    return a.astype(_index_dtype(bound), copy=False)
+
+
+def _take(stream):
+    """The ids ``stream``, taken out of the list holding them where it is one."""
+    return stream.pop() if isinstance(stream, list) else stream
+
+
 def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
-    """Per order k >= 2: (keys, raw counts, prefix index, suffix index, starts with <s>) of the distinct
-    k-grams, keys in the BackoffModel form ``prefix index * V + last word``, sorted.
+    """Per order k >= 2: (keys, raw counts, suffix index, starts with <s>) of the distinct k-grams, keys in the
+    BackoffModel form ``prefix index * V + last word``, sorted (int64: the prefix index is ``key // V``, not
+    kept); counts and indexes are int32 where they fit (:func:`_index_dtype`), else int64. ``stream``: the
+    corpus's ids, or a list holding them, emptied here (:func:`_take`) so that the ids can be freed once the
+    last order's k-grams are taken.
 
     Each k-gram at a position is one int64 ``w1 V^(k-1) + ... + wk`` (requires V^order < 2^63); the
     keys of all positions are sorted once (SIMD sort) and counted by runs; everything after that
@@ -645,6 +668,7 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
     """
     from reference import arpa_walk
 
+    stream = _take(stream)
     L = len(stream)
     jit = arpa_walk._jit() if L >= _COMPILED_AT_TOKENS else None
     if jit is None:
@@ -665,6 +689,8 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
             grams = full[valid]
             if k == order:
                 del full, valid
+        if k == order:
+            del stream
         grams.sort()
         if jit is not None:  # the distinct keys and their counts in one pass, without the run starts
             uniq, raw = jit.sorted_runs(grams)
@@ -673,37 +699,44 @@ def _count_ngrams_mixed_radix(stream: np.ndarray, V: int, order: int):
             starts, raw = _sorted_runs(grams)
             uniq = grams[starts]
             del grams, starts
-        raw = raw.astype(np.int32) if len(raw) and raw.max() < 2**31 else raw
+        raw = _narrow(raw, L + 1)  # a count is at most the number of positions
         radix = V ** (k - 1)
         bos = (uniq >= radix) & (uniq < 2 * radix)  # the first word is <s> (id 1)
-        prefix = np.searchsorted(prev, uniq // V)  # sorted needles: a merge, not random probes
-        key = prefix * V
+        key = uniq // V
+        key[:] = np.searchsorted(prev, key)  # the prefix index; sorted needles: a merge, not random probes
+        key *= V
         key += uniq % V
         if k == 2:
-            suffix = uniq % V
+            suffix = _narrow(uniq % V, V)
         else:
             suf = uniq % radix
+            if k == order:  # not a prefix of anything: the distinct keys are not needed past here
+                del uniq
             perm = np.argsort(suf)
             suf = suf[perm]
             found = np.searchsorted(prev, suf)
             del suf
-            suffix = np.empty(len(uniq), dtype=np.int64)
+            suffix = np.empty(len(key), dtype=_index_dtype(len(prev)))
             suffix[perm] = found
             del perm, found
-        out.append((key, raw, prefix, suffix, bos))
-        prev = uniq
-        del uniq
+        out.append((key, raw, suffix, bos))
+        if k < order:
+            prev = uniq
+            del uniq
     return out
 
 
 def _count_ngrams_successive(stream: np.ndarray, V: int, order: int):
     """As :func:`_count_ngrams_mixed_radix`, for any V and order: the k-gram at a position is
-    ``rank of its (k-1)-gram prefix * V + last word``, so every position keeps its rank per order."""
+    ``rank of its (k-1)-gram prefix * V + last word``, so every position keeps its rank per order
+    (int32 where the positions fit, as the positions themselves and the sort's permutation)."""
     from reference import arpa_walk
 
+    stream = _take(stream)
     L = len(stream)
     jit = arpa_walk._jit() if L >= _COMPILED_AT_TOKENS else None
-    rank_prev = stream.astype(np.int64)
+    idx = _index_dtype(L + 1)  # positions, ranks (< L) and -1
+    rank_prev = stream  # the rank of each position's 1-gram is its word id (int32)
     valid = np.ones(L, dtype=bool)
     bos_prev = np.arange(V) == 1
     out = []
@@ -711,26 +744,44 @@ def _count_ngrams_successive(stream: np.ndarray, V: int, order: int):
         n = L - k + 1
         valid = valid[:n]
         valid &= stream[k - 2: k - 2 + n] != 2
-        pos = np.flatnonzero(valid)
-        keyp = rank_prev[pos] * V + stream[pos + k - 1]
-        if jit is not None:  # a radix sort: the sorted keys and their (stable) permutation in a few passes
+        pos = np.flatnonzero(valid).astype(idx, copy=False)
+        keyp = rank_prev[pos].astype(np.int64)
+        keyp *= V
+        keyp += stream[pos + (k - 1)]
+        if k == order:
+            del stream
+        if jit is not None and idx is np.int32:  # a radix sort in keyp's own memory, int32 permutation
+            grams, perm = jit.radix_argsort_inplace(keyp)
+        elif jit is not None:  # a radix sort: the sorted keys and their (stable) permutation in a few passes
             grams, perm = jit.radix_argsort(keyp)
         else:
             perm = np.argsort(keyp)
             grams = keyp[perm]
         del keyp
-        starts, raw = _sorted_runs(grams)
-        key = grams[starts]
-        flags = np.zeros(len(grams), dtype=np.int64)
-        flags[starts[1:]] = 1
-        rank = np.full(L, -1, dtype=np.int64)
-        rank[pos[perm]] = np.cumsum(flags)
-        del flags, grams
-        prefix = key // V
-        suffix = rank_prev[pos[perm[starts]] + 1]  # every occurrence of a k-gram has the same suffix
-        del perm, pos, starts
-        bos = bos_prev[prefix]
-        out.append((key, raw, prefix, suffix, bos))
+        if jit is not None:
+            key, raw = jit.sorted_runs(grams)
+        else:
+            starts, raw = _sorted_runs(grams)
+            key = grams[starts]
+            del starts
+        del grams
+        m = len(key)
+        raw = _narrow(raw, L + 1)
+        starts = np.cumsum(raw, dtype=idx)  # at most n <= L
+        starts -= raw
+        pos = pos[perm]  # the positions in the order of their k-grams
+        del perm
+        first = pos[starts]  # one occurrence of each k-gram
+        rank = np.full(L, -1, dtype=idx)
+        for g in range(0, m, _GATHER_BLOCK):  # the rank of every position, a block of k-grams at a time
+            h = min(m, g + _GATHER_BLOCK)
+            rank[pos[starts[g]: starts[h] if h < m else len(pos)]] = np.repeat(np.arange(g, h, dtype=idx), raw[g:h])
+        del pos, starts
+        first += 1
+        suffix = _narrow(rank_prev[first], L + 1)  # every occurrence of a k-gram has the same suffix
+        del first
+        bos = bos_prev[key // V]  # the prefix index is key // V
+        out.append((key, raw, suffix, bos))
         rank_prev, bos_prev = rank, bos
     return out
 
@@ -758,37 +809,108 @@ def estimate_kneser_ney(sentences: Iterable[str | Sequence[str]] | Corpus, order
     ``discount_fallback`` substitutes 0.5, 1, 1.5 where an order's discounts cannot be
     estimated (lmplz's ``--discount_fallback``); without it that raises DiscountError.
     """
+    _check_order(order)
+    corpus = sentences if isinstance(sentences, Corpus) else encode_corpus(sentences)
+    keys, stats, orders = _kneser_ney(corpus, order, discounts, interpolate_unigrams, discount_fallback, False)
+    logprob, backoff = [], []
+    for _, lp, bo in orders:
+        logprob.append(lp)
+        backoff.append(bo)
+    model = BackoffModel(words=list(corpus.words), keys=keys, logprob=logprob, backoff=backoff,
+                         index=dict(corpus.index))
+    if return_statistics:
+        return model, stats
+    return model
+
+
+def write_kneser_ney_arpa(corpus: Corpus, order: int, path, *, discounts: str | Sequence[Sequence[float]] | None
+                          = "modified", interpolate_unigrams: bool = True, discount_fallback: bool = False,
+                          release_stream: bool = False, before_write=None) -> KneserNeyStatistics:
+    """:func:`estimate_kneser_ney` written straight to an ARPA file (``path``: a name or a binary file object),
+    the same bytes as ``write_arpa(estimate_kneser_ney(...), path)``, with less memory: each order's values are
+    written as soon as they are final (order k once order k+1's interpolation gives its back-off weights) and
+    freed, and no :class:`BackoffModel` is built. ``release_stream``: set ``corpus.stream`` to None once the
+    n-grams are counted (the caller no longer needs it). ``before_write(counts, stats)`` is called once the
+    n-gram counts per order and the statistics are known, before the file is opened (nothing is written
+    where the discounts cannot be estimated). Returns the statistics."""
+    from reference.arpa import write_arpa_orders
+
+    _check_order(order)
+    keys, stats, orders = _kneser_ney(corpus, order, discounts, interpolate_unigrams, discount_fallback,
+                                      release_stream)
+    if before_write is not None:
+        before_write([len(x) for x in keys], stats)
+    write_arpa_orders(corpus.words, keys, orders, path)
+    return stats
+
+
+def _check_order(order) -> None:
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ValueError(f"order must be an integer >= 1, got {order!r}")
-    corpus = sentences if isinstance(sentences, Corpus) else encode_corpus(sentences)
-    stream = corpus.stream
-    V = len(corpus.words)
 
-    # --- n-gram tables per order: keys (sorted), raw counts, prefix/suffix index, <s>-initial ------
+
+#: n-grams per block (about) where the interpolation works a block at a time: its temporaries (discounts,
+#: gathered values of the contexts and of the lower order) are of a block's size, not of the order's
+_GATHER_BLOCK = 1 << 20
+
+
+def _context_blocks(keys: np.ndarray, V: int) -> list[tuple[int, int]]:
+    """(start, end) of blocks of about ``_GATHER_BLOCK`` elements of the sorted ``keys`` that cover them, each
+    cut where a context ``key // V`` begins (a context's keys are never split); none for no keys."""
+    n = len(keys)
+    out = []
+    s = 0
+    while s < n:
+        e = min(n, s + _GATHER_BLOCK)
+        if e < n:
+            cut = int(np.searchsorted(keys, keys[e] // V * V, side="left"))  # where the context of e begins
+            e = cut if cut > s else int(np.searchsorted(keys, (keys[s] // V + 1) * V, side="left"))
+        out.append((s, e))
+        s = e
+    return out
+
+
+def _kneser_ney(corpus: Corpus, order: int, discounts, interpolate_unigrams: bool, discount_fallback: bool,
+                release_stream: bool):
+    """(keys per order, statistics, a generator of ``(k, log10 p, log10 back-off)`` for k = 1 .. order).
+
+    The counting and the discounts happen before this returns (a DiscountError is raised here); the generator
+    interpolates, lowest order first, and hands out order k as soon as order k+1 has given its back-off
+    weights, keeping no reference to it."""
+    V = len(corpus.words)
+    L = len(corpus.stream)
+    raw1 = np.bincount(corpus.stream, minlength=V)
+    box = [corpus.stream]  # emptied by the counting: where the corpus lets go too, the ids are freed early
+    if release_stream:
+        corpus.stream = None
+
+    # --- n-gram tables per order: keys (sorted), raw counts, suffix index, <s>-initial -----------------
     if V ** order < 2**63:
-        tables = _count_ngrams_mixed_radix(stream, V, order)
+        tables = _count_ngrams_mixed_radix(box, V, order)
     else:
-        tables = _count_ngrams_successive(stream, V, order)
+        tables = _count_ngrams_successive(box, V, order)
     keys = [np.arange(V, dtype=np.int64)] + [t[0] for t in tables]
-    raw = [np.bincount(stream, minlength=V)] + [t[1] for t in tables]
-    prefix = [None] + [t[2] for t in tables]
-    suffix = [None] + [t[3] for t in tables]
-    bos_start = [np.arange(V) == 1] + [t[4] for t in tables]
+    raw = [raw1] + [t[1] for t in tables]
+    del raw1
+    suffix = [None] + [t[2] for t in tables]
+    bos_start = [np.arange(V) == 1] + [t[3] for t in tables]
     del tables
 
-    # --- adjusted counts: distinct left extensions, raw for the highest order and <s>-initial
+    # --- adjusted counts (whole numbers, int32 where they fit): distinct left extensions, raw for the highest
+    # order and <s>-initial
     adjusted = []
     for k in range(1, order + 1):
         if k == order:
-            a = raw[k - 1].astype(np.float64)
+            a = _narrow(raw[k - 1], L + 1)
         else:
-            a = np.bincount(suffix[k], minlength=len(keys[k - 1])).astype(np.float64)
+            a = _narrow(np.bincount(suffix[k], minlength=len(keys[k - 1])), L + 1)
             a[bos_start[k - 1]] = raw[k - 1][bos_start[k - 1]]
         raw[k - 1] = None
+        bos_start[k - 1] = None
         adjusted.append(a)
     del raw, bos_start
-    adjusted[0][1] = 0.0  # <s> is never predicted
-    adjusted[0][0] = 0.0  # <unk> has count zero
+    adjusted[0][1] = 0  # <s> is never predicted
+    adjusted[0][0] = 0  # <unk> has count zero
 
     # --- discounts per order ----------------------------------------------------------------
     stats_n, stats_d, stats_fb = [], [], []
@@ -825,54 +947,86 @@ def estimate_kneser_ney(sentences: Iterable[str | Sequence[str]] | Corpus, order
         stats_n.append(n)
         stats_d.append(D)
         stats_fb.append(fb)
+    stats = KneserNeyStatistics(stats_n, stats_d, stats_fb)
+    orders = _interpolate(keys, adjusted, suffix, stats_d, V, interpolate_unigrams)
+    return keys, stats, orders
 
-    # --- interpolate, lowest order first ----------------------------------------------------------
+
+def _interpolate(keys, adjusted, suffix, stats_d, V, interpolate_unigrams):
+    """The generator of :func:`_kneser_ney`: it owns the lists ``adjusted`` and ``suffix`` and empties them as it
+    goes. The context of a k-gram (its prefix index) is ``key // V``."""
+    order = len(keys)
+
     def discount_of(a, D):
         # a holds whole counts >= 0: 0 -> 0, 1 -> D1, 2 -> D2, 3+ -> D3+
-        return np.array([0.0, D[0], D[1], D[2]])[np.minimum(a, 3.0).astype(np.intp)]
+        return np.array([0.0, D[0], D[1], D[2]])[np.minimum(a, 3)]
 
     n_ctx_types = V - 1  # |V| excludes <s>
-    probs: list[np.ndarray] = []
-    gammas: list[np.ndarray] = []
-    a = adjusted[0]
-    d = discount_of(a, stats_d[0])
+    d = discount_of(adjusted[0], stats_d[0])
+    a = adjusted[0].astype(np.float64)
+    adjusted[0] = None
     total = a.sum()
     gamma0 = d.sum() / total
     p = (a - d) / total
+    del a, d
     if interpolate_unigrams:
         p = p + gamma0 / n_ctx_types
     else:
         p[0] += gamma0
     p[1] = 1.0  # <s>: written as log10 p = 0, never predicted
-    probs.append(p)
-    for k in range(2, order + 1):
-        a = adjusted[k - 1]
-        adjusted[k - 1] = None
-        d = discount_of(a, stats_d[k - 1])
-        ctx = prefix[k - 1]
-        m = len(keys[k - 2])
-        total = np.bincount(ctx, weights=a, minlength=m)
-        dsum = np.bincount(ctx, weights=d, minlength=m)
-        safe = np.where(total > 0, total, 1.0)
-        gamma = np.where(total > 0, dsum / safe, 1.0)
-        del total, dsum
-        gammas.append(gamma)
-        p = a
-        p -= d
-        del d
-        p /= safe[ctx]
-        p += gamma[ctx] * probs[k - 2][suffix[k - 1]]
-        prefix[k - 1] = suffix[k - 1] = ctx = None
-        probs.append(p)
-
+    lower = p
+    del p
     # discounts of exactly 0 or D = a can give p = 0 or gamma = 0: log10 0 = -inf is intended
+    for k in range(2, order + 1):
+        count = adjusted[k - 1]
+        adjusted[k - 1] = None
+        key, suf = keys[k - 1], suffix[k - 1]
+        suffix[k - 1] = None
+        m = len(keys[k - 2])
+        D = stats_d[k - 1]
+        # per context: the sum of the counts and of the discounts, then p = (a - d) / total + gamma * p_lower.
+        # The contexts (prefix indexes) are sorted, so blocks cut where a context begins hold every n-gram of
+        # theirs: a block's bincount adds each context's values in the same order as one bincount of the whole
+        # (from 0.0), so the sums are those bits, without temporaries of the order's size
+        p = np.empty(len(count), dtype=np.float64)
+        total = np.zeros(m)
+        dsum = np.zeros(m)
+        blocks = _context_blocks(key, V)
+        a = d = c = None
+        for s, e in blocks:
+            c = key[s:e] // V
+            lo = int(c[0])
+            c -= lo
+            a = count[s:e]
+            d = discount_of(a, D)
+            p[s:e] = a
+            hi = lo + int(c[-1]) + 1  # the contexts of this block, of no other
+            total[lo:hi] = np.bincount(c, weights=p[s:e])
+            dsum[lo:hi] = np.bincount(c, weights=d)
+            p[s:e] -= d
+        del count, a, d, c
+        nonzero = total > 0
+        safe = total  # total where it is > 0, else 1
+        safe[~nonzero] = 1.0
+        gamma = dsum  # dsum / total where total > 0, else 1
+        gamma /= safe
+        gamma[~nonzero] = 1.0
+        del total, dsum, nonzero
+        c = None
+        for s, e in blocks:
+            c = key[s:e] // V
+            p[s:e] /= safe[c]
+            p[s:e] += gamma[c] * lower[suf[s:e]]
+        del key, suf, c, safe, blocks
+        with np.errstate(divide="ignore"):  # n-grams that are never a context (<unk>, ending in </s>): gamma 1
+            lp = np.log10(lower, out=lower)
+            bo = np.log10(gamma, out=gamma)
+        del lower, gamma
+        yield k - 1, lp, bo
+        del lp, bo
+        lower = p
+        del p
     with np.errstate(divide="ignore"):
-        logprob = [np.log10(p, out=p) for p in probs]
-        backoff = [np.log10(gammas[k - 1], out=gammas[k - 1]) if k < order else np.zeros(len(keys[k - 1]))
-                   for k in range(1, order + 1)]
-    # n-grams that are never a context (<unk>, those ending in </s>) have gamma 1 -> log10 0
-    model = BackoffModel(words=list(corpus.words), keys=keys, logprob=logprob, backoff=backoff,
-                         index=dict(corpus.index))
-    if return_statistics:
-        return model, KneserNeyStatistics(stats_n, stats_d, stats_fb)
-    return model
+        lp = np.log10(lower, out=lower)
+    del lower
+    yield order, lp, np.zeros(len(keys[order - 1]))
