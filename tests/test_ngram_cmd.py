@@ -9,6 +9,7 @@ Each test calls ``main([...])`` in this process (no subprocess): about 1 s for t
 from __future__ import annotations
 
 import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -211,3 +212,23 @@ def test_ngram_score_totals_equal_kenlm_package(monkeypatch, capsys):
     theirs = np.array([km.score(s) for s in lines])
     assert len(ours) == len(theirs)
     assert np.abs(ours - theirs).max() <= 1e-5, np.abs(ours - theirs).max()
+
+
+def test_commands_start_numpy_with_one_blas_thread_unless_the_caller_chose():
+    """`lmverify ngram` multiplies no matrices: OpenBLAS's spinning threads only cost CPU, so its commands ask
+    for one, before NumPy is imported; a caller's own OPENBLAS_NUM_THREADS is kept, and a process that
+    imported NumPy already is left as it is (the variable would no longer be read)."""
+    import subprocess
+
+    code = ("import os, sys\n{pre}from lmverify import ngram_cmd\nngram_cmd._one_blas_thread()\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+    def run(pre="", **extra):
+        out = subprocess.run([sys.executable, "-c", code.format(pre=pre)], env={**env, **extra},
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    assert run() == "1"
+    assert run(OPENBLAS_NUM_THREADS="3") == "3"
+    assert run(pre="import numpy\n") == "None"
