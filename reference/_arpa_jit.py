@@ -957,20 +957,12 @@ def kgram_keys(stream, k, V):
     return out[:c]
 
 
-@numba.njit(cache=True, nogil=True)
-def radix_argsort(keys):
-    """(keys sorted, the stable permutation that sorts them) of non-negative int64 ``keys``: least significant
-    digit first, 11 bits a pass (a histogram of 2,048 counts stays in cache), as many passes as the largest
-    key needs. NumPy's argsort of int64 is a comparison sort where the CPU lacks AVX-512."""
-    n = len(keys)
-    cur = keys.copy()
-    perm = np.arange(n)
-    top = np.int64(0)
-    for i in range(n):
-        if cur[i] > top:
-            top = cur[i]
-    nxt = np.empty(n, np.int64)
-    pnx = np.empty(n, np.int64)
+@numba.njit(cache=True, nogil=True, inline="always")
+def _radix_passes(cur, perm, nxt, pnx, top):
+    """The passes of :func:`radix_argsort` and :func:`radix_argsort_inplace`: 11 bits of the keys a pass, least
+    significant first, each pass moving keys and permutation stably from (cur, perm) to (nxt, pnx) and then
+    swapping the buffers; as many passes as ``top`` (the largest key) needs. Returns (keys sorted, permutation)."""
+    n = len(cur)
     count = np.empty(2049, np.int64)
     shift = 0
     while (top >> shift) > 0:
@@ -989,6 +981,21 @@ def radix_argsort(keys):
         perm, pnx = pnx, perm
         shift += 11
     return cur, perm
+
+
+@numba.njit(cache=True, nogil=True)
+def radix_argsort(keys):
+    """(keys sorted, the stable permutation that sorts them) of non-negative int64 ``keys``: least significant
+    digit first, 11 bits a pass (a histogram of 2,048 counts stays in cache), as many passes as the largest
+    key needs. NumPy's argsort of int64 is a comparison sort where the CPU lacks AVX-512."""
+    n = len(keys)
+    cur = keys.copy()
+    perm = np.arange(n)
+    top = np.int64(0)
+    for i in range(n):
+        if cur[i] > top:
+            top = cur[i]
+    return _radix_passes(cur, perm, np.empty(n, np.int64), np.empty(n, np.int64), top)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1005,26 +1012,7 @@ def radix_argsort_inplace(keys):
         perm[i] = i
         if cur[i] > top:
             top = cur[i]
-    nxt = np.empty(n, np.int64)
-    pnx = np.empty(n, np.int32)
-    count = np.empty(2049, np.int64)
-    shift = 0
-    while (top >> shift) > 0:
-        count[:] = 0
-        for i in range(n):
-            count[((cur[i] >> shift) & 2047) + 1] += 1
-        for d in range(2048):
-            count[d + 1] += count[d]
-        for i in range(n):
-            d = (cur[i] >> shift) & 2047
-            j = count[d]
-            count[d] = j + 1
-            nxt[j] = cur[i]
-            pnx[j] = perm[i]
-        cur, nxt = nxt, cur
-        perm, pnx = pnx, perm
-        shift += 11
-    return cur, perm
+    return _radix_passes(cur, perm, np.empty(n, np.int64), np.empty(n, np.int32), top)
 
 
 @numba.njit(cache=True, nogil=True)
